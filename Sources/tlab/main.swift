@@ -1,0 +1,2 @@
+import TrainingLab
+print(tl_get_num_threads())
