@@ -1,6 +1,6 @@
 # The two commands of the README contract: `make run` and `make test`. Both install the system
 # packages they need on a fresh Debian machine first.
-PACKAGES := libopenblas-dev libomp-dev dataset-fashion-mnist
+PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 

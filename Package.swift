@@ -22,6 +22,7 @@ let package = Package(
             path: "Sources/tlab"
         ),
         .testTarget(name: "CoreKernelTests", dependencies: [core], path: "Tests/CoreKernelTests"),
+        .testTarget(name: "TrainingLabTests", dependencies: [core], path: "Tests/TrainingLabTests"),
     ] + pluginNames.map { .target(name: $0, dependencies: [core], path: "plugins/\($0)", exclude: ["README.md"]) },
     swiftLanguageModes: [.v5]
 )

@@ -3,4 +3,16 @@
 #define TL_CORE_H
 #include "tl_base.h"
 #include "tl_rng.h"
+#include "tl_gemm.h"
+#include "tl_conv.h"
+#include "tl_pool.h"
+#include "tl_norm.h"
+#include "tl_act.h"
+#include "tl_loss.h"
+#include "tl_optim.h"
+#include "tl_quant.h"
+#include "tl_sparse.h"
+#include "tl_lif.h"
+#include "tl_augment.h"
+#include "tl_bench.h"
 #endif

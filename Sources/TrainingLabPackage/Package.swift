@@ -37,7 +37,7 @@ let package = Package(
             sources: ["CSources"],
             publicHeadersPath: "include",
             cSettings: [.unsafeFlags(coreFlags)],
-            linkerSettings: [.linkedLibrary("omp5"), .linkedLibrary("openblas"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("omp5"), .linkedLibrary("openblas"), .linkedLibrary("z"), .linkedLibrary("m")]
         ),
         .target(
             name: "TrainingLab",

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import TrainingLab
+
+/// `tlab bench`: times every kernel and train-step case and prints rates and ratios against
+/// references measured in the same run. Use a release build.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmark the kernels and train steps.")
+
+    @Flag(help: "One JSON object per line instead of a table.")
+    var json = false
+
+    @Option(help: "Only cases whose name contains this string.")
+    var filter: String?
+
+    @Option(help: "Timed repeats per case; the median is reported.")
+    var repeats = 5
+
+    @Option(help: "OpenMP threads for the kernels.")
+    var threads: Int?
+
+    func run() throws {
+        if let threads { try tlCheck(tl_set_num_threads(Int32(threads))) }
+        #if DEBUG
+        FileHandle.standardError.write(Data("warning: debug build; benchmark with `swift build -c release`\n".utf8))
+        #endif
+        let bandwidth = try measureBandwidth()
+        let cases = BenchSuites.all.filter { filter == nil || $0.name.contains(filter!) }
+        let reporter = BenchReporter(json: json, bandwidthGBps: bandwidth)
+        reporter.header(threads: Int(tl_get_num_threads()))
+        for benchCase in cases {
+            let bodies = try benchCase.prepare()
+            let seconds = try medianSeconds(repeats: repeats, bodies.body)
+            let reference = try bodies.reference.map { try medianSeconds(repeats: repeats, $0) }
+            reporter.report(benchCase, seconds: seconds, referenceSeconds: reference)
+        }
+    }
+
+    /// STREAM triad over 3 x 64 MiB: the bandwidth that memory-bound kernels are judged against.
+    private func measureBandwidth() throws -> Double {
+        let n = 16 << 20
+        let a = BenchBuffer(count: n), b = BenchBuffer(count: n), c = BenchBuffer(count: n)
+        let seconds = try medianSeconds(repeats: repeats) { try tlCheck(tl_bench_triad(a.pointer, b.pointer, c.pointer, 3, n)) }
+        return 12.0 * Double(n) / seconds / 1e9
+    }
+}

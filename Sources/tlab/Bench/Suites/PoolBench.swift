@@ -1,0 +1,5 @@
+import TrainingLab
+
+extension BenchSuites {
+    static var pool: [BenchCase] { [] }
+}

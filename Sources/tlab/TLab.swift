@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct TLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tlab",
+        abstract: "TrainingLab: published training methods as plugins over a C99 + OpenMP core.",
+        subcommands: [Bench.self]
+    )
+}

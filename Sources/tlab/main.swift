@@ -1,2 +1,0 @@
-import TrainingLab
-print(tl_get_num_threads())
