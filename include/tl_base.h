@@ -46,6 +46,9 @@ int tl_get_num_threads(void);
 void *tl_alloc(size_t bytes);
 void tl_free(void *ptr);
 
+/* Path of the shared library holding the core (libTrainingLab.so), NUL-terminated into buffer (capacity bytes). */
+int tl_core_library_path(char *buffer, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,4 +16,5 @@
 #include "tl_augment.h"
 #include "tl_ops.h"
 #include "tl_bench.h"
+#include "tl_plugin.h"
 #endif
