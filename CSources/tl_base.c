@@ -37,6 +37,11 @@ int tl_fail(int status, const char *format, ...) {
     return status;
 }
 
+int tl_set_last_error(int status, const char *message) {
+    snprintf(tl_error_message, sizeof tl_error_message, "%s", message ? message : "");
+    return status;
+}
+
 /* OpenBLAS's own pthread pool would compete with OpenMP's for the same cores, so every BLAS call
    runs single-threaded and the parallelism comes from the OpenMP regions around them. */
 __attribute__((constructor)) static void tl_init_threads(void) { openblas_set_num_threads(1); }

@@ -38,6 +38,9 @@ int tl_fail(int status, const char *format, ...)
 #endif
     ;
 
+/* Record a plain message for tl_last_error and return `status` (for callers that cannot use varargs). */
+int tl_set_last_error(int status, const char *message);
+
 /* Threads used by the OpenMP kernels (n >= 1). OpenBLAS always runs single-threaded inside them. */
 int tl_set_num_threads(int n);
 int tl_get_num_threads(void);
