@@ -1,0 +1,176 @@
+import CTrainingLab
+import Foundation
+
+// The exported C API of include/traininglab.h, implemented in Swift with @_cdecl. Every entry point
+// catches errors, records them for tl_last_error and returns a status; none aborts the process.
+
+/// The process-wide registry of the C API, discovered on first use.
+private enum HostRegistry {
+    static let lock = NSLock()
+    static var pluginPaths: [String] = []
+    static var registry: MethodRegistry?
+
+    static func shared() throws -> MethodRegistry {
+        lock.lock()
+        defer { lock.unlock() }
+        if let registry { return registry }
+        let discovered = try MethodRegistry(pluginPaths: pluginPaths)
+        registry = discovered
+        return discovered
+    }
+}
+
+/// A run behind a `tl_run *` handle.
+private final class HostRun {
+    let run: MethodRun
+    var executed = false
+    init(_ run: MethodRun) { self.run = run }
+}
+
+/// Forwards progress events to a C callback as one-line JSON.
+private final class CallbackProgress: ProgressSink {
+    let callback: @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
+    let userData: UnsafeMutableRawPointer?
+
+    init(_ callback: @escaping @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void, _ userData: UnsafeMutableRawPointer?) {
+        self.callback = callback
+        self.userData = userData
+    }
+
+    func report(_ event: JSONValue) { event.serialized().withCString { callback($0, userData) } }
+}
+
+/// Runs `body`, turning thrown errors into a status and tl_last_error message.
+private func guarded(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return 0
+    } catch let error as CoreError {
+        return tl_set_last_error(error.status, error.message)
+    } catch let error as NotFound {
+        return tl_set_last_error(Int32(TL_ERR_NOT_FOUND.rawValue), error.message)
+    } catch let error as ConfigError {
+        return tl_set_last_error(Int32(TL_ERR_INVALID_ARGUMENT.rawValue), error.message)
+    } catch let error as DataError {
+        let status = error.kind == .missingFile ? TL_ERR_IO : TL_ERR_FORMAT
+        return tl_set_last_error(Int32(status.rawValue), "\(error)")
+    } catch let error as TrainingError {
+        return tl_set_last_error(Int32(TL_ERR_NUMERIC.rawValue), error.message)
+    } catch {
+        return tl_set_last_error(Int32(TL_ERR_INTERNAL.rawValue), "\(error)")
+    }
+}
+
+private struct NotFound: Error { let message: String }
+
+private func requireEntry(_ registry: MethodRegistry, _ name: String) throws -> MethodRegistry.Entry {
+    for part in name.split(separator: "+") where !registry.names.contains(String(part)) {
+        throw NotFound(message: "unknown method '\(part)'; available: \(registry.names.joined(separator: ", "))")
+    }
+    return try registry.entry(named: String(name.split(separator: "+").first ?? ""))
+}
+
+private func output(_ text: String, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) throws {
+    guard let out else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "output pointer is NULL") }
+    out.pointee = strdup(text)
+}
+
+private func string(_ p: UnsafePointer<CChar>?, _ what: String) throws -> String {
+    guard let p else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "\(what) is NULL") }
+    return String(cString: p)
+}
+
+@_cdecl("tl_set_plugin_path")
+public func tl_set_plugin_path(_ folders: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let text = try string(folders, "tl_set_plugin_path: folders")
+        HostRegistry.lock.lock()
+        HostRegistry.pluginPaths = text.split(separator: ":").map(String.init)
+        HostRegistry.registry = nil
+        HostRegistry.lock.unlock()
+    }
+}
+
+@_cdecl("tl_methods_list")
+public func tl_methods_list(_ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let registry = try HostRegistry.shared()
+        try output(JSONValue.array(registry.entries.map(\.descriptor.json)).serialized(), json)
+    }
+}
+
+@_cdecl("tl_method_describe")
+public func tl_method_describe(_ name: UnsafePointer<CChar>?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let entry = try requireEntry(try HostRegistry.shared(), try string(name, "tl_method_describe: name"))
+        try output(entry.descriptor.json.serialized(), json)
+    }
+}
+
+@_cdecl("tl_run_create")
+public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePointer<CChar>?,
+                          _ runOut: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        guard let runOut else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "tl_run_create: run_out is NULL") }
+        runOut.pointee = nil
+        let registry = try HostRegistry.shared()
+        let methodName = try string(name, "tl_run_create: name")
+        _ = try requireEntry(registry, methodName)
+        var settings: [(String, JSONValue)] = []
+        var assignments: [String] = []
+        var outputDirectory: URL?
+        if let configJSON {
+            let config = try JSONValue.parse(String(cString: configJSON), source: "tl_run_create config")
+            guard let pairs = config.objectValue else { throw ConfigError("tl_run_create config: expected a JSON object") }
+            for (key, value) in pairs {
+                switch key {
+                case "options":
+                    guard let options = value.objectValue else { throw ConfigError("tl_run_create config: \"options\" must be an object") }
+                    assignments += options.map { "\($0.0)=\($0.1.stringValue ?? $0.1.serialized())" }
+                case "out":
+                    guard let path = value.stringValue else { throw ConfigError("tl_run_create config: \"out\" must be a string") }
+                    outputDirectory = URL(fileURLWithPath: path)
+                default:
+                    settings.append((key, value))
+                }
+            }
+        }
+        let run = try MethodRun(registry: registry, name: methodName, settings: settings, optionAssignments: assignments,
+                                outputDirectory: outputDirectory)
+        runOut.pointee = OpaquePointer(Unmanaged.passRetained(HostRun(run)).toOpaque())
+    }
+}
+
+private func hostRun(_ handle: OpaquePointer?, _ function: String) throws -> HostRun {
+    guard let handle else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "\(function): run is NULL") }
+    return Unmanaged<HostRun>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+@_cdecl("tl_run_execute")
+public func tl_run_execute(_ handle: OpaquePointer?, _ progress: (@convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?,
+                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guarded {
+        let host = try hostRun(handle, "tl_run_execute")
+        guard !host.executed else { throw ConfigError("tl_run_execute: this run was already executed; create a new one") }
+        host.executed = true
+        try host.run.execute(progress: progress.map { CallbackProgress($0, userData) })
+    }
+}
+
+@_cdecl("tl_run_report")
+public func tl_run_report(_ handle: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let host = try hostRun(handle, "tl_run_report")
+        guard let report = host.run.report else { throw ConfigError("tl_run_report: the run has not completed (call tl_run_execute first)") }
+        try output(report.serialized(), json)
+    }
+}
+
+@_cdecl("tl_run_free")
+public func tl_run_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<HostRun>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("tl_string_free")
+public func tl_string_free(_ s: UnsafeMutablePointer<CChar>?) { free(s) }

@@ -1,0 +1,131 @@
+import Foundation
+
+/// One run of one method (or of several in-loop methods combined, "a+b"): resolved by name from the
+/// registry, configured (base defaults, then each method's run defaults, then the user's settings),
+/// validated before anything runs, then executed into a report.
+public final class MethodRun {
+    public let entries: [MethodRegistry.Entry]
+    public let options: [MethodOptions]
+    public let config: RunConfig
+    public let outputDirectory: URL?
+    public private(set) var report: JSONValue?
+
+    /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
+    /// `optionAssignments` are "option=value" (or "method.option=value" when methods are combined).
+    public init(registry: MethodRegistry, name: String, settings: [(String, JSONValue)] = [],
+                optionAssignments: [String] = [], outputDirectory: URL? = nil) throws {
+        let names = name.split(separator: "+").map(String.init)
+        guard !names.isEmpty else { throw ConfigError("no method name given; available: \(registry.names.joined(separator: ", "))") }
+        entries = try names.map { try registry.entry(named: $0) }
+        try MethodRun.checkCombination(entries)
+
+        var config = RunConfig()
+        for entry in entries { for (key, value) in entry.descriptor.runDefaults { try config.set(key, value) } }
+        for (key, value) in settings { try config.set(key, value) }
+        self.config = config
+
+        var perMethod: [String: [String]] = [:]
+        for assignment in optionAssignments {
+            let key = String(assignment.prefix { $0 != "=" })
+            if entries.count > 1 {
+                guard let dot = key.firstIndex(of: "."), names.contains(String(key[..<dot])) else {
+                    throw ConfigError("--set \(assignment): with several methods, name the option as method.option (methods: \(names.joined(separator: ", ")))")
+                }
+                perMethod[String(key[..<dot]), default: []].append(String(assignment[assignment.index(after: dot)...]))
+            } else {
+                perMethod[names[0], default: []].append(assignment)
+            }
+        }
+        options = try entries.map { entry in
+            try MethodOptions(specs: entry.descriptor.options, assignments: perMethod[entry.descriptor.name] ?? [], method: entry.descriptor.name)
+        }
+        self.outputDirectory = outputDirectory
+    }
+
+    /// Loop-owning methods run alone; in-loop methods combine unless they claim the same thing.
+    static func checkCombination(_ entries: [MethodRegistry.Entry]) throws {
+        guard entries.count > 1 else { return }
+        if let owner = entries.first(where: { $0.type is any LoopOwningMethod.Type }) {
+            throw ConfigError("method '\(owner.descriptor.name)' runs its own loop and cannot be combined with others")
+        }
+        for (i, a) in entries.enumerated() {
+            for b in entries[(i + 1)...] {
+                let shared = a.descriptor.claims.intersection(b.descriptor.claims)
+                if !shared.isEmpty {
+                    throw ConfigError("methods '\(a.descriptor.name)' and '\(b.descriptor.name)' conflict: both take over \(shared.map(\.rawValue).sorted().joined(separator: ", "))")
+                }
+            }
+        }
+    }
+
+    public var methodName: String { entries.map(\.descriptor.name).joined(separator: "+") }
+
+    /// Loads the data, trains, evaluates, writes the output files and returns report.json's content.
+    @discardableResult
+    public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let data = try DatasetSpec(parsing: config.dataset).load()
+        let optionsJSON: JSONValue = .object(zip(entries, options).map { entry, opts in
+            (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
+        })
+        if let dir = outputDirectory {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let configJSON: JSONValue = .object([("method", .string(methodName)), ("config", config.json), ("options", optionsJSON)])
+            try AtomicFile.write(configJSON.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("config.json"))
+        }
+        let context = RunContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
+                                 progress: progress, label: "\(methodName) seed \(config.seed)")
+
+        var methodKeys: [(String, JSONValue)] = []
+        var finalModel: Module?
+        var samplePasses = 0
+        if entries.count == 1, let owner = entries[0].type as? any LoopOwningMethod.Type {
+            let outcome = try owner.init(options: options[0]).run(context)
+            finalModel = outcome.model
+            methodKeys = outcome.report
+            samplePasses = Int(outcome.report.first { $0.0 == "sample_passes" }?.1.doubleValue ?? 0)
+        } else {
+            let callbacks: [InLoopMethod] = try zip(entries, options).map { entry, opts in
+                guard let type = entry.type as? any InLoopMethod.Type else {
+                    throw ConfigError("method '\(entry.descriptor.name)' is neither an in-loop nor a loop-owning method")
+                }
+                return try type.init(options: opts)
+            }
+            let model = try context.makeModel()
+            let trainer = context.makeTrainer(model: model, callbacks: callbacks)
+            trainer.callbacksProvideLoss = entries.contains { $0.descriptor.claims.contains(.loss) }
+            if let dir = outputDirectory {
+                trainer.onEpoch = { history in
+                    try AtomicFile.write(history.map { $0.serialized() + "\n" }.joined(), to: dir.appendingPathComponent("metrics.jsonl"))
+                }
+            }
+            try trainer.fit()
+            finalModel = model
+            samplePasses = trainer.run.samplePasses
+            methodKeys = trainer.fitReport.objectValue ?? []
+        }
+
+        var report: JSONValue = .object([
+            ("method", .string(methodName)),
+            ("model", .string(config.model)),
+            ("dataset", .string(config.dataset)),
+            ("epochs", .number(Double(config.epochs))),
+            ("seed", .number(Double(config.seed))),
+            ("options", optionsJSON),
+            ("train_samples", .number(Double(data.train.count))),
+            ("sample_passes", .number(Double(samplePasses))),
+        ])
+        if let model = finalModel {
+            let counts = data.spec.imbalance != nil ? data.train.classCounts() : nil
+            report.set("test", try Evaluation.metrics(of: model, on: data.test, trainCounts: counts).json)
+        }
+        for (key, value) in methodKeys where key != "sample_passes" { report.set(key, value) }
+        report.set("wall_seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+        if let dir = outputDirectory {
+            if let model = finalModel { try ModelFile.save(model, to: dir.appendingPathComponent("model.safetensors")) }
+            try AtomicFile.write(report.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("report.json"))
+        }
+        self.report = report
+        return report
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import TrainingLab
+
+/// `tlab describe NAME`: the method card from its descriptor.
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe one method: paper, summary, options, events, metrics.")
+
+    @Argument(help: "Method name.") var name: String
+    @Flag(help: "JSON output.") var json = false
+    @Option(name: .customLong("plugin-path"), help: "A folder (or plugin file) to search first; repeatable.")
+    var pluginPaths: [String] = []
+
+    func run() throws {
+        let entry = try MethodRegistry(pluginPaths: pluginPaths).entry(named: name)
+        let d = entry.descriptor
+        if json {
+            var j = d.json
+            j.set("plugin", .string(entry.pluginPath))
+            print(j.serialized(pretty: true))
+            return
+        }
+        print("\(d.name): \(d.title)")
+        print("paper:    \(d.paper)")
+        print("summary:  \(d.summary)")
+        print("baseline: \(d.baseline ?? "(none: this is a baseline)")")
+        print("kind:     \(entry.type is any LoopOwningMethod.Type ? "runs its own loop" : "in-loop (events: \(d.events.map(\.rawValue).joined(separator: ", ")))")")
+        if !d.claims.isEmpty { print("claims:   \(d.claims.map(\.rawValue).sorted().joined(separator: ", "))") }
+        if !d.metrics.isEmpty { print("reports:  \(d.metrics.joined(separator: ", "))") }
+        if !d.runDefaults.isEmpty { print("defaults: \(d.runDefaults.map { "\($0.0)=\($0.1.serialized())" }.joined(separator: " "))") }
+        print("plugin:   \(entry.pluginPath)")
+        print(d.options.isEmpty ? "options:  none" : "options:")
+        for o in d.options { print("  \(o.name) = \(o.defaultValue)  (\(o.expectation)) \(o.help)") }
+    }
+}
