@@ -1,8 +1,9 @@
 /* Status strings, the thread-local last error, thread control and aligned allocation. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* dladdr */
 #include "tl_internal.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,11 @@ int tl_fail(int status, const char *format, ...) {
     return status;
 }
 
+int tl_set_last_error(int status, const char *message) {
+    snprintf(tl_error_message, sizeof tl_error_message, "%s", message ? message : "");
+    return status;
+}
+
 /* OpenBLAS's own pthread pool would compete with OpenMP's for the same cores, so every BLAS call
    runs single-threaded and the parallelism comes from the OpenMP regions around them. */
 __attribute__((constructor)) static void tl_init_threads(void) { openblas_set_num_threads(1); }
@@ -56,3 +62,12 @@ void *tl_alloc(size_t bytes) {
 }
 
 void tl_free(void *ptr) { free(ptr); }
+
+int tl_core_library_path(char *buffer, size_t capacity) {
+    Dl_info info;
+    if (buffer == NULL || capacity == 0) return tl_fail(TL_ERR_NULL_POINTER, "tl_core_library_path: buffer is NULL or empty");
+    if (dladdr((void *)&tl_core_library_path, &info) == 0 || info.dli_fname == NULL)
+        return tl_fail(TL_ERR_NOT_FOUND, "tl_core_library_path: dladdr found no file for the core library");
+    snprintf(buffer, capacity, "%s", info.dli_fname);
+    return TL_OK;
+}

@@ -38,6 +38,9 @@ int tl_fail(int status, const char *format, ...)
 #endif
     ;
 
+/* Record a plain message for tl_last_error and return `status` (for callers that cannot use varargs). */
+int tl_set_last_error(int status, const char *message);
+
 /* Threads used by the OpenMP kernels (n >= 1). OpenBLAS always runs single-threaded inside them. */
 int tl_set_num_threads(int n);
 int tl_get_num_threads(void);
@@ -45,6 +48,9 @@ int tl_get_num_threads(void);
 /* 64-byte aligned allocation for kernel buffers (NULL on failure); release with tl_free. */
 void *tl_alloc(size_t bytes);
 void tl_free(void *ptr);
+
+/* Path of the shared library holding the core (libTrainingLab.so), NUL-terminated into buffer (capacity bytes). */
+int tl_core_library_path(char *buffer, size_t capacity);
 
 #ifdef __cplusplus
 }

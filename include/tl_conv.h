@@ -1,4 +1,14 @@
-/* TrainingLab core: conv kernels (to be filled in). */
+/* TrainingLab core: 2-D convolution, NCHW, float32, forward and backward.
+   Weight layout (out_channels, in_channels/groups, kernel_h, kernel_w); bias (out_channels).
+   Output size per axis: (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1, which must be > 0.
+   A batch of 0 images is allowed: forward does nothing, backward zeroes dw and db.
+   Scratch memory (im2col columns, Winograd tiles, weight-gradient partials) lives in grow-only
+   buffers owned by each calling/worker thread: it is allocated once at the largest size seen and
+   reused, so steady-state calls do not allocate; it is freed when the thread exits.
+   Results do not depend on the number of threads (bitwise): work is cut into pieces that depend only
+   on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
+   3x3 stride-1 convolutions with enough channels use Winograd F(4x4,3x3) for forward and input
+   gradient; it agrees with the direct definition to about 1e-5 relative (float rounding differs). */
 #ifndef TL_CONV_H
 #define TL_CONV_H
 
@@ -7,6 +17,30 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The shape of one convolution. stride, dilation and groups >= 1; pad >= 0; groups divides both channel counts. */
+typedef struct tl_conv2d_params {
+    tl_size batch, in_channels, in_h, in_w;
+    tl_size out_channels, kernel_h, kernel_w;
+    tl_size stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+    tl_size groups;
+} tl_conv2d_params;
+
+/* out_h, out_w of convolution p (after checking all of p); TL_ERR_INVALID_ARGUMENT if the kernel does not fit. */
+int tl_conv2d_output_size(tl_size *out_h, tl_size *out_w, tl_conv2d_params p);
+
+/* y (N,C_out,OH,OW) = conv(x (N,C_in,H,W), w (C_out,C_in/groups,KH,KW)) + b (C_out); b may be NULL (no bias). */
+int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p);
+
+/* dx (N,C_in,H,W), dw (C_out,C_in/groups,KH,KW), db (C_out) from dy (N,C_out,OH,OW); each of dx, dw, db may be NULL
+   (not computed); x is needed only for dw and w only for dx. Gradients are overwritten, not accumulated. */
+int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                       tl_conv2d_params p);
+
+/* Direct-loop references of the two above (double accumulation, single-threaded): for tests. */
+int tl_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p);
+int tl_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                           tl_conv2d_params p);
 
 #ifdef __cplusplus
 }

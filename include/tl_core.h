@@ -14,5 +14,8 @@
 #include "tl_sparse.h"
 #include "tl_lif.h"
 #include "tl_augment.h"
+#include "tl_io.h"
+#include "tl_ops.h"
 #include "tl_bench.h"
+#include "tl_plugin.h"
 #endif

@@ -1,4 +1,11 @@
-/* TrainingLab core: gemm kernels (to be filled in). */
+/* TrainingLab core: single-precision matrix products over OpenBLAS, parallelised with OpenMP.
+   All matrices are row-major. trans_x is 0 (use X as stored) or 1 (use its transpose); op(A) is M x K,
+   op(B) is K x N, C is M x N. Leading dimensions are the stored row lengths: lda >= (trans_a ? M : K),
+   ldb >= (trans_b ? K : N), ldc >= N. beta == 0 overwrites C (its old contents, even NaN, are ignored).
+   M, N and K must be > 0; a strided batch of 0 matrices is a no-op.
+   The parallel split gives every element of C to exactly one single-threaded OpenBLAS call, so the
+   result does not depend on the number of threads as long as OpenBLAS computes an element the same
+   way in the sub-products (checked by the tests for the shapes they use). */
 #ifndef TL_GEMM_H
 #define TL_GEMM_H
 
@@ -7,6 +14,27 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* C (M,N) = alpha * op(A) (M,K) op(B) (K,N) + beta * C; C is split into per-thread blocks of rows or columns. */
+int tl_sgemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
+             const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
+
+/* For b < batch: C + b*stride_c = alpha * op(A + b*stride_a) op(B + b*stride_b) + beta * C + b*stride_c.
+   A stride of 0 shares one matrix across the batch (not allowed for C). Parallel over the batch when it
+   has at least as many matrices as threads, otherwise within each product. */
+int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
+                             const float *A, tl_size lda, tl_size stride_a, const float *B, tl_size ldb,
+                             tl_size stride_b, float beta, float *C, tl_size ldc, tl_size stride_c, tl_size batch);
+
+/* Plain triple loop with double accumulation, same contract as tl_sgemm: the reference of the tests. */
+int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
+                 const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
+
+/* Benchmark reference only: one cblas_sgemm call with OpenBLAS's own threads set to tl_get_num_threads()
+   for the call (restored to 1 afterwards). Not for use inside kernels. */
+int tl_sgemm_openblas_direct(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
+                             const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C,
+                             tl_size ldc);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,207 @@
+/* Batch augmentation straight from the uint8 store: one read of each source byte, one write of each output
+   float, no intermediate images. Random words of sample b come from Philox with counter
+   {key lo, key hi, sub, 0}, key = counter + index of b, so every sample owns its own stream:
+     sub 0:       word 0 -> crop dy, word 1 -> crop dx, word 2 -> flip;
+     sub 1 + a:   resized-crop attempt a (0..9): word 0 -> area, 1 -> log aspect, 2 -> top, 3 -> left. */
+#include "tl_internal.h"
+#include "../include/tl_augment.h"
+#include "../include/tl_rng.h"
+
+#include <math.h>
+
+/* Philox block `sub` of the private stream of one sample. */
+static inline void sample_words(uint64_t seed, uint64_t key, uint32_t sub, uint32_t out[4]) {
+    const uint32_t ctr[4] = {(uint32_t)key, (uint32_t)(key >> 32), sub, 0};
+    const uint32_t k[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    tl_philox4x32_10(ctr, k, out);
+}
+
+/* Shared argument checks of both kernels; the index check runs serially before any parallel work. */
+static int check_common(const char *fn, const float *out, const uint8_t *images, const int64_t *indices,
+                        const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, float flip_prob) {
+    TL_CHECK_PTR(fn, out);
+    TL_CHECK_PTR(fn, images);
+    TL_CHECK_NONNEG(fn, B);
+    TL_CHECK_POS(fn, N);
+    TL_CHECK_POS(fn, C);
+    TL_CHECK_POS(fn, H);
+    TL_CHECK_POS(fn, W);
+    TL_CHECK(fn, flip_prob >= 0.0f && flip_prob <= 1.0f, "%s: flip_prob must be in [0, 1], got %g", fn, flip_prob);
+    if (std != NULL) {
+        for (tl_size c = 0; c < C; c++)
+            TL_CHECK(fn, std[c] > 0.0f && isfinite(std[c]), "%s: std[%td] must be finite and > 0, got %g", fn, c, std[c]);
+    }
+    if (indices == NULL) {
+        TL_CHECK(fn, B <= N, "%s: indices is NULL, so B (%td) must be <= N (%td)", fn, B, N);
+    } else {
+        for (tl_size b = 0; b < B; b++)
+            TL_CHECK(fn, indices[b] >= 0 && indices[b] < N, "%s: indices[%td] = %lld is outside [0, N = %td)", fn, b,
+                     (long long)indices[b], N);
+    }
+    return TL_OK;
+}
+
+/* Pixel -> normalised float as one multiply-add: (v / 255 - mean) / std = v * scale + bias. */
+static inline void channel_affine(const float *mean, const float *std, tl_size c, float *scale, float *bias) {
+    const float m = mean ? mean[c] : 0.0f, s = std ? std[c] : 1.0f;
+    *scale = 1.0f / (255.0f * s);
+    *bias = -m / s;
+}
+
+int tl_augment_crop_flip(float *out, const uint8_t *images, const int64_t *indices, const float *mean,
+                         const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
+                         float flip_prob, uint64_t seed, uint64_t counter) {
+    const char *fn = "tl_augment_crop_flip";
+    TL_TRY(check_common(fn, out, images, indices, std, N, B, C, H, W, flip_prob));
+    TL_CHECK_NONNEG(fn, pad);
+    TL_CHECK(fn, pad <= (1 << 20), "%s: pad must be <= 2^20, got %td", fn, pad);
+    const tl_size plane = H * W;
+    #pragma omp parallel for schedule(static) if (B * C * plane > 32768)
+    for (tl_size b = 0; b < B; b++) {
+        const uint64_t key = counter + (uint64_t)(indices ? indices[b] : b);
+        uint32_t w[4] = {0, 0, 0, 0};
+        if (pad > 0 || flip_prob > 0.0f) sample_words(seed, key, 0, w);
+        const tl_size dy = pad > 0 ? (tl_size)(w[0] % (uint32_t)(2 * pad + 1)) - pad : 0;
+        const tl_size dx = pad > 0 ? (tl_size)(w[1] % (uint32_t)(2 * pad + 1)) - pad : 0;
+        const int flip = flip_prob > 0.0f && tl_u32_to_unit(w[2]) < flip_prob;
+        /* Output column x reads source column x + dx (or W-1-x + dx when flipped); [x_lo, x_hi) stays inside. */
+        tl_size x_lo, x_hi;
+        if (!flip) { x_lo = dx < 0 ? -dx : 0; x_hi = dx > 0 ? W - dx : W; }
+        else { x_lo = dx > 0 ? dx : 0; x_hi = dx < 0 ? W + dx : W; }
+        if (x_lo > W) x_lo = W;
+        if (x_hi < x_lo) x_hi = x_lo;
+        const uint8_t *src_image = images + (indices ? indices[b] : b) * C * plane;
+        for (tl_size c = 0; c < C; c++) {
+            float scale, bias;
+            channel_affine(mean, std, c, &scale, &bias);
+            const uint8_t *src_plane = src_image + c * plane;
+            float *dst_plane = out + (b * C + c) * plane;
+            for (tl_size y = 0; y < H; y++) {
+                float *dst = dst_plane + y * W;
+                const tl_size sy = y + dy;
+                if (sy < 0 || sy >= H) {
+                    for (tl_size x = 0; x < W; x++) dst[x] = bias;
+                    continue;
+                }
+                const uint8_t *src = src_plane + sy * W;
+                for (tl_size x = 0; x < x_lo; x++) dst[x] = bias;
+                if (!flip) {
+                    for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[x + dx] * scale + bias;
+                } else {
+                    const tl_size last = W - 1 + dx;
+                    for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[last - x] * scale + bias;
+                }
+                for (tl_size x = x_hi; x < W; x++) dst[x] = bias;
+            }
+        }
+    }
+    return TL_OK;
+}
+
+/* torchvision's RandomResizedCrop.get_params with Philox words; rounding is Python's (half to even). */
+static void resized_crop_params(uint64_t seed, uint64_t key, tl_size H, tl_size W, double scale_min, double scale_max,
+                                double log_ratio_min, double log_ratio_max, tl_size *top, tl_size *left, tl_size *h,
+                                tl_size *w) {
+    const double area = (double)H * (double)W;
+    for (uint32_t attempt = 0; attempt < 10; attempt++) {
+        uint32_t r[4];
+        sample_words(seed, key, 1 + attempt, r);
+        const double target = area * (scale_min + (scale_max - scale_min) * (double)tl_u32_to_unit(r[0]));
+        const double aspect = exp(log_ratio_min + (log_ratio_max - log_ratio_min) * (double)tl_u32_to_unit(r[1]));
+        const tl_size cw = (tl_size)nearbyint(sqrt(target * aspect));
+        const tl_size ch = (tl_size)nearbyint(sqrt(target / aspect));
+        if (cw > 0 && cw <= W && ch > 0 && ch <= H) {
+            *h = ch;
+            *w = cw;
+            *top = (tl_size)(r[2] % (uint32_t)(H - ch + 1));
+            *left = (tl_size)(r[3] % (uint32_t)(W - cw + 1));
+            return;
+        }
+    }
+    const double in_ratio = (double)W / (double)H, ratio_min = exp(log_ratio_min), ratio_max = exp(log_ratio_max);
+    tl_size cw = W, ch = H;
+    if (in_ratio < ratio_min) ch = (tl_size)nearbyint((double)W / ratio_min);
+    else if (in_ratio > ratio_max) cw = (tl_size)nearbyint((double)H * ratio_max);
+    if (ch < 1) ch = 1;
+    if (cw < 1) cw = 1;
+    if (ch > H) ch = H;
+    if (cw > W) cw = W;
+    *h = ch;
+    *w = cw;
+    *top = (H - ch) / 2;
+    *left = (W - cw) / 2;
+}
+
+int tl_augment_resized_crop(float *out, const uint8_t *images, const int64_t *indices, const float *mean,
+                            const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size OH,
+                            tl_size OW, float scale_min, float scale_max, float ratio_min, float ratio_max,
+                            float flip_prob, uint64_t seed, uint64_t counter) {
+    const char *fn = "tl_augment_resized_crop";
+    TL_TRY(check_common(fn, out, images, indices, std, N, B, C, H, W, flip_prob));
+    TL_CHECK_POS(fn, OH);
+    TL_CHECK_POS(fn, OW);
+    TL_CHECK(fn, scale_min > 0.0f && scale_min <= scale_max && isfinite(scale_max),
+             "%s: scale range must satisfy 0 < scale_min <= scale_max, got [%g, %g]", fn, scale_min, scale_max);
+    TL_CHECK(fn, ratio_min > 0.0f && ratio_min <= ratio_max && isfinite(ratio_max),
+             "%s: ratio range must satisfy 0 < ratio_min <= ratio_max, got [%g, %g]", fn, ratio_min, ratio_max);
+    const double log_rmin = log((double)ratio_min), log_rmax = log((double)ratio_max);
+    const tl_size plane = H * W, out_plane = OH * OW;
+    #pragma omp parallel for schedule(static) if (B * C * out_plane > 32768)
+    for (tl_size b = 0; b < B; b++) {
+        const tl_size index = indices ? indices[b] : b;
+        const uint64_t key = counter + (uint64_t)index;
+        tl_size top, left, ch, cw;
+        resized_crop_params(seed, key, H, W, scale_min, scale_max, log_rmin, log_rmax, &top, &left, &ch, &cw);
+        uint32_t fw[4] = {0, 0, 0, 0};
+        if (flip_prob > 0.0f) sample_words(seed, key, 0, fw);
+        const int flip = flip_prob > 0.0f && tl_u32_to_unit(fw[2]) < flip_prob;
+        const float sy_scale = (float)ch / (float)OH, sx_scale = (float)cw / (float)OW;
+        const uint8_t *src_image = images + index * C * plane;
+        for (tl_size c = 0; c < C; c++) {
+            float scale, bias;
+            channel_affine(mean, std, c, &scale, &bias);
+            const uint8_t *src = src_image + c * plane + top * W + left;
+            float *dst_plane = out + (b * C + c) * out_plane;
+            for (tl_size oy = 0; oy < OH; oy++) {
+                float sy = ((float)oy + 0.5f) * sy_scale - 0.5f;
+                if (sy < 0.0f) sy = 0.0f;
+                const tl_size y0 = (tl_size)sy, y1 = y0 < ch - 1 ? y0 + 1 : y0;
+                const float ly = sy - (float)y0, ky = 1.0f - ly;
+                const uint8_t *r0 = src + y0 * W, *r1 = src + y1 * W;
+                float *dst = dst_plane + oy * OW;
+                for (tl_size ox = 0; ox < OW; ox++) {
+                    const tl_size sxo = flip ? OW - 1 - ox : ox;
+                    float sx = ((float)sxo + 0.5f) * sx_scale - 0.5f;
+                    if (sx < 0.0f) sx = 0.0f;
+                    const tl_size x0 = (tl_size)sx, x1 = x0 < cw - 1 ? x0 + 1 : x0;
+                    const float lx = sx - (float)x0, kx = 1.0f - lx;
+                    const float v = ky * (kx * (float)r0[x0] + lx * (float)r0[x1]) + ly * (kx * (float)r1[x0] + lx * (float)r1[x1]);
+                    dst[ox] = v * scale + bias;
+                }
+            }
+        }
+    }
+    return TL_OK;
+}
+
+int tl_augment_channel_histogram(int64_t *hist, const uint8_t *images, tl_size N, tl_size C, tl_size P) {
+    const char *fn = "tl_augment_channel_histogram";
+    TL_CHECK_PTR(fn, hist);
+    TL_CHECK_NONNEG(fn, N);
+    TL_CHECK_POS(fn, C);
+    TL_CHECK_POS(fn, P);
+    if (N > 0) TL_CHECK_PTR(fn, images);
+    for (tl_size i = 0; i < C * 256; i++) hist[i] = 0;
+    /* Four sub-histograms per channel break the store-to-load dependency on runs of equal bytes (black borders). */
+    for (tl_size c = 0; c < C; c++) {
+        int64_t sub[4][256] = {{0}};
+        for (tl_size n = 0; n < N; n++) {
+            const uint8_t *p = images + (n * C + c) * P;
+            tl_size i = 0;
+            for (; i + 4 <= P; i += 4) { sub[0][p[i]]++; sub[1][p[i + 1]]++; sub[2][p[i + 2]]++; sub[3][p[i + 3]]++; }
+            for (; i < P; i++) sub[0][p[i]]++;
+        }
+        for (int v = 0; v < 256; v++) hist[c * 256 + v] = sub[0][v] + sub[1][v] + sub[2][v] + sub[3][v];
+    }
+    return TL_OK;
+}

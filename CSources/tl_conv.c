@@ -1,0 +1,288 @@
+/* 2-D convolution: argument checks, choice of implementation, the deterministic weight-gradient
+   reduction, thread-local scratch and the direct-loop references. */
+#define _POSIX_C_SOURCE 200809L
+#include "tl_conv_internal.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- scratch */
+
+static __thread float *scratch_ptr[TL_SCRATCH_SLOTS];
+static __thread size_t scratch_cap[TL_SCRATCH_SLOTS];
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/* Runs at thread exit (OpenMP workers included) and frees that thread's buffers. */
+static void scratch_release(void *unused) {
+    (void)unused;
+    for (int i = 0; i < TL_SCRATCH_SLOTS; i++) {
+        tl_free(scratch_ptr[i]);
+        scratch_ptr[i] = NULL;
+        scratch_cap[i] = 0;
+    }
+}
+
+static void scratch_make_key(void) { pthread_key_create(&scratch_key, scratch_release); }
+
+float *tl_scratch(int slot, size_t count) {
+    if (count <= scratch_cap[slot] && scratch_ptr[slot]) return scratch_ptr[slot];
+    pthread_once(&scratch_once, scratch_make_key);
+    /* Any non-NULL value makes the destructor run at thread exit. */
+    if (pthread_getspecific(scratch_key) == NULL) pthread_setspecific(scratch_key, (void *)1);
+    tl_free(scratch_ptr[slot]);
+    /* A little headroom so that slowly growing shapes do not reallocate on every call. */
+    size_t cap = count + count / 8 + 1024;
+    scratch_ptr[slot] = (float *)tl_alloc(cap * sizeof(float));
+    scratch_cap[slot] = scratch_ptr[slot] ? cap : 0;
+    return scratch_ptr[slot];
+}
+
+/* ---------------------------------------------------------------- shape */
+
+static int conv_shape_make(conv_shape *s, tl_conv2d_params p, const char *fn) {
+    TL_CHECK_NONNEG(fn, p.batch);
+    TL_CHECK_POS(fn, p.in_channels);
+    TL_CHECK_POS(fn, p.in_h);
+    TL_CHECK_POS(fn, p.in_w);
+    TL_CHECK_POS(fn, p.out_channels);
+    TL_CHECK_POS(fn, p.kernel_h);
+    TL_CHECK_POS(fn, p.kernel_w);
+    TL_CHECK_POS(fn, p.stride_h);
+    TL_CHECK_POS(fn, p.stride_w);
+    TL_CHECK_NONNEG(fn, p.pad_h);
+    TL_CHECK_NONNEG(fn, p.pad_w);
+    TL_CHECK_POS(fn, p.dilation_h);
+    TL_CHECK_POS(fn, p.dilation_w);
+    TL_CHECK_POS(fn, p.groups);
+    TL_CHECK(fn, p.in_channels % p.groups == 0, "%s: in_channels (%td) must be divisible by groups (%td)", fn,
+             p.in_channels, p.groups);
+    TL_CHECK(fn, p.out_channels % p.groups == 0, "%s: out_channels (%td) must be divisible by groups (%td)", fn,
+             p.out_channels, p.groups);
+    /* Bounds that keep every product below in range of int (OpenBLAS) and of tl_size. */
+    const tl_size big = (tl_size)1 << 30;
+    TL_CHECK(fn, p.in_h < big && p.in_w < big && p.kernel_h < big && p.kernel_w < big && p.pad_h < big &&
+                 p.pad_w < big && p.dilation_h < big && p.dilation_w < big && p.stride_h < big && p.stride_w < big,
+             "%s: spatial sizes must be < 2^30", fn);
+    const tl_size ext_h = p.dilation_h * (p.kernel_h - 1) + 1, ext_w = p.dilation_w * (p.kernel_w - 1) + 1;
+    const tl_size oh = p.in_h + 2 * p.pad_h >= ext_h ? (p.in_h + 2 * p.pad_h - ext_h) / p.stride_h + 1 : 0;
+    const tl_size ow = p.in_w + 2 * p.pad_w >= ext_w ? (p.in_w + 2 * p.pad_w - ext_w) / p.stride_w + 1 : 0;
+    TL_CHECK(fn, oh > 0 && ow > 0,
+             "%s: output size must be > 0, got %td x %td (input %td x %td, padding %td/%td, dilated kernel %td x %td)",
+             fn, oh, ow, p.in_h, p.in_w, p.pad_h, p.pad_w, ext_h, ext_w);
+    s->N = p.batch; s->C = p.in_channels; s->H = p.in_h; s->W = p.in_w;
+    s->K = p.out_channels; s->R = p.kernel_h; s->S = p.kernel_w;
+    s->sh = p.stride_h; s->sw = p.stride_w; s->ph = p.pad_h; s->pw = p.pad_w; s->dh = p.dilation_h; s->dw = p.dilation_w;
+    s->G = p.groups; s->Cg = p.in_channels / p.groups; s->Kg = p.out_channels / p.groups;
+    s->OH = oh; s->OW = ow; s->HW = p.in_h * p.in_w; s->P = oh * ow; s->CRS = s->Cg * p.kernel_h * p.kernel_w;
+    TL_CHECK(fn, s->HW < INT_MAX && s->P < INT_MAX && s->CRS < INT_MAX && s->C < INT_MAX && s->K < INT_MAX &&
+                 s->CRS <= INT_MAX / s->Kg,
+             "%s: planes, channel counts and filters must have fewer than 2^31 elements", fn);
+    return TL_OK;
+}
+
+int tl_conv2d_output_size(tl_size *out_h, tl_size *out_w, tl_conv2d_params p) {
+    TL_CHECK_PTR("tl_conv2d_output_size", out_h);
+    TL_CHECK_PTR("tl_conv2d_output_size", out_w);
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, "tl_conv2d_output_size"));
+    *out_h = s.OH;
+    *out_w = s.OW;
+    return TL_OK;
+}
+
+void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
+               const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
+                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+/* ---------------------------------------------------------------- forward / backward */
+
+int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p) {
+    const char *fn = "tl_conv2d_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, w);
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, fn));
+    if (s.N == 0) return TL_OK;
+    int status = conv_im2col_forward(y, x, w, b, &s);
+    return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for scratch buffers", fn);
+}
+
+/* At most this many partial weight gradients, and at most this many floats for all of them together. */
+#define TL_CONV_WEIGHT_PARTS 8
+#define TL_CONV_PARTIAL_FLOATS ((tl_size)1 << 24)
+
+tl_size conv_weight_block_images(const conv_shape *s) {
+    tl_size parts = s->N < TL_CONV_WEIGHT_PARTS ? s->N : TL_CONV_WEIGHT_PARTS;
+    const tl_size per_part = s->K * s->CRS + s->K;
+    if (parts * per_part > TL_CONV_PARTIAL_FLOATS) parts = TL_CONV_PARTIAL_FLOATS / per_part;
+    if (parts < 1) parts = 1;
+    return (s->N + parts - 1) / parts;
+}
+
+/* dw, db = sum over fixed blocks of images of per-block partials, added in block order: the same
+   bits for any number of threads. */
+static int conv_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s) {
+    const tl_size wsize = s->K * s->CRS;
+    if (s->N == 0) {
+        if (dw) memset(dw, 0, (size_t)wsize * sizeof(float));
+        if (db) memset(db, 0, (size_t)s->K * sizeof(float));
+        return TL_OK;
+    }
+    const tl_size nb = conv_weight_block_images(s);
+    const tl_size blocks = (s->N + nb - 1) / nb;
+    const tl_size stride = wsize + s->K;
+    float *partials = blocks > 1 ? tl_scratch(3, (size_t)(blocks * stride)) : NULL;
+    if (blocks > 1 && !partials) return TL_ERR_OUT_OF_MEMORY;
+    const size_t col_floats = conv_im2col_col_floats(s);
+    int failed = 0;
+    #pragma omp parallel for schedule(static) if (blocks > 1)
+    for (tl_size blk = 0; blk < blocks; blk++) {
+        float *col = dw ? tl_scratch(0, col_floats) : NULL;
+        if (dw && !col) { failed = 1; continue; }
+        const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
+        float *pdw = blocks > 1 ? partials + blk * stride : dw;
+        float *pdb = blocks > 1 ? partials + blk * stride + wsize : db;
+        conv_im2col_weight_block(dw ? pdw : NULL, db ? pdb : NULL, dy, x, s, n0, n1, col);
+    }
+    if (failed) return TL_ERR_OUT_OF_MEMORY;
+    if (blocks > 1) {
+        #pragma omp parallel for schedule(static) if (stride > 65536)
+        for (tl_size e = 0; e < stride; e++) {
+            float *out = e < wsize ? dw : db;
+            if (!out) continue;
+            float acc = partials[e];
+            for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * stride + e];
+            out[e < wsize ? e : e - wsize] = acc;
+        }
+    }
+    return TL_OK;
+}
+
+int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                       tl_conv2d_params p) {
+    const char *fn = "tl_conv2d_backward";
+    TL_CHECK_PTR(fn, dy);
+    if (dw) TL_CHECK_PTR(fn, x);
+    if (dx) TL_CHECK_PTR(fn, w);
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, fn));
+    if (dx && s.N > 0) {
+        int status = conv_im2col_backward_input(dx, dy, w, &s);
+        if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
+    }
+    if (dw || db) {
+        int status = conv_backward_weight(dw, db, dy, x, &s);
+        if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
+    }
+    return TL_OK;
+}
+
+/* ---------------------------------------------------------------- references */
+
+/* Input row/column of output position o and kernel tap t, or -1 when it falls in the padding. */
+static inline tl_size conv_src(tl_size o, tl_size t, tl_size stride, tl_size pad, tl_size dil, tl_size size) {
+    const tl_size i = o * stride - pad + t * dil;
+    return i >= 0 && i < size ? i : -1;
+}
+
+int tl_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p) {
+    const char *fn = "tl_conv2d_forward_ref";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, w);
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, fn));
+    for (tl_size n = 0; n < s.N; n++)
+        for (tl_size k = 0; k < s.K; k++) {
+            const tl_size g = k / s.Kg;
+            for (tl_size oh = 0; oh < s.OH; oh++)
+                for (tl_size ow = 0; ow < s.OW; ow++) {
+                    double acc = b ? (double)b[k] : 0.0;
+                    for (tl_size c = 0; c < s.Cg; c++)
+                        for (tl_size r = 0; r < s.R; r++) {
+                            const tl_size ih = conv_src(oh, r, s.sh, s.ph, s.dh, s.H);
+                            if (ih < 0) continue;
+                            for (tl_size q = 0; q < s.S; q++) {
+                                const tl_size iw = conv_src(ow, q, s.sw, s.pw, s.dw, s.W);
+                                if (iw < 0) continue;
+                                acc += (double)w[((k * s.Cg + c) * s.R + r) * s.S + q] *
+                                       (double)x[((n * s.C + g * s.Cg + c) * s.H + ih) * s.W + iw];
+                            }
+                        }
+                    y[((n * s.K + k) * s.OH + oh) * s.OW + ow] = (float)acc;
+                }
+        }
+    return TL_OK;
+}
+
+int tl_conv2d_backward_ref(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                           tl_conv2d_params p) {
+    const char *fn = "tl_conv2d_backward_ref";
+    TL_CHECK_PTR(fn, dy);
+    if (dw) TL_CHECK_PTR(fn, x);
+    if (dx) TL_CHECK_PTR(fn, w);
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, fn));
+    if (dx) {
+        double *acc = calloc((size_t)(s.N * s.C * s.HW) + 1, sizeof(double));
+        if (!acc) return tl_fail(TL_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+        for (tl_size n = 0; n < s.N; n++)
+            for (tl_size k = 0; k < s.K; k++) {
+                const tl_size g = k / s.Kg;
+                for (tl_size oh = 0; oh < s.OH; oh++)
+                    for (tl_size ow = 0; ow < s.OW; ow++) {
+                        const double go = dy[((n * s.K + k) * s.OH + oh) * s.OW + ow];
+                        for (tl_size c = 0; c < s.Cg; c++)
+                            for (tl_size r = 0; r < s.R; r++) {
+                                const tl_size ih = conv_src(oh, r, s.sh, s.ph, s.dh, s.H);
+                                if (ih < 0) continue;
+                                for (tl_size q = 0; q < s.S; q++) {
+                                    const tl_size iw = conv_src(ow, q, s.sw, s.pw, s.dw, s.W);
+                                    if (iw < 0) continue;
+                                    acc[((n * s.C + g * s.Cg + c) * s.H + ih) * s.W + iw] +=
+                                        go * (double)w[((k * s.Cg + c) * s.R + r) * s.S + q];
+                                }
+                            }
+                    }
+            }
+        for (tl_size i = 0; i < s.N * s.C * s.HW; i++) dx[i] = (float)acc[i];
+        free(acc);
+    }
+    if (dw)
+        for (tl_size k = 0; k < s.K; k++) {
+            const tl_size g = k / s.Kg;
+            for (tl_size c = 0; c < s.Cg; c++)
+                for (tl_size r = 0; r < s.R; r++)
+                    for (tl_size q = 0; q < s.S; q++) {
+                        double acc = 0.0;
+                        for (tl_size n = 0; n < s.N; n++)
+                            for (tl_size oh = 0; oh < s.OH; oh++) {
+                                const tl_size ih = conv_src(oh, r, s.sh, s.ph, s.dh, s.H);
+                                if (ih < 0) continue;
+                                for (tl_size ow = 0; ow < s.OW; ow++) {
+                                    const tl_size iw = conv_src(ow, q, s.sw, s.pw, s.dw, s.W);
+                                    if (iw < 0) continue;
+                                    acc += (double)dy[((n * s.K + k) * s.OH + oh) * s.OW + ow] *
+                                           (double)x[((n * s.C + g * s.Cg + c) * s.H + ih) * s.W + iw];
+                                }
+                            }
+                        dw[((k * s.Cg + c) * s.R + r) * s.S + q] = (float)acc;
+                    }
+        }
+    if (db)
+        for (tl_size k = 0; k < s.K; k++) {
+            double acc = 0.0;
+            for (tl_size n = 0; n < s.N; n++)
+                for (tl_size i = 0; i < s.P; i++) acc += dy[(n * s.K + k) * s.P + i];
+            db[k] = (float)acc;
+        }
+    return TL_OK;
+}

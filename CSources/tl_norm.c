@@ -1,0 +1,536 @@
+/* Batch, layer and group normalisation.
+   Every per-channel or per-group statistic is a sum of per-piece partial sums: one piece per (n, c)
+   plane of S values, or, when S == 1, one piece per block of rows (the block split depends only on the
+   row count). Pieces are summed in double around a shift taken from the data, by 16 independent lanes
+   (vectorisable without reassociation), and combined in a fixed order after the parallel loop, so the
+   results are bitwise independent of the thread count. Apply passes are `omp simd` so in-place calls
+   stay vectorised. */
+#include "tl_internal.h"
+#include "../include/tl_norm.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Below this many elements a second thread costs more than it saves. */
+#define TL_NORM_PAR_MIN 32768
+/* Reductions across rows (S == 1 batch norm, layer-norm parameter gradients) use at most this many
+   row blocks: enough to balance any thread count up to it, few enough for a small scratch. */
+#define TL_NORM_ROW_BLOCKS 64
+
+/* ---- scratch ---- */
+
+static __thread double *tl_norm_scratch_buf;
+static __thread size_t tl_norm_scratch_len;
+
+/* A grow-only per-thread buffer of `count` doubles (NULL when out of memory); valid until the next call. */
+static double *tl_norm_scratch(size_t count) {
+    if (count > tl_norm_scratch_len) {
+        const size_t len = count + count / 2 + 64;
+        double *p = (double *)tl_alloc(len * sizeof *p);
+        if (p == NULL) return NULL;
+        tl_free(tl_norm_scratch_buf);
+        tl_norm_scratch_buf = p;
+        tl_norm_scratch_len = len;
+    }
+    return tl_norm_scratch_buf;
+}
+
+#define TL_NORM_SCRATCH(fn, var, count) \
+    double *var = tl_norm_scratch(count); \
+    if (var == NULL) return tl_fail(TL_ERR_OUT_OF_MEMORY, "%s: no memory for %zu doubles of scratch", fn, (size_t)(count))
+
+/* ---- reductions ---- */
+
+#define TL_NLANES 16
+
+static inline double tl_lanes_sum(const double *a) {
+    double s[4];
+    for (int k = 0; k < 4; k++) s[k] = (a[k] + a[k + 4]) + (a[k + 8] + a[k + 12]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* s0 = sum (u - cu), s1 = sum (u - cu)(v - cv) over n values, in double; with v == u, cv == cu this is
+   the shifted sum and sum of squares of a variance. */
+static inline void tl_sums2(double *s0, double *s1, const float *u, double cu, const float *v, double cv, tl_size n) {
+    double a[TL_NLANES] = {0}, b[TL_NLANES] = {0};
+    tl_size i = 0;
+    for (; i + TL_NLANES <= n; i += TL_NLANES)
+        for (int l = 0; l < TL_NLANES; l++) {
+            const double du = (double)u[i + l] - cu, dv = (double)v[i + l] - cv;
+            a[l] += du;
+            b[l] += du * dv;
+        }
+    for (; i < n; i++) {
+        const double du = (double)u[i] - cu, dv = (double)v[i] - cv;
+        a[0] += du;
+        b[0] += du * dv;
+    }
+    *s0 = tl_lanes_sum(a);
+    *s1 = tl_lanes_sum(b);
+}
+
+/* ws[2p], ws[2p+1] = tl_sums2 over plane p of (P, S) for every plane; the shifts cu, cv (NULL = 0) are
+   indexed by (p / div) % mod, which expresses per-channel (div 1, mod C) and per-group (div C/G) shifts. */
+static void tl_plane_partials(double *ws, const float *u, const float *cu, const float *v, const float *cv,
+                              tl_size P, tl_size S, tl_size div, tl_size mod) {
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const tl_size k = (p / div) % mod;
+        tl_sums2(&ws[2 * p], &ws[2 * p + 1], u + p * S, cu ? (double)cu[k] : 0.0, v + p * S, cv ? (double)cv[k] : 0.0, S);
+    }
+}
+
+/* Row block b of TL_NORM_ROW_BLOCKS-or-fewer blocks over R rows: [lo, hi). */
+static inline tl_size tl_row_blocks(tl_size R) { return R < TL_NORM_ROW_BLOCKS ? R : TL_NORM_ROW_BLOCKS; }
+static inline tl_size tl_block_start(tl_size b, tl_size R, tl_size nb) { return b * R / nb; }
+
+/* Per-channel sums s0[c], s1[c] (as in tl_sums2, shifts per channel) over (N, C, S). ws holds
+   2 * max(N*C, blocks*C) doubles. */
+static void tl_channel_sums(double *s0, double *s1, double *ws, const float *u, const float *cu, const float *v,
+                            const float *cv, tl_size N, tl_size C, tl_size S) {
+    if (S > 1) {
+        tl_plane_partials(ws, u, cu, v, cv, N * C, S, 1, C);
+        for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+        for (tl_size n = 0; n < N; n++)
+            for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * (n * C + c)]; s1[c] += ws[2 * (n * C + c) + 1]; }
+        return;
+    }
+    /* (N, C) rows: each block accumulates whole rows, vectorised across channels. */
+    const tl_size nb = tl_row_blocks(N);
+    #pragma omp parallel for schedule(static) if (N * C > TL_NORM_PAR_MIN && nb > 1)
+    for (tl_size b = 0; b < nb; b++) {
+        double *a0 = ws + 2 * b * C, *a1 = a0 + C;
+        for (tl_size c = 0; c < C; c++) { a0[c] = 0.0; a1[c] = 0.0; }
+        for (tl_size n = tl_block_start(b, N, nb); n < tl_block_start(b + 1, N, nb); n++) {
+            const float *ur = u + n * C, *vr = v + n * C;
+            #pragma omp simd
+            for (tl_size c = 0; c < C; c++) {
+                const double du = (double)ur[c] - (cu ? (double)cu[c] : 0.0), dv = (double)vr[c] - (cv ? (double)cv[c] : 0.0);
+                a0[c] += du;
+                a1[c] += du * dv;
+            }
+        }
+    }
+    for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+    for (tl_size b = 0; b < nb; b++)
+        for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * b * C + c]; s1[c] += ws[2 * b * C + C + c]; }
+}
+
+/* Doubles of scratch tl_channel_sums needs. */
+static size_t tl_channel_ws(tl_size N, tl_size C, tl_size S) {
+    return (size_t)(2 * (S > 1 ? N * C : tl_row_blocks(N) * C));
+}
+
+/* ---- apply passes over (N, C, S); coefficients indexed by plane p = n*C + c modulo `mod` (C: per
+   channel, N*C: per plane) ---- */
+
+/* y = a x + b (b NULL = 0). y == x allowed. */
+static void tl_apply_affine(float *y, const float *x, const float *a, const float *b, tl_size N, tl_size C, tl_size S,
+                            tl_size mod) {
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (N * C > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++) {
+            const tl_size k0 = (n * C) % mod;
+            const float *xr = x + n * C;
+            float *yr = y + n * C;
+            if (b) {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) yr[c] = xr[c] * a[k0 + c] + b[k0 + c];
+            } else {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) yr[c] = xr[c] * a[k0 + c];
+            }
+        }
+        return;
+    }
+    const tl_size P = N * C;
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const float ap = a[p % mod], bp = b ? b[p % mod] : 0.0f;
+        const float *xp = x + p * S;
+        float *yp = y + p * S;
+        #pragma omp simd
+        for (tl_size s = 0; s < S; s++) yp[s] = xp[s] * ap + bp;
+    }
+}
+
+/* dx = a dy + c1 (x - m) + c0: the input gradient of every normalisation here. dx == dy allowed. */
+static void tl_apply_backward(float *dx, const float *dy, const float *x, const float *a, const float *c1,
+                              const float *m, const float *c0, tl_size N, tl_size C, tl_size S, tl_size mod) {
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (N * C > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++) {
+            const tl_size k0 = (n * C) % mod;
+            const float *dyr = dy + n * C, *xr = x + n * C;
+            float *dxr = dx + n * C;
+            #pragma omp simd
+            for (tl_size c = 0; c < C; c++)
+                dxr[c] = a[k0 + c] * dyr[c] + c1[k0 + c] * (xr[c] - m[k0 + c]) + c0[k0 + c];
+        }
+        return;
+    }
+    const tl_size P = N * C;
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const tl_size k = p % mod;
+        const float ap = a[k], c1p = c1[k], mp = m[k], c0p = c0[k];
+        const float *dyp = dy + p * S, *xp = x + p * S;
+        float *dxp = dx + p * S;
+        #pragma omp simd
+        for (tl_size s = 0; s < S; s++) dxp[s] = ap * dyp[s] + c1p * (xp[s] - mp) + c0p;
+    }
+}
+
+/* ---- argument checks ---- */
+
+#define TL_CHECK_EPS(fn, eps) \
+    TL_CHECK(fn, (eps) > 0.0f && isfinite(eps), "%s: eps must be finite and > 0, got %g", fn, (double)(eps))
+
+static int tl_check_ncs(const char *fn, tl_size N, tl_size C, tl_size S) {
+    TL_CHECK_POS(fn, N);
+    TL_CHECK_POS(fn, C);
+    TL_CHECK_POS(fn, S);
+    return TL_OK;
+}
+
+/* ---- batch norm ---- */
+
+int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                               const float *x, const float *gamma, const float *beta,
+                               tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    static const char fn[] = "tl_batchnorm_train_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    const tl_size M = N * S;
+    TL_CHECK(fn, M >= 2, "%s: training statistics need N*S >= 2 values per channel, got %td", fn, M);
+    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
+    TL_CHECK_EPS(fn, eps);
+
+    /* Scratch: sums (2C doubles), shift + coefficients (3C floats in 2C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
+    double *part = ws + 4 * C;
+    for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
+    tl_channel_sums(s0, s1, part, x, shift, x, shift, N, C, S);
+
+    const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
+    for (tl_size c = 0; c < C; c++) {
+        const double d = s0[c] * inv_m, mean = (double)shift[c] + d;
+        double var = s1[c] * inv_m - d * d;
+        var = var > 0.0 ? var : 0.0;
+        const double rstd = 1.0 / sqrt(var + (double)eps);
+        save_mean[c] = (float)mean;
+        save_rstd[c] = (float)rstd;
+        if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+        if (running_var) running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * unbias);
+        const double g = gamma ? gamma[c] : 1.0, be = beta ? beta[c] : 0.0;
+        a[c] = (float)(g * rstd);
+        b[c] = (float)(be - mean * g * rstd);
+    }
+    tl_apply_affine(y, x, a, b, N, C, S, C);
+    return TL_OK;
+}
+
+int tl_batchnorm_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                const float *gamma, const float *save_mean, const float *save_rstd,
+                                tl_size N, tl_size C, tl_size S) {
+    static const char fn[] = "tl_batchnorm_train_backward";
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+
+    /* Scratch: sums (2C doubles), a, c1, c0 (3C floats in 2C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *a = (float *)(ws + 2 * C), *c1 = a + C, *c0 = c1 + C;
+    /* s0 = sum dy, s1 = sum dy (x - mean) per channel. */
+    tl_channel_sums(s0, s1, ws + 4 * C, dy, NULL, x, save_mean, N, C, S);
+
+    const double inv_m = 1.0 / (double)(N * S);
+    for (tl_size c = 0; c < C; c++) {
+        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
+        if (dbeta) dbeta[c] = (float)s0[c];
+        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
+        const double ac = g * rstd;
+        a[c] = (float)ac;
+        c0[c] = (float)(-ac * s0[c] * inv_m);
+        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
+    }
+    if (dx) tl_apply_backward(dx, dy, x, a, c1, save_mean, c0, N, C, S, C);
+    return TL_OK;
+}
+
+/* Per-channel scale and shift of the inference map, in double: a = gamma / sqrt(var + eps), b = beta - mean a. */
+static void tl_bn_eval_coefficients(float *a, float *b, const float *gamma, const float *beta, const float *running_mean,
+                                    const float *running_var, tl_size C, float eps) {
+    for (tl_size c = 0; c < C; c++) {
+        const double ac = (gamma ? gamma[c] : 1.0) / sqrt((double)running_var[c] + (double)eps);
+        a[c] = (float)ac;
+        if (b) b[c] = (float)((beta ? beta[c] : 0.0) - (double)running_mean[c] * ac);
+    }
+}
+
+static int tl_check_running_var(const char *fn, const float *running_var, tl_size C) {
+    for (tl_size c = 0; c < C; c++)
+        TL_CHECK(fn, running_var[c] >= 0.0f, "%s: running_var[%td] = %g is negative", fn, c, (double)running_var[c]);
+    return TL_OK;
+}
+
+int tl_batchnorm_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                              const float *running_mean, const float *running_var,
+                              tl_size N, tl_size C, tl_size S, float eps) {
+    static const char fn[] = "tl_batchnorm_eval_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_NORM_SCRATCH(fn, ws, (size_t)C);
+    float *a = (float *)ws, *b = a + C;
+    tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
+    tl_apply_affine(y, x, a, b, N, C, S, C);
+    return TL_OK;
+}
+
+int tl_batchnorm_eval_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                               const float *gamma, const float *running_mean, const float *running_var,
+                               tl_size N, tl_size C, tl_size S, float eps) {
+    static const char fn[] = "tl_batchnorm_eval_backward";
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_NORM_SCRATCH(fn, ws, 3 * (size_t)C + tl_channel_ws(N, C, S));
+    float *a = (float *)ws;
+    double *s0 = ws + C, *s1 = ws + 2 * C;
+    if (dgamma || dbeta) {
+        tl_channel_sums(s0, s1, ws + 3 * C, dy, NULL, x, running_mean, N, C, S);
+        for (tl_size c = 0; c < C; c++) {
+            if (dbeta) dbeta[c] = (float)s0[c];
+            if (dgamma) dgamma[c] = (float)(s1[c] / sqrt((double)running_var[c] + (double)eps));
+        }
+    }
+    if (dx) {
+        tl_bn_eval_coefficients(a, NULL, gamma, NULL, running_mean, running_var, C, eps);
+        tl_apply_affine(dx, dy, a, NULL, N, C, S, C);
+    }
+    return TL_OK;
+}
+
+/* ---- layer norm ---- */
+
+int tl_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                         tl_size R, tl_size D, float eps) {
+    static const char fn[] = "tl_layernorm_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, mean);
+    TL_CHECK_PTR(fn, rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_POS(fn, R);
+    TL_CHECK_POS(fn, D);
+    TL_CHECK_EPS(fn, eps);
+    #pragma omp parallel for schedule(static) if (R * D > TL_NORM_PAR_MIN && R > 1)
+    for (tl_size r = 0; r < R; r++) {
+        const float *xr = x + r * D;
+        float *yr = y + r * D;
+        const double k = xr[0];
+        double s0, s1;
+        tl_sums2(&s0, &s1, xr, k, xr, k, D);
+        const double d = s0 / (double)D;
+        double var = s1 / (double)D - d * d;
+        var = var > 0.0 ? var : 0.0;
+        const float m = (float)(k + d), rs = (float)(1.0 / sqrt(var + (double)eps));
+        mean[r] = m;
+        rstd[r] = rs;
+        if (gamma && beta) {
+            #pragma omp simd
+            for (tl_size i = 0; i < D; i++) yr[i] = (xr[i] - m) * rs * gamma[i] + beta[i];
+        } else if (gamma) {
+            #pragma omp simd
+            for (tl_size i = 0; i < D; i++) yr[i] = (xr[i] - m) * rs * gamma[i];
+        } else if (beta) {
+            #pragma omp simd
+            for (tl_size i = 0; i < D; i++) yr[i] = (xr[i] - m) * rs + beta[i];
+        } else {
+            #pragma omp simd
+            for (tl_size i = 0; i < D; i++) yr[i] = (xr[i] - m) * rs;
+        }
+    }
+    return TL_OK;
+}
+
+int tl_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma,
+                          const float *mean, const float *rstd, tl_size R, tl_size D) {
+    static const char fn[] = "tl_layernorm_backward";
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, mean);
+    TL_CHECK_PTR(fn, rstd);
+    TL_CHECK_POS(fn, R);
+    TL_CHECK_POS(fn, D);
+    if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+    const int params = dgamma != NULL || dbeta != NULL;
+    const tl_size nb = tl_row_blocks(R);
+    /* Per block: partial dgamma and dbeta (D doubles each). */
+    TL_NORM_SCRATCH(fn, ws, params ? 2 * (size_t)(nb * D) : 1);
+
+    #pragma omp parallel for schedule(static) if (R * D > TL_NORM_PAR_MIN && nb > 1)
+    for (tl_size b = 0; b < nb; b++) {
+        double *pg = ws + 2 * b * D, *pb = pg + D;
+        if (params) for (tl_size i = 0; i < D; i++) { pg[i] = 0.0; pb[i] = 0.0; }
+        for (tl_size r = tl_block_start(b, R, nb); r < tl_block_start(b + 1, R, nb); r++) {
+            const float *dyr = dy + r * D, *xr = x + r * D;
+            const float m = mean[r], rs = rstd[r];
+            if (params) {
+                #pragma omp simd
+                for (tl_size i = 0; i < D; i++) {
+                    pg[i] += (double)dyr[i] * (double)((xr[i] - m) * rs);
+                    pb[i] += (double)dyr[i];
+                }
+            }
+            if (dx) {
+                /* With g = dy * gamma: dx = rstd (g - mean(g) - xhat mean(g xhat)). */
+                double sg[TL_NLANES] = {0}, sgx[TL_NLANES] = {0};
+                tl_size i = 0;
+                for (; i + TL_NLANES <= D; i += TL_NLANES)
+                    for (int l = 0; l < TL_NLANES; l++) {
+                        const float g = gamma ? dyr[i + l] * gamma[i + l] : dyr[i + l];
+                        sg[l] += (double)g;
+                        sgx[l] += (double)g * (double)(xr[i + l] - m);
+                    }
+                for (; i < D; i++) {
+                    const float g = gamma ? dyr[i] * gamma[i] : dyr[i];
+                    sg[0] += (double)g;
+                    sgx[0] += (double)g * (double)(xr[i] - m);
+                }
+                const float c0 = (float)(-(double)rs * tl_lanes_sum(sg) / (double)D);
+                const float c1 = (float)(-(double)rs * rs * rs * tl_lanes_sum(sgx) / (double)D);
+                float *dxr = dx + r * D;
+                if (gamma) {
+                    #pragma omp simd
+                    for (tl_size j = 0; j < D; j++) dxr[j] = rs * gamma[j] * dyr[j] + c1 * (xr[j] - m) + c0;
+                } else {
+                    #pragma omp simd
+                    for (tl_size j = 0; j < D; j++) dxr[j] = rs * dyr[j] + c1 * (xr[j] - m) + c0;
+                }
+            }
+        }
+    }
+    if (params) {
+        #pragma omp parallel for schedule(static) if (nb * D > TL_NORM_PAR_MIN)
+        for (tl_size i = 0; i < D; i++) {
+            double g = 0.0, be = 0.0;
+            for (tl_size b = 0; b < nb; b++) { g += ws[2 * b * D + i]; be += ws[2 * b * D + D + i]; }
+            if (dgamma) dgamma[i] = (float)g;
+            if (dbeta) dbeta[i] = (float)be;
+        }
+    }
+    return TL_OK;
+}
+
+/* ---- group norm ---- */
+
+static int tl_check_groups(const char *fn, tl_size N, tl_size C, tl_size S, tl_size G) {
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK_POS(fn, G);
+    TL_CHECK(fn, C % G == 0, "%s: G = %td groups must divide C = %td channels", fn, G, C);
+    return TL_OK;
+}
+
+int tl_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                         tl_size N, tl_size C, tl_size S, tl_size G, float eps) {
+    static const char fn[] = "tl_groupnorm_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, mean);
+    TL_CHECK_PTR(fn, rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_TRY(tl_check_groups(fn, N, C, S, G));
+    TL_CHECK_EPS(fn, eps);
+    const tl_size P = N * C, Q = N * G, Cg = C / G, M = Cg * S;
+
+    /* Scratch: plane partials (2P doubles), per-plane a, b (2P floats in P doubles), group shifts (Q floats). */
+    TL_NORM_SCRATCH(fn, ws, 3 * (size_t)P + (size_t)Q);
+    float *a = (float *)(ws + 2 * P), *b = a + P, *shift = (float *)(ws + 3 * P);
+    for (tl_size q = 0; q < Q; q++) shift[q] = x[q * M];
+    tl_plane_partials(ws, x, shift, x, shift, P, S, Cg, Q);
+
+    for (tl_size q = 0; q < Q; q++) {
+        double t0 = 0.0, t1 = 0.0;
+        for (tl_size p = q * Cg; p < (q + 1) * Cg; p++) { t0 += ws[2 * p]; t1 += ws[2 * p + 1]; }
+        const double d = t0 / (double)M, mq = (double)shift[q] + d;
+        double var = t1 / (double)M - d * d;
+        var = var > 0.0 ? var : 0.0;
+        const double rq = 1.0 / sqrt(var + (double)eps);
+        mean[q] = (float)mq;
+        rstd[q] = (float)rq;
+        for (tl_size p = q * Cg; p < (q + 1) * Cg; p++) {
+            const tl_size c = p % C;
+            const double g = gamma ? gamma[c] : 1.0, be = beta ? beta[c] : 0.0;
+            a[p] = (float)(g * rq);
+            b[p] = (float)(be - mq * g * rq);
+        }
+    }
+    tl_apply_affine(y, x, a, b, N, C, S, P);
+    return TL_OK;
+}
+
+int tl_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *gamma,
+                          const float *mean, const float *rstd, tl_size N, tl_size C, tl_size S, tl_size G) {
+    static const char fn[] = "tl_groupnorm_backward";
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, mean);
+    TL_CHECK_PTR(fn, rstd);
+    TL_TRY(tl_check_groups(fn, N, C, S, G));
+    if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+    const tl_size P = N * C, Q = N * G, Cg = C / G, M = Cg * S;
+
+    /* Scratch: plane partials (2P doubles), per-plane a, c1, m, c0 (4P floats in 2P doubles). */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)P);
+    float *a = (float *)(ws + 2 * P), *c1 = a + P, *m = c1 + P, *c0 = m + P;
+    /* ws[2p] = sum dy, ws[2p+1] = sum dy (x - mean of the plane's group). */
+    tl_plane_partials(ws, dy, NULL, x, mean, P, S, Cg, Q);
+
+    if (dgamma || dbeta)
+        for (tl_size c = 0; c < C; c++) {
+            double g = 0.0, be = 0.0;
+            for (tl_size n = 0; n < N; n++) {
+                const tl_size p = n * C + c;
+                be += ws[2 * p];
+                g += ws[2 * p + 1] * (double)rstd[p / Cg];
+            }
+            if (dgamma) dgamma[c] = (float)g;
+            if (dbeta) dbeta[c] = (float)be;
+        }
+    if (dx == NULL) return TL_OK;
+    for (tl_size q = 0; q < Q; q++) {
+        /* With g = dy * gamma: dx = rstd (g - mean(g) - xhat mean(g xhat)) over the group. */
+        double sg = 0.0, sgx = 0.0;
+        for (tl_size p = q * Cg; p < (q + 1) * Cg; p++) {
+            const double gc = gamma ? gamma[p % C] : 1.0;
+            sg += gc * ws[2 * p];
+            sgx += gc * ws[2 * p + 1];
+        }
+        const double rq = rstd[q];
+        for (tl_size p = q * Cg; p < (q + 1) * Cg; p++) {
+            a[p] = (float)((gamma ? gamma[p % C] : 1.0) * rq);
+            c1[p] = (float)(-rq * rq * rq * sgx / (double)M);
+            m[p] = mean[q];
+            c0[p] = (float)(-rq * sg / (double)M);
+        }
+    }
+    tl_apply_backward(dx, dy, x, a, c1, m, c0, N, C, S, P);
+    return TL_OK;
+}

@@ -1,0 +1,115 @@
+/// Batches of a dataset for one epoch at a time: the sampler orders the sample positions, the C kernels
+/// gather and augment the images, every batch carries its labels and sample positions.
+///
+///     let loader = DataLoader(dataset: data.train, batchSize: 128, augmentation: .randomCrop(padding: 2), seed: 1)
+///     for epoch in 0..<epochs { for batch in try loader.epoch(epoch) { ... batch.images, batch.labels, batch.indices } }
+///
+/// Everything random is a function of (seed, epoch, view, sample): the same seed gives the same order and
+/// the same augmented pixels on any machine and thread count. Multi-view mode (contrastive methods) gives
+/// each view its own augmentation and random stream over the same samples.
+public struct DataLoader {
+    public let dataset: ImageDataset
+    public var batchSize: Int
+    public var dropLast: Bool
+    public var sampler: any Sampler
+    /// One augmentation per view; a single entry for ordinary training and evaluation.
+    public var views: [Augmentation]
+    /// Seed of the augmentation streams (the default sampler is seeded from it too).
+    public var seed: UInt64
+
+    public init(dataset: ImageDataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
+                augmentation: Augmentation = .evaluation, seed: UInt64 = 0) {
+        self.init(dataset: dataset, batchSize: batchSize, sampler: sampler, dropLast: dropLast, views: [augmentation], seed: seed)
+    }
+
+    public init(dataset: ImageDataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
+                views: [Augmentation], seed: UInt64 = 0) {
+        self.dataset = dataset
+        self.batchSize = batchSize
+        self.dropLast = dropLast
+        self.sampler = sampler ?? ShuffleSampler(seed: seed)
+        self.views = views
+        self.seed = seed
+    }
+
+    /// In order, no augmentation beyond the dataset's normalisation, last batch kept.
+    public static func evaluation(_ dataset: ImageDataset, batchSize: Int,
+                                  normalization: Augmentation.Normalization = .dataset) -> DataLoader {
+        DataLoader(dataset: dataset, batchSize: batchSize, sampler: SequentialSampler(),
+                   augmentation: Augmentation(normalization: normalization))
+    }
+
+    /// [B, C, H, W] of a full batch.
+    public var batchShape: [Int] { [batchSize] + views[0].outputShape(for: dataset) }
+
+    /// The batches of `epoch`; checks the sampler's positions and the configuration first.
+    public func epoch(_ epoch: Int) throws -> EpochBatches {
+        guard batchSize > 0 else { throw DataError(.invalidArgument, "batch size must be > 0, got \(batchSize)") }
+        guard !views.isEmpty else { throw DataError(.invalidArgument, "the loader needs at least one view") }
+        let shape = views[0].outputShape(for: dataset)
+        guard views.allSatisfy({ $0.outputShape(for: dataset) == shape }) else {
+            throw DataError(.invalidArgument, "every view must produce the same image shape, got \(views.map { $0.outputShape(for: dataset) })")
+        }
+        let order = sampler.indices(epoch: epoch, count: dataset.count)
+        if let bad = order.first(where: { $0 < 0 || $0 >= dataset.count }) {
+            throw DataError(.invalidArgument, "sampler returned position \(bad), outside 0..<\(dataset.count) of dataset \(dataset.name)")
+        }
+        // One throwaway batch validates the augmentation settings, so iteration itself cannot fail.
+        if let first = order.first { _ = try batch(indices: [first], epoch: epoch) }
+        return EpochBatches(loader: self, epoch: epoch, order: order)
+    }
+
+    /// Number of batches in an epoch whose order has `samples` positions.
+    public func batchCount(samples: Int) -> Int {
+        dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
+    }
+
+    /// The seed of view `view` in epoch `epoch`.
+    public func augmentationSeed(epoch: Int, view: Int) -> UInt64 {
+        SeededGenerator(seed: seed).split("augment").split(UInt64(bitPattern: Int64(epoch))).split(UInt64(view)).seed
+    }
+
+    /// Writes view `view` of the samples at `indices` into `output` (indices.count x C x H x W floats): the
+    /// allocation-free path for callers that own their buffers (tensors).
+    public func fill(view: Int, indices: [Int], epoch: Int, into output: UnsafeMutablePointer<Float>) throws {
+        try views[view].apply(to: dataset, indices: indices, into: output, seed: augmentationSeed(epoch: epoch, view: view))
+    }
+
+    /// The batch of the samples at `indices` in epoch `epoch`.
+    public func batch(indices: [Int], epoch: Int) throws -> Batch {
+        let shape = [indices.count] + views[0].outputShape(for: dataset)
+        let pixels = try views.indices.map { v in
+            try views[v].apply(to: dataset, indices: indices, seed: augmentationSeed(epoch: epoch, view: v))
+        }
+        return Batch(views: pixels, shape: shape, labels: indices.map { dataset.labels[$0] }, indices: indices)
+    }
+}
+
+/// The batches of one epoch, in the sampler's order.
+public struct EpochBatches: Sequence, IteratorProtocol {
+    public let loader: DataLoader
+    public let epoch: Int
+    /// The epoch's sample positions in visiting order (what the sampler returned).
+    public let order: [Int]
+    private var position = 0
+
+    init(loader: DataLoader, epoch: Int, order: [Int]) {
+        self.loader = loader
+        self.epoch = epoch
+        self.order = order
+    }
+
+    public var batchCount: Int { loader.batchCount(samples: order.count) }
+
+    public mutating func next() -> Batch? {
+        let end = Swift.min(position + loader.batchSize, order.count)
+        guard position < end, !(loader.dropLast && end - position < loader.batchSize) else { return nil }
+        defer { position = end }
+        do {
+            return try loader.batch(indices: Array(order[position..<end]), epoch: epoch)
+        } catch {
+            // epoch(_:) validated positions and settings, so the kernels cannot refuse this batch.
+            preconditionFailure("DataLoader: \(error)")
+        }
+    }
+}

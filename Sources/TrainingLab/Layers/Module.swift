@@ -1,0 +1,86 @@
+/// Base class of layers and models. Parameters are tensor properties that require gradients,
+/// state (for checkpoints) is every tensor property; both are found by reflection and named by
+/// property path ("block1.conv.weight", "layers.3.bias"), so a subclass only declares properties.
+open class Module {
+    /// Training mode (batch statistics, dropout) versus evaluation mode.
+    public private(set) var isTraining = true
+
+    public init() {}
+
+    /// The layer's computation. Subclasses override it; callers use `module(x)`.
+    open func forward(_ x: Tensor) throws -> Tensor {
+        throw TensorError("\(type(of: self)) does not implement forward(_:)")
+    }
+
+    public final func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x) }
+
+    /// Direct sub-modules with their property names (arrays of modules are named by index).
+    public var children: [(String, Module)] {
+        reflectedProperties().compactMap { name, value in (value as? Module).map { (name, $0) } }
+    }
+
+    /// Every tensor of this module and its descendants, by dotted path: parameters and buffers.
+    public func namedState() -> [(String, Tensor)] {
+        var out: [(String, Tensor)] = []
+        for (name, value) in reflectedProperties() {
+            if let t = value as? Tensor { out.append((name, t)) }
+            else if let m = value as? Module { out += m.namedState().map { ("\(name).\($0.0)", $0.1) } }
+        }
+        return out
+    }
+
+    /// Tensors that require gradients, by dotted path.
+    public func namedParameters() -> [(String, Tensor)] { namedState().filter { $0.1.requiresGrad } }
+
+    public func parameters() -> [Tensor] { namedParameters().map(\.1) }
+
+    /// Switches this module and all descendants to training (true) or evaluation (false) mode.
+    public func train(_ on: Bool = true) {
+        isTraining = on
+        for (_, child) in children { child.train(on) }
+    }
+
+    public func eval() { train(false) }
+
+    public func zeroGrad() { for p in parameters() { p.zeroGrad() } }
+
+    /// Stored properties as (name, value), flattening arrays of modules and unwrapping optionals,
+    /// including those declared by superclasses.
+    private func reflectedProperties() -> [(String, Any)] {
+        var mirrors: [Mirror] = []
+        var mirror: Mirror? = Mirror(reflecting: self)
+        while let m = mirror { mirrors.insert(m, at: 0); mirror = m.superclassMirror }
+        var out: [(String, Any)] = []
+        for m in mirrors {
+            for child in m.children {
+                guard let label = child.label, label != "isTraining" else { continue }
+                let name = label.hasPrefix("_") ? String(label.dropFirst()) : label
+                if let modules = child.value as? [Module] {
+                    out += modules.enumerated().map { ("\(name).\($0.offset)", $0.element as Any) }
+                } else if let t = child.value as? Tensor {
+                    out.append((name, t))
+                } else if let m = child.value as? Module {
+                    out.append((name, m))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Layers applied in order.
+public final class Sequential: Module {
+    public let layers: [Module]
+
+    public init(_ layers: [Module]) { self.layers = layers }
+    public convenience init(_ layers: Module...) { self.init(layers) }
+
+    override public func forward(_ x: Tensor) throws -> Tensor {
+        try layers.reduce(x) { try $1($0) }
+    }
+}
+
+/// (N, ...) -> (N, product of the rest).
+public final class Flatten: Module {
+    override public func forward(_ x: Tensor) throws -> Tensor { try x.flattened() }
+}

@@ -1,0 +1,85 @@
+/// What a method takes over in a run. Two in-loop methods that claim the same thing cannot be combined.
+public enum MethodClaim: String, Sendable, CaseIterable {
+    /// Replaces or prunes the epoch's sample order.
+    case sampleOrder
+    /// Replaces the per-sample loss (the objective).
+    case loss
+    /// Sets the per-sample weights of the loss reduction.
+    case lossWeights
+    /// Replaces the batch inputs (e.g. adversarial examples).
+    case inputs
+    /// Replaces the optimiser update.
+    case optimizerStep
+    /// Changes the model's architecture or weights outside the optimiser.
+    case model
+}
+
+/// Everything a user and the registry know about a method before running it (the method card in code).
+public struct MethodDescriptor: Sendable {
+    /// Lower-case id typed on the command line (`tlab run NAME`).
+    public var name: String
+    public var title: String
+    /// Citation of the paper (authors, title, venue, year).
+    public var paper: String
+    /// One line on what the method does.
+    public var summary: String
+    public var options: [OptionSpec]
+    /// The method this one is compared against by `tlab compare` (nil for a baseline itself).
+    public var baseline: String?
+    /// Options passed to the baseline in comparisons (e.g. a variant of the same plugin).
+    public var baselineOptions: [String: OptionValue]
+    /// Keys this method adds to report.json beside the common ones.
+    public var metrics: [String]
+    /// Trainer events an in-loop method reacts to (documentation and conflict checks).
+    public var events: [TrainingEvent]
+    public var claims: Set<MethodClaim>
+    /// Names of methods whose events must run before this one's when combined.
+    public var runsAfter: [String]
+    /// Run settings this method's experiments use (the spec's small-scale check), applied before the user's.
+    public var runDefaults: [(String, JSONValue)]
+    /// Seeds of `tlab compare`.
+    public var comparisonSeeds: [Int]
+    /// Whether a run of this method can be checkpointed at an epoch boundary and resumed exactly.
+    public var supportsResume: Bool
+
+    public init(name: String, title: String, paper: String, summary: String, options: [OptionSpec] = [],
+                baseline: String? = "erm", baselineOptions: [String: OptionValue] = [:], metrics: [String] = [],
+                events: [TrainingEvent] = [], claims: Set<MethodClaim> = [], runsAfter: [String] = [],
+                runDefaults: [(String, JSONValue)] = [], comparisonSeeds: [Int] = [0, 1, 2], supportsResume: Bool = false) {
+        self.name = name
+        self.title = title
+        self.paper = paper
+        self.summary = summary
+        self.options = options
+        self.baseline = baseline
+        self.baselineOptions = baselineOptions
+        self.metrics = metrics
+        self.events = events
+        self.claims = claims
+        self.runsAfter = runsAfter
+        self.runDefaults = runDefaults
+        self.comparisonSeeds = comparisonSeeds
+        self.supportsResume = supportsResume
+    }
+
+    /// The description as JSON (`tlab describe --json`, `tl_method_describe`).
+    public var json: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("title", .string(title)),
+            ("paper", .string(paper)),
+            ("summary", .string(summary)),
+            ("baseline", baseline.map(JSONValue.string) ?? .null),
+            ("options", .array(options.map { spec in
+                .object([("name", .string(spec.name)), ("default", JSONValue(spec.defaultValue)),
+                         ("expected", .string(spec.expectation)), ("help", .string(spec.help))])
+            })),
+            ("metrics", .array(metrics.map(JSONValue.string))),
+            ("events", .array(events.map { .string($0.rawValue) })),
+            ("claims", .array(claims.map(\.rawValue).sorted().map(JSONValue.string))),
+            ("run_defaults", .object(runDefaults)),
+            ("comparison_seeds", .array(comparisonSeeds.map { .number(Double($0)) })),
+            ("supports_resume", .bool(supportsResume)),
+        ])
+    }
+}

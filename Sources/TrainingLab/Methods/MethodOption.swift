@@ -1,0 +1,169 @@
+import Foundation
+
+/// The value of one method option.
+public enum OptionValue: Equatable, Sendable, CustomStringConvertible {
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case string(String)
+
+    public var description: String {
+        switch self {
+        case .int(let v): return String(v)
+        case .double(let v): return String(v)
+        case .bool(let v): return String(v)
+        case .string(let v): return v
+        }
+    }
+
+    /// The value as JSON-compatible Foundation object.
+    public var jsonObject: Any {
+        switch self {
+        case .int(let v): return v
+        case .double(let v): return v
+        case .bool(let v): return v
+        case .string(let v): return v
+        }
+    }
+}
+
+/// A typed option of a method: its name (as typed in `--set name=value`), type, default, range and help.
+public struct OptionSpec: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case int(ClosedRange<Int>)
+        case double(ClosedRange<Double>)
+        case bool
+        case choice([String])
+        case string
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let defaultValue: OptionValue
+    public let help: String
+
+    public static func int(_ name: String, _ defaultValue: Int, in range: ClosedRange<Int> = Int.min...Int.max, help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .int(range), defaultValue: .int(defaultValue), help: help)
+    }
+
+    public static func double(_ name: String, _ defaultValue: Double, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude,
+                              help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .double(range), defaultValue: .double(defaultValue), help: help)
+    }
+
+    public static func bool(_ name: String, _ defaultValue: Bool, help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .bool, defaultValue: .bool(defaultValue), help: help)
+    }
+
+    public static func choice(_ name: String, _ defaultValue: String, _ choices: [String], help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .choice(choices), defaultValue: .string(defaultValue), help: help)
+    }
+
+    public static func string(_ name: String, _ defaultValue: String, help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .string, defaultValue: .string(defaultValue), help: help)
+    }
+
+    /// "int in 1...10", "one of a, b": what a valid value looks like, for help and errors.
+    public var expectation: String {
+        switch kind {
+        case .int(let r):
+            return r == Int.min...Int.max ? "an integer" : "an integer in \(r.lowerBound)...\(r.upperBound)"
+        case .double(let r):
+            return r.lowerBound == -Double.greatestFiniteMagnitude && r.upperBound == Double.greatestFiniteMagnitude
+                ? "a number" : "a number in \(r.lowerBound)...\(r.upperBound)"
+        case .bool: return "true or false"
+        case .choice(let c): return "one of \(c.joined(separator: ", "))"
+        case .string: return "a string"
+        }
+    }
+
+    /// Parses and validates a textual value (from `--set` or a JSON string).
+    public func parse(_ text: String, method: String) throws -> OptionValue {
+        let value: OptionValue?
+        switch kind {
+        case .int: value = Int(text).map(OptionValue.int)
+        case .double: value = Double(text).map(OptionValue.double)
+        case .bool: value = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][text.lowercased()].map(OptionValue.bool)
+        case .choice, .string: value = .string(text)
+        }
+        guard let value else { throw invalid(text, method: method) }
+        return try validate(value, method: method)
+    }
+
+    /// Checks the type and range of a value, converting an int to a double where a number is expected.
+    public func validate(_ value: OptionValue, method: String) throws -> OptionValue {
+        switch (kind, value) {
+        case (.int(let r), .int(let v)) where r.contains(v): return value
+        case (.double(let r), .double(let v)) where r.contains(v) && v.isFinite: return value
+        case (.double(let r), .int(let v)) where r.contains(Double(v)): return .double(Double(v))
+        case (.bool, .bool): return value
+        case (.choice(let c), .string(let v)) where c.contains(v): return value
+        case (.string, .string): return value
+        default: throw invalid(value.description, method: method)
+        }
+    }
+
+    private func invalid(_ text: String, method: String) -> ConfigError {
+        ConfigError("\(method): option '\(name)' = '\(text)' is invalid; expected \(expectation)")
+    }
+}
+
+/// Validated option values of one method run: every declared option has a value (given or default).
+public struct MethodOptions: Sendable, Equatable {
+    public private(set) var values: [String: OptionValue]
+
+    /// Defaults overridden by `given`; unknown names and invalid values are refused with a message
+    /// that lists the valid options.
+    public init(specs: [OptionSpec], given: [String: OptionValue] = [:], method: String) throws {
+        var values: [String: OptionValue] = [:]
+        for spec in specs { values[spec.name] = spec.defaultValue }
+        for (name, value) in given {
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                let valid = specs.map(\.name).sorted().joined(separator: ", ")
+                throw ConfigError("\(method): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
+            }
+            values[name] = try spec.validate(value, method: method)
+        }
+        self.values = values
+    }
+
+    /// Parses `name=value` strings against the specs.
+    public init(specs: [OptionSpec], assignments: [String], method: String) throws {
+        var given: [String: OptionValue] = [:]
+        for assignment in assignments {
+            guard let eq = assignment.firstIndex(of: "=") else {
+                throw ConfigError("\(method): '--set \(assignment)' must have the form name=value")
+            }
+            let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                let valid = specs.map(\.name).sorted().joined(separator: ", ")
+                throw ConfigError("\(method): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
+            }
+            given[name] = try spec.parse(text, method: method)
+        }
+        try self.init(specs: specs, given: given, method: method)
+    }
+
+    public func int(_ name: String) -> Int {
+        if case .int(let v)? = values[name] { return v }
+        preconditionFailure("option \(name) is not a declared int option")
+    }
+
+    public func double(_ name: String) -> Double {
+        switch values[name] {
+        case .double(let v)?: return v
+        case .int(let v)?: return Double(v)
+        default: preconditionFailure("option \(name) is not a declared number option")
+        }
+    }
+
+    public func bool(_ name: String) -> Bool {
+        if case .bool(let v)? = values[name] { return v }
+        preconditionFailure("option \(name) is not a declared bool option")
+    }
+
+    public func string(_ name: String) -> String {
+        if case .string(let v)? = values[name] { return v }
+        preconditionFailure("option \(name) is not a declared string option")
+    }
+}

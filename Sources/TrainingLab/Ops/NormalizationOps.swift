@@ -1,0 +1,84 @@
+import CTrainingLab
+
+/// (N, C, S): batch, channels, and everything after the channels flattened.
+private func channelLayout(_ x: Tensor, _ op: String) throws -> (Int, Int, Int) {
+    guard x.rank >= 2 else { throw TensorError("\(op): needs (N, C, ...), got \(x.shape)") }
+    return (x.shape[0], x.shape[1], x.count / max(x.shape[0] * x.shape[1], 1))
+}
+
+/// Batch normalisation with batch statistics; updates `runningMean` / `runningVar` in place.
+public func batchNormTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                              momentum: Float, eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "batchNorm")
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNorm: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    let y = Tensor(uninitializedShape: x.shape)
+    let mean = Tensor(uninitializedShape: [c]), rstd = Tensor(uninitializedShape: [c])
+    try tlCheck(tl_batchnorm_train_forward(y.pointer, mean.pointer, rstd.pointer, runningMean.pointer, runningVar.pointer,
+                                           x.pointer, gamma.pointer, beta.pointer, n, c, s, momentum, eps))
+    return y.recording("batch_norm", inputs: [x, gamma, beta]) { g, _, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_train_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer, x.pointer,
+                                                gamma.pointer, mean.pointer, rstd.pointer, n, c, s))
+        return [dx, dgamma, dbeta]
+    }
+}
+
+/// Batch normalisation with fixed (running) statistics: an affine map per channel.
+public func batchNormInference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                               eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "batchNorm")
+    guard gamma.count == c else { throw TensorError("batchNorm: input \(x.shape) has \(c) channels, parameters have \(gamma.count)") }
+    let y = Tensor(uninitializedShape: x.shape)
+    try tlCheck(tl_batchnorm_eval_forward(y.pointer, x.pointer, gamma.pointer, beta.pointer, runningMean.pointer,
+                                          runningVar.pointer, n, c, s, eps))
+    return y.recording("batch_norm_eval", inputs: [x, gamma, beta]) { g, _, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_eval_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer, x.pointer,
+                                               gamma.pointer, runningMean.pointer, runningVar.pointer, n, c, s, eps))
+        return [dx, dgamma, dbeta]
+    }
+}
+
+/// Layer normalisation over the last dimension with affine gamma/beta (D).
+public func layerNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) throws -> Tensor {
+    guard let d = x.shape.last, gamma.count == d, beta.count == d else {
+        throw TensorError("layerNorm: input \(x.shape) does not end with \(gamma.count) features")
+    }
+    let rows = x.count / max(d, 1)
+    let y = Tensor(uninitializedShape: x.shape)
+    let mean = Tensor(uninitializedShape: [rows]), rstd = Tensor(uninitializedShape: [rows])
+    try tlCheck(tl_layernorm_forward(y.pointer, mean.pointer, rstd.pointer, x.pointer, gamma.pointer, beta.pointer, rows, d, eps))
+    return y.recording("layer_norm", inputs: [x, gamma, beta]) { g, _, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [d]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [d]) : nil
+        try tlCheck(tl_layernorm_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer, x.pointer, gamma.pointer,
+                                          mean.pointer, rstd.pointer, rows, d))
+        return [dx, dgamma, dbeta]
+    }
+}
+
+/// Group normalisation of (N, C, ...) over `groups` channel groups (instance norm: groups = C).
+public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "groupNorm")
+    guard groups > 0, c % groups == 0, gamma.count == c, beta.count == c else {
+        throw TensorError("groupNorm: \(c) channels of \(x.shape) cannot form \(groups) groups with \(gamma.count) affine parameters")
+    }
+    let y = Tensor(uninitializedShape: x.shape)
+    let mean = Tensor(uninitializedShape: [n * groups]), rstd = Tensor(uninitializedShape: [n * groups])
+    try tlCheck(tl_groupnorm_forward(y.pointer, mean.pointer, rstd.pointer, x.pointer, gamma.pointer, beta.pointer, n, c, s, groups, eps))
+    return y.recording("group_norm", inputs: [x, gamma, beta]) { g, _, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_groupnorm_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer, x.pointer, gamma.pointer,
+                                          mean.pointer, rstd.pointer, n, c, s, groups))
+        return [dx, dgamma, dbeta]
+    }
+}

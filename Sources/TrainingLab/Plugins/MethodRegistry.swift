@@ -1,0 +1,97 @@
+import CTrainingLab
+import Foundation
+
+/// The methods found at startup: every `lib*.so` on the plugin search path that passes the handshake.
+///
+/// Search order (earlier wins when two folders hold a library of the same file name):
+/// 1. folders or files given explicitly (`--plugin-path`),
+/// 2. `TRAININGLAB_PLUGIN_PATH` (colon separated),
+/// 3. the folder holding libTrainingLab.so (SwiftPM puts plugins beside it for each build configuration),
+/// 4. the executable's folder.
+/// Files that are not plugins are recorded in `skipped` with the reason; two plugins providing the
+/// same method name is an error.
+public final class MethodRegistry {
+    public struct Entry {
+        public let type: any TrainingMethod.Type
+        public let pluginPath: String
+        public var descriptor: MethodDescriptor { type.descriptor }
+    }
+
+    public private(set) var entries: [Entry] = []
+    public private(set) var skipped: [PluginSkip] = []
+    /// Folders that were searched, in order.
+    public private(set) var searchPath: [String] = []
+
+    /// Discovers plugins. Throws only when two plugins claim one method name.
+    public init(pluginPaths: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        var folders = pluginPaths
+        if let env = environment["TRAININGLAB_PLUGIN_PATH"] { folders += env.split(separator: ":").map(String.init) }
+        if let lib = MethodRegistry.coreLibraryFolder { folders.append(lib) }
+        if let exe = MethodRegistry.executableFolder { folders.append(exe) }
+
+        var seenFolders: Set<String> = []
+        var claimedFileNames: [String: String] = [:]
+        for folder in folders {
+            let resolved = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+            guard seenFolders.insert(resolved).inserted else { continue }
+            searchPath.append(resolved)
+            for path in MethodRegistry.libraries(at: resolved) {
+                let fileName = (path as NSString).lastPathComponent
+                if let earlier = claimedFileNames[fileName] {
+                    if earlier != path { skipped.append(PluginSkip(path: path, reason: "shadowed by \(earlier), earlier on the search path")) }
+                    continue
+                }
+                claimedFileNames[fileName] = path
+                switch PluginLoader.load(path) {
+                case .failure(let skip): skipped.append(skip)
+                case .success(let registration): try register(registration, from: path)
+                }
+            }
+        }
+        entries.sort { $0.descriptor.name < $1.descriptor.name }
+    }
+
+    /// Adds the methods of a registration; a name already taken is an error naming both plugins.
+    public func register(_ registration: PluginRegistration, from path: String) throws {
+        for type in registration.methods {
+            let name = type.descriptor.name
+            if let existing = entries.first(where: { $0.descriptor.name == name }) {
+                throw ConfigError("two plugins provide the method '\(name)': \(existing.pluginPath) and \(path); remove one")
+            }
+            entries.append(Entry(type: type, pluginPath: path))
+        }
+    }
+
+    public var names: [String] { entries.map(\.descriptor.name) }
+
+    /// The method called `name`; unknown names list the registered ones.
+    public func entry(named name: String) throws -> Entry {
+        guard let entry = entries.first(where: { $0.descriptor.name == name }) else {
+            let known = names.isEmpty ? "none found (searched: \(searchPath.joined(separator: ", ")))" : names.joined(separator: ", ")
+            throw ConfigError("unknown method '\(name)'; available: \(known)")
+        }
+        return entry
+    }
+
+    /// `lib*.so` files in a folder (or the file itself), except the core library.
+    private static func libraries(at path: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+        if !isDirectory.boolValue { return [path] }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") && $0 != "libTrainingLab.so" }
+            .sorted().map { (path as NSString).appendingPathComponent($0) }
+    }
+
+    /// The folder of the loaded libTrainingLab.so, found from the address of one of its functions.
+    static var coreLibraryFolder: String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard tl_core_library_path(&buffer, buffer.count) == 0 else { return nil }
+        return (String(cString: buffer) as NSString).deletingLastPathComponent
+    }
+
+    static var executableFolder: String? {
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        return (exe as NSString).deletingLastPathComponent
+    }
+}

@@ -1,0 +1,118 @@
+/// The settings every run shares, whatever its method: model, data, optimisation, augmentation, seed.
+/// Methods may change the defaults (their descriptor's `runDefaults`); users override both.
+public struct RunConfig: Equatable, Sendable {
+    public var model = "smallcnn"
+    public var dataset = "fashion-mnist"
+    public var epochs = 10
+    public var batchSize = 128
+    public var optimizer = "sgd"
+    public var lr = 0.05
+    public var momentum = 0.9
+    public var nesterov = false
+    public var weightDecay = 5e-4
+    public var schedule = "onecycle"
+    public var labelSmoothing = 0.0
+    public var cropPadding = 2
+    public var flip = false
+    public var seed = 0
+    /// Evaluate on the test set every this many epochs (and always after the last).
+    public var evalEvery = 1
+
+    public init() {}
+
+    /// One settable field: its name in configs and on the command line, and how to read and write it.
+    private struct Field {
+        let name: String
+        let help: String
+        let get: (RunConfig) -> JSONValue
+        let set: (inout RunConfig, JSONValue) throws -> Void
+    }
+
+    private static func int(_ name: String, _ path: WritableKeyPath<RunConfig, Int>, min: Int, _ help: String) -> Field {
+        Field(name: name, help: help, get: { .number(Double($0[keyPath: path])) }) { config, value in
+            guard let v = value.doubleValue, v == v.rounded(), v >= Double(min), v <= Double(Int32.max) else {
+                throw ConfigError("run option '\(name)' = \(value.serialized()) is invalid; expected an integer >= \(min)")
+            }
+            config[keyPath: path] = Int(v)
+        }
+    }
+
+    private static func double(_ name: String, _ path: WritableKeyPath<RunConfig, Double>, _ range: ClosedRange<Double>, _ help: String) -> Field {
+        Field(name: name, help: help, get: { .number($0[keyPath: path]) }) { config, value in
+            guard let v = value.doubleValue, range.contains(v) else {
+                throw ConfigError("run option '\(name)' = \(value.serialized()) is invalid; expected a number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            config[keyPath: path] = v
+        }
+    }
+
+    private static func string(_ name: String, _ path: WritableKeyPath<RunConfig, String>, choices: [String]? = nil, _ help: String) -> Field {
+        Field(name: name, help: help, get: { .string($0[keyPath: path]) }) { config, value in
+            guard let v = value.stringValue, choices == nil || choices!.contains(v) else {
+                let expected = choices.map { "one of \($0.joined(separator: ", "))" } ?? "a string"
+                throw ConfigError("run option '\(name)' = \(value.serialized()) is invalid; expected \(expected)")
+            }
+            config[keyPath: path] = v
+        }
+    }
+
+    private static func bool(_ name: String, _ path: WritableKeyPath<RunConfig, Bool>, _ help: String) -> Field {
+        Field(name: name, help: help, get: { .bool($0[keyPath: path]) }) { config, value in
+            switch value {
+            case .bool(let b): config[keyPath: path] = b
+            case .string(let s) where ["true", "false"].contains(s): config[keyPath: path] = s == "true"
+            default: throw ConfigError("run option '\(name)' = \(value.serialized()) is invalid; expected true or false")
+            }
+        }
+    }
+
+    private static let fields: [Field] = [
+        string("model", \.model, "model name (tlab models lists them)"),
+        string("dataset", \.dataset, "dataset SPEC, e.g. fashion-mnist, cifar10=DIR, fashion-mnist,imbalance=10"),
+        int("epochs", \.epochs, min: 1, "training epochs"),
+        int("batch_size", \.batchSize, min: 1, "mini-batch size"),
+        string("optimizer", \.optimizer, choices: ["sgd", "adamw"], "optimiser"),
+        double("lr", \.lr, 0...100, "base (peak) learning rate"),
+        double("momentum", \.momentum, 0...0.9999, "SGD momentum"),
+        bool("nesterov", \.nesterov, "Nesterov momentum"),
+        double("weight_decay", \.weightDecay, 0...1, "weight decay (coupled for SGD, decoupled for AdamW)"),
+        string("schedule", \.schedule, "learning-rate schedule over training progress: constant, step:M1,M2[:gamma], cosine[:floor], onecycle[:pct][+warmup:F]"),
+        double("label_smoothing", \.labelSmoothing, 0...0.999, "label smoothing of the cross-entropy"),
+        int("crop_padding", \.cropPadding, min: 0, "random-crop padding in pixels (0: no crop)"),
+        bool("flip", \.flip, "random horizontal flips"),
+        int("seed", \.seed, min: 0, "seed of data order, initialisation and augmentation"),
+        int("eval_every", \.evalEvery, min: 1, "evaluate every this many epochs"),
+    ]
+
+    public static var optionNames: [String] { fields.map(\.name) }
+    public static var optionHelp: [(String, String)] { fields.map { ($0.name, $0.help) } }
+
+    /// Sets one option by name; unknown names list the valid ones.
+    public mutating func set(_ name: String, _ value: JSONValue) throws {
+        guard let field = RunConfig.fields.first(where: { $0.name == name }) else {
+            throw ConfigError("unknown run option '\(name)'; valid: \(RunConfig.optionNames.joined(separator: ", "))")
+        }
+        try field.set(&self, value)
+        if name == "schedule" { _ = try LearningRateSchedule(parsing: schedule) }
+    }
+
+    /// Sets one option from text (command line): numbers and booleans are recognised.
+    public mutating func set(_ name: String, text: String) throws {
+        let value: JSONValue = Double(text).map(JSONValue.number) ?? (text == "true" || text == "false" ? .bool(text == "true") : .string(text))
+        if let field = RunConfig.fields.first(where: { $0.name == name }), case .string = field.get(self) {
+            try set(name, .string(text))
+        } else {
+            try set(name, value)
+        }
+    }
+
+    /// Applies every key of a JSON object.
+    public mutating func apply(_ object: JSONValue) throws {
+        guard let pairs = object.objectValue else { throw ConfigError("run configuration must be a JSON object") }
+        for (key, value) in pairs { try set(key, value) }
+    }
+
+    public var json: JSONValue { .object(RunConfig.fields.map { ($0.name, $0.get(self)) }) }
+
+    public var learningRateSchedule: LearningRateSchedule { (try? LearningRateSchedule(parsing: schedule)) ?? .constant }
+}

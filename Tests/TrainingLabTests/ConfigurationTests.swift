@@ -1,0 +1,61 @@
+import XCTest
+import TrainingLab
+
+final class ConfigurationTests: XCTestCase {
+    let specs: [OptionSpec] = [
+        .double("prune_ratio", 0.5, in: 0...0.9, help: "drop probability"),
+        .int("steps", 5, in: 1...100, help: "attack steps"),
+        .bool("anneal", true, help: "anneal"),
+        .choice("variant", "fl", ["fl", "gc"], help: "loss"),
+    ]
+
+    func testDefaultsAndAssignments() throws {
+        let options = try MethodOptions(specs: specs, assignments: ["prune_ratio=0.3", "steps=7", "anneal=false", "variant=gc"], method: "m")
+        XCTAssertEqual(options.double("prune_ratio"), 0.3)
+        XCTAssertEqual(options.int("steps"), 7)
+        XCTAssertFalse(options.bool("anneal"))
+        XCTAssertEqual(options.string("variant"), "gc")
+        let defaults = try MethodOptions(specs: specs, method: "m")
+        XCTAssertEqual(defaults.double("prune_ratio"), 0.5)
+        XCTAssertEqual(try MethodOptions(specs: specs, given: ["prune_ratio": .int(0)], method: "m").double("prune_ratio"), 0)
+    }
+
+    func testInvalidOptionsNameWhatIsValid() {
+        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["prune=0.3"], method: "infobatch")) {
+            XCTAssertEqual("\($0)", "infobatch: unknown option 'prune'; valid options: anneal, prune_ratio, steps, variant")
+        }
+        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["prune_ratio=0.95"], method: "infobatch")) {
+            XCTAssertEqual("\($0)", "infobatch: option 'prune_ratio' = '0.95' is invalid; expected a number in 0.0...0.9")
+        }
+        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["steps=2.5"], method: "m"))
+        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["variant=ld"], method: "m")) {
+            XCTAssertTrue("\($0)".contains("one of fl, gc"))
+        }
+        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["steps"], method: "m"))
+    }
+
+    func testRunConfigSetAndJSONRoundTrip() throws {
+        var config = RunConfig()
+        try config.set("epochs", text: "16")
+        try config.set("lr", text: "0.1")
+        try config.set("flip", text: "true")
+        try config.set("model", text: "resnet20")
+        try config.set("schedule", text: "step:0.75")
+        var copy = RunConfig()
+        try copy.apply(try JSONValue.parse(config.json.serialized()))
+        XCTAssertEqual(copy, config)
+        XCTAssertThrowsError(try config.set("epoch", text: "3")) { XCTAssertTrue("\($0)".contains("valid: model, dataset, epochs")) }
+        XCTAssertThrowsError(try config.set("epochs", text: "0"))
+        XCTAssertThrowsError(try config.set("optimizer", text: "lion")) { XCTAssertTrue("\($0)".contains("sgd, adamw")) }
+        XCTAssertThrowsError(try config.set("schedule", text: "warmup"))
+    }
+
+    func testJSONValueSerialisation() throws {
+        let value: JSONValue = .object([("b", 1), ("a", .array([true, .null, 2.5, "x\"y"])), ("nan", .number(.nan))])
+        XCTAssertEqual(value.serialized(), #"{"b":1,"a":[true,null,2.5,"x\"y"],"nan":null}"#)
+        let parsed = try JSONValue.parse(#"{"k": [1, false, "s"], "n": null}"#)
+        XCTAssertEqual(parsed["k"], .array([1, false, "s"]))
+        XCTAssertEqual(parsed["n"], .null)
+        XCTAssertThrowsError(try JSONValue.parse("{", source: "config.json")) { XCTAssertTrue("\($0)".hasPrefix("config.json: invalid JSON")) }
+    }
+}
