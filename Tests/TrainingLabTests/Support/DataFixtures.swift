@@ -82,7 +82,6 @@ func assertDataError<T>(_ kind: DataError.Kind, mentioning fragments: [String], 
         _ = try body()
         XCTFail("expected a DataError (\(kind.rawValue)), nothing was thrown", file: file, line: line)
     } catch let error as DataError {
-        if ProcessInfo.processInfo.environment["SHOW_ERRORS"] != nil { print("DATAERROR", error) }
         XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line)
         for fragment in fragments {
             XCTAssertTrue(error.description.contains(fragment), "'\(error)' does not mention '\(fragment)'", file: file, line: line)

@@ -9,7 +9,28 @@ extension BenchSuites {
             cropFlipCase(batch: 128, channels: 3, side: 32, pad: 4),
             cropFlipCase(batch: 128, channels: 1, side: 28, pad: 2),
             resizedCropCase(batch: 256, channels: 1, side: 28),
+            loaderCase(batch: 128),
         ]
+    }
+
+    /// The whole Swift loader path per batch (sampler slice, kernel, label gather, array allocation) over a
+    /// synthetic 60000-image 1x28x28 store, Fashion-MNIST-sized.
+    private static func loaderCase(batch: Int) -> BenchCase {
+        BenchCase(name: "loader_batch_crop_flip", shape: "\(batch)x1x28x28 of 60000 pad 2", work: .images(Double(batch))) {
+            let n = 60_000, size = 28 * 28
+            let noise = BenchBuffer(count: n * size, seed: 5, low: 0, high: 255.99)
+            let pixels = (0..<(n * size)).map { UInt8(noise.pointer[$0]) }
+            let dataset = try ImageDataset(name: "synthetic", channels: 1, height: 28, width: 28, pixels: pixels,
+                                           labels: (0..<n).map { Int32($0 % 10) }, classCount: 10)
+            let loader = DataLoader(dataset: dataset, batchSize: batch, augmentation: .randomCrop(padding: 2), seed: 1)
+            let order = try loader.epoch(0).order
+            var start = 0, epoch = 0
+            return BenchBodies(body: {
+                if start + batch > order.count { start = 0; epoch += 1 }
+                _ = try loader.batch(indices: Array(order[start..<(start + batch)]), epoch: epoch)
+                start += batch
+            })
+        }
     }
 
     private static let storeImages = 10_000
