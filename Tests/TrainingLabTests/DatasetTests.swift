@@ -102,13 +102,14 @@ final class ImageDatasetTests: XCTestCase {
 
 final class LongTailTests: XCTestCase {
     func testExponentialProfileCounts() {
-        XCTAssertEqual(ImageDataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10),
+        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10),
                        [6000, 4645, 3596, 2784, 2156, 1669, 1292, 1000, 774, 600])
-        XCTAssertEqual(ImageDataset.longTailedCounts(maxCount: 500, classes: 10, ratio: 100),
+        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 500, classes: 10, ratio: 100),
                        [500, 299, 179, 107, 64, 38, 23, 13, 8, 5])
-        XCTAssertEqual(ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 3), [100, 75, 57, 43, 33])
-        XCTAssertEqual(ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 10, profile: .step), [100, 100, 10, 10, 10])
-        XCTAssertEqual(ImageDataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 1), [7, 7, 7])
+        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 3), [100, 75, 57, 43, 33])
+        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 10, profile: .step), [100, 100, 10, 10, 10])
+        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 1), [7, 7, 7])
+        assertDataError(.invalidArgument, mentioning: ["ratio >= 1"]) { try ImageDataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 0.5) }
     }
 
     func testLongTailedSubsetHasExactCountsAndIsSeeded() throws {
@@ -132,9 +133,10 @@ final class LongTailTests: XCTestCase {
 
 final class BalancedSplitTests: XCTestCase {
     func testBalancedQuotaFillsShortClasses() {
-        XCTAssertEqual(ImageDataset.balancedQuota(total: 10, available: [5, 5, 5]), [4, 3, 3])
-        XCTAssertEqual(ImageDataset.balancedQuota(total: 12, available: [1, 10, 10]), [1, 6, 5])
-        XCTAssertEqual(ImageDataset.balancedQuota(total: 6, available: [2, 2, 2]), [2, 2, 2])
+        XCTAssertEqual(try ImageDataset.balancedQuota(total: 10, available: [5, 5, 5]), [4, 3, 3])
+        XCTAssertEqual(try ImageDataset.balancedQuota(total: 12, available: [1, 10, 10]), [1, 6, 5])
+        XCTAssertEqual(try ImageDataset.balancedQuota(total: 6, available: [2, 2, 2]), [2, 2, 2])
+        XCTAssertThrowsError(try ImageDataset.balancedQuota(total: 7, available: [2, 2, 2]))
     }
 
     func testBalancedSubsetIsBalancedAndSeeded() throws {
@@ -266,7 +268,7 @@ final class DatasetSpecTests: XCTestCase {
         dir.write("t10k-labels-idx1-ubyte.gz", gzipStored(idxLabels((0..<50).map { UInt8($0 % 10) })))
         let data = try DatasetSpec(parsing: "mnist=\(dir.path),val=20,subset=200,imbalance=4,clients=5,alpha=0.3").load()
         XCTAssertEqual(data.validation?.classCounts(), [Int](repeating: 2, count: 10))
-        XCTAssertEqual(data.train.classCounts(), ImageDataset.longTailedCounts(maxCount: 20, classes: 10, ratio: 4))
+        XCTAssertEqual(data.train.classCounts(), try ImageDataset.longTailedCounts(maxCount: 20, classes: 10, ratio: 4))
         XCTAssertEqual(Set(data.train.sourceIndices).intersection(data.validation!.sourceIndices).count, 0)
         XCTAssertEqual(data.clients?.flatMap { $0 }.sorted(), Array(0..<data.train.count))
         XCTAssertEqual(data.test.count, 50, "the test set is never derived")

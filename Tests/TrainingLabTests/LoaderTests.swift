@@ -137,6 +137,8 @@ final class LoaderTests: XCTestCase {
         assertDataError(.invalidArgument, mentioning: ["sampler returned position 40"]) {
             try DataLoader(dataset: data, batchSize: 4, sampler: BrokenSampler()).epoch(0)
         }
+        let replaced = Array(try DataLoader(dataset: data, batchSize: 4).epoch(0, order: [3, 3, 1]))
+        XCTAssertEqual(replaced.map(\.indices), [[3, 3, 1]])
         assertDataError(.invalidArgument, mentioning: ["batch size"]) { try DataLoader(dataset: data, batchSize: 0).epoch(0) }
         assertDataError(.invalidArgument, mentioning: ["normalisation needs 3"]) {
             try DataLoader(dataset: data, batchSize: 4, augmentation: Augmentation(normalization: .custom(mean: [0], std: [1]))).epoch(0)
