@@ -132,6 +132,15 @@ static void resized_crop_params(uint64_t seed, uint64_t key, tl_size H, tl_size 
     *left = (W - cw) / 2;
 }
 
+/* Output columns per chunk of the separable resize (stack tables and row buffers). */
+#define RC_CHUNK 256
+
+/* dst[k] = row[x0[k]] (1 - lx[k]) + row[x1[k]] lx[k], in pixel units. */
+static inline void resample_row(float *dst, const uint8_t *row, const tl_size *x0, const tl_size *x1, const float *lx,
+                                tl_size n) {
+    for (tl_size k = 0; k < n; k++) dst[k] = (float)row[x0[k]] + lx[k] * ((float)row[x1[k]] - (float)row[x0[k]]);
+}
+
 int tl_augment_resized_crop(float *out, const uint8_t *images, const int64_t *indices, const float *mean,
                             const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size OH,
                             tl_size OW, float scale_min, float scale_max, float ratio_min, float ratio_max,
@@ -156,27 +165,48 @@ int tl_augment_resized_crop(float *out, const uint8_t *images, const int64_t *in
         if (flip_prob > 0.0f) sample_words(seed, key, 0, fw);
         const int flip = flip_prob > 0.0f && tl_u32_to_unit(fw[2]) < flip_prob;
         const float sy_scale = (float)ch / (float)OH, sx_scale = (float)cw / (float)OW;
-        const uint8_t *src_image = images + index * C * plane;
-        for (tl_size c = 0; c < C; c++) {
-            float scale, bias;
-            channel_affine(mean, std, c, &scale, &bias);
-            const uint8_t *src = src_image + c * plane + top * W + left;
-            float *dst_plane = out + (b * C + c) * out_plane;
-            for (tl_size oy = 0; oy < OH; oy++) {
-                float sy = ((float)oy + 0.5f) * sy_scale - 0.5f;
-                if (sy < 0.0f) sy = 0.0f;
-                const tl_size y0 = (tl_size)sy, y1 = y0 < ch - 1 ? y0 + 1 : y0;
-                const float ly = sy - (float)y0, ky = 1.0f - ly;
-                const uint8_t *r0 = src + y0 * W, *r1 = src + y1 * W;
-                float *dst = dst_plane + oy * OW;
-                for (tl_size ox = 0; ox < OW; ox++) {
-                    const tl_size sxo = flip ? OW - 1 - ox : ox;
-                    float sx = ((float)sxo + 0.5f) * sx_scale - 0.5f;
-                    if (sx < 0.0f) sx = 0.0f;
-                    const tl_size x0 = (tl_size)sx, x1 = x0 < cw - 1 ? x0 + 1 : x0;
-                    const float lx = sx - (float)x0, kx = 1.0f - lx;
-                    const float v = ky * (kx * (float)r0[x0] + lx * (float)r0[x1]) + ly * (kx * (float)r1[x0] + lx * (float)r1[x1]);
-                    dst[ox] = v * scale + bias;
+        const uint8_t *src_image = images + index * C * plane + top * W + left;
+        /* Separable bilinear: each source row is resampled horizontally once into a row buffer (consecutive
+           output rows mostly share source rows when upsampling), then output rows blend two buffers; columns
+           go in chunks so the tables and buffers live on the stack. */
+        for (tl_size x_start = 0; x_start < OW; x_start += RC_CHUNK) {
+            const tl_size n = OW - x_start < RC_CHUNK ? OW - x_start : RC_CHUNK;
+            tl_size x0[RC_CHUNK], x1[RC_CHUNK];
+            float lx[RC_CHUNK];
+            for (tl_size k = 0; k < n; k++) {
+                const tl_size ox = x_start + k, sxo = flip ? OW - 1 - ox : ox;
+                float sx = ((float)sxo + 0.5f) * sx_scale - 0.5f;
+                if (sx < 0.0f) sx = 0.0f;
+                x0[k] = (tl_size)sx;
+                x1[k] = x0[k] < cw - 1 ? x0[k] + 1 : x0[k];
+                lx[k] = sx - (float)x0[k];
+            }
+            for (tl_size c = 0; c < C; c++) {
+                float scale, bias;
+                channel_affine(mean, std, c, &scale, &bias);
+                const uint8_t *src = src_image + c * plane;
+                float buffer_a[RC_CHUNK], buffer_b[RC_CHUNK], *row_a = buffer_a, *row_b = buffer_b;
+                tl_size y_a = -1, y_b = -1;
+                for (tl_size oy = 0; oy < OH; oy++) {
+                    float sy = ((float)oy + 0.5f) * sy_scale - 0.5f;
+                    if (sy < 0.0f) sy = 0.0f;
+                    const tl_size y0 = (tl_size)sy, y1 = y0 < ch - 1 ? y0 + 1 : y0;
+                    const float ly = sy - (float)y0, ky = 1.0f - ly;
+                    if (y_a != y0) {
+                        if (y_b == y0) {
+                            float *t = row_a; row_a = row_b; row_b = t;
+                            y_b = y_a; y_a = y0;
+                        } else {
+                            resample_row(row_a, src + y0 * W, x0, x1, lx, n);
+                            y_a = y0;
+                        }
+                    }
+                    if (y_b != y1) {
+                        resample_row(row_b, src + y1 * W, x0, x1, lx, n);
+                        y_b = y1;
+                    }
+                    float *dst = out + (b * C + c) * out_plane + oy * OW + x_start;
+                    for (tl_size k = 0; k < n; k++) dst[k] = (ky * row_a[k] + ly * row_b[k]) * scale + bias;
                 }
             }
         }

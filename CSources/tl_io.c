@@ -54,6 +54,10 @@ static int read_gzip(const char *path, size_t hint, uint8_t **data, tl_size *siz
     }
     int err = Z_OK;
     const char *message = gzerror(gz, &err);
+    /* zlib prefixes its message with the path, which our message already names. */
+    const size_t path_length = strlen(path);
+    if (message && strncmp(message, path, path_length) == 0 && strncmp(message + path_length, ": ", 2) == 0)
+        message += path_length + 2;
     char detail[256];
     snprintf(detail, sizeof detail, "%s", message ? message : "");
     const int closed = gzclose_r(gz);

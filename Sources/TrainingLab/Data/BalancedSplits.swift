@@ -3,8 +3,10 @@
 extension ImageDataset {
     /// Samples per class for a balanced draw of n: n / C each, the remainder to the lowest classes, and any
     /// class that has too few gives its shortfall to the others (water-filling), so the total is exactly n.
-    public static func balancedQuota(total n: Int, available: [Int]) -> [Int] {
-        precondition(n >= 0 && n <= available.reduce(0, +))
+    public static func balancedQuota(total n: Int, available: [Int]) throws -> [Int] {
+        guard n >= 0, n <= available.reduce(0, +), available.allSatisfy({ $0 >= 0 }) else {
+            throw DataError(.invalidArgument, "a balanced draw of \(n) needs 0 <= n <= \(available.reduce(0, +)) available samples")
+        }
         var quota = [Int](repeating: 0, count: available.count)
         var remaining = n
         while remaining > 0 {
@@ -25,7 +27,7 @@ extension ImageDataset {
             throw DataError(.invalidArgument, "dataset \(name): a balanced \(purpose) of \(n) samples needs 0 < n <= \(count)")
         }
         let groups = indicesByClass()
-        let quota = ImageDataset.balancedQuota(total: n, available: groups.map(\.count))
+        let quota = try ImageDataset.balancedQuota(total: n, available: groups.map(\.count))
         let generator = SeededGenerator(seed: seed).split(purpose)
         var chosen: [Int] = []
         for (k, group) in groups.enumerated() where quota[k] > 0 {

@@ -42,15 +42,19 @@ public struct DataLoader {
     /// [B, C, H, W] of a full batch.
     public var batchShape: [Int] { [batchSize] + views[0].outputShape(for: dataset) }
 
-    /// The batches of `epoch`; checks the sampler's positions and the configuration first.
+    /// The batches of `epoch` in the sampler's order; checks positions and configuration first.
     public func epoch(_ epoch: Int) throws -> EpochBatches {
+        try self.epoch(epoch, order: sampler.indices(epoch: epoch, count: dataset.count))
+    }
+
+    /// The batches of `epoch` in a given order (a method that replaces the epoch's sample order at epoch start).
+    public func epoch(_ epoch: Int, order: [Int]) throws -> EpochBatches {
         guard batchSize > 0 else { throw DataError(.invalidArgument, "batch size must be > 0, got \(batchSize)") }
         guard !views.isEmpty else { throw DataError(.invalidArgument, "the loader needs at least one view") }
         let shape = views[0].outputShape(for: dataset)
         guard views.allSatisfy({ $0.outputShape(for: dataset) == shape }) else {
             throw DataError(.invalidArgument, "every view must produce the same image shape, got \(views.map { $0.outputShape(for: dataset) })")
         }
-        let order = sampler.indices(epoch: epoch, count: dataset.count)
         if let bad = order.first(where: { $0 < 0 || $0 >= dataset.count }) {
             throw DataError(.invalidArgument, "sampler returned position \(bad), outside 0..<\(dataset.count) of dataset \(dataset.name)")
         }

@@ -18,7 +18,11 @@ final class FileBytes {
         var size = 0
         let status = tl_io_read_file(path, &data, &size)
         if status != 0 {
+            // The core's message names the function and the path; the DataError names the path once.
             let message = String(cString: tl_last_error())
+                .replacingOccurrences(of: "tl_io_read_file: ", with: "")
+                .replacingOccurrences(of: " in '\(path)'", with: "")
+                .replacingOccurrences(of: " '\(path)'", with: "")
             throw DataError(status == Int32(TL_ERR_FORMAT.rawValue) ? .truncated : .unreadable, path: path, message)
         }
         bytes = UnsafeBufferPointer(start: data, count: size)

@@ -62,8 +62,8 @@ public struct ImageDataset {
     /// (channels, height, width) of one sample.
     public var sampleShape: [Int] { [channels, height, width] }
 
-    /// The pixels of sample i, (channels, height, width).
-    public func image(_ i: Int) -> ArraySlice<UInt8> { pixels[(i * sampleSize)..<((i + 1) * sampleSize)] }
+    /// A copy of the pixels of sample i, (channels, height, width), indexed from 0.
+    public func image(_ i: Int) -> [UInt8] { Array(pixels[(i * sampleSize)..<((i + 1) * sampleSize)]) }
 
     /// Number of samples of each class.
     public func classCounts() -> [Int] {

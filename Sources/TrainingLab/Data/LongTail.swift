@@ -11,8 +11,10 @@ public enum ImbalanceProfile: String, CaseIterable, Sendable {
 extension ImageDataset {
     /// Per-class sizes of a long-tailed profile with head size `maxCount`; class 0 is the head.
     public static func longTailedCounts(maxCount: Int, classes: Int, ratio: Double,
-                                        profile: ImbalanceProfile = .exponential) -> [Int] {
-        precondition(classes > 0 && maxCount >= 0 && ratio >= 1)
+                                        profile: ImbalanceProfile = .exponential) throws -> [Int] {
+        guard classes > 0, maxCount >= 0, ratio >= 1, ratio.isFinite else {
+            throw DataError(.invalidArgument, "long-tailed counts need classes > 0, maxCount >= 0 and a finite ratio >= 1, got \(classes), \(maxCount), \(ratio)")
+        }
         switch profile {
         case .exponential:
             guard classes > 1 else { return [maxCount] }
@@ -29,7 +31,7 @@ extension ImageDataset {
             throw DataError(.invalidArgument, "imbalance ratio must be a finite number >= 1, got \(ratio)")
         }
         let groups = indicesByClass()
-        let targets = ImageDataset.longTailedCounts(maxCount: groups.map(\.count).max() ?? 0, classes: classCount,
+        let targets = try ImageDataset.longTailedCounts(maxCount: groups.map(\.count).max() ?? 0, classes: classCount,
                                                     ratio: ratio, profile: profile)
         let generator = SeededGenerator(seed: seed).split("long-tail")
         var keep: [Int] = []
