@@ -2,8 +2,9 @@
    takes a per-sample upstream gradient dloss (N), so a method can reweight samples before reducing:
    a mean is dloss[i] = 1/N, a weighted mean w[i]/N (tl_loss_reduce_backward fills these).
    Logits and targets are row-major (N, C); labels are int32 class indices in [0, C).
-   N = 0 is a TL_OK no-op; C (or D) must be > 0. Backwards overwrite their outputs; a NULL gradient
-   output is skipped. Rows are independent, so results do not depend on the number of threads. */
+   N = 0 is a TL_OK no-op; C (or D) must be > 0. Backwards overwrite their outputs; where a backward has
+   two gradient outputs a NULL one is skipped, a backward with one output requires it. Each row is done by
+   one thread in a fixed order, so results are bitwise independent of the number of threads. */
 #ifndef TL_LOSS_H
 #define TL_LOSS_H
 
