@@ -8,6 +8,8 @@ public final class MethodRun {
     public let options: [MethodOptions]
     public let config: RunConfig
     public let outputDirectory: URL?
+    /// Continue from the checkpoint in the output folder, if there is one.
+    public var resume = false
     public private(set) var report: JSONValue?
 
     /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
@@ -94,12 +96,15 @@ public final class MethodRun {
             let model = try context.makeModel()
             let trainer = context.makeTrainer(model: model, callbacks: callbacks)
             trainer.callbacksProvideLoss = entries.contains { $0.descriptor.claims.contains(.loss) }
+            var checkpoint: URL?
             if let dir = outputDirectory {
                 trainer.onEpoch = { history in
                     try AtomicFile.write(history.map { $0.serialized() + "\n" }.joined(), to: dir.appendingPathComponent("metrics.jsonl"))
                 }
+                trainer.checkpointURL = dir.appendingPathComponent(Trainer.checkpointFileName)
+                if resume, FileManager.default.fileExists(atPath: trainer.checkpointURL!.path) { checkpoint = trainer.checkpointURL }
             }
-            try trainer.fit()
+            try trainer.fit(resumingFrom: checkpoint)
             finalModel = model
             samplePasses = trainer.run.samplePasses
             methodKeys = trainer.fitReport.objectValue ?? []

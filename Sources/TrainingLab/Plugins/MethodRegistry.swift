@@ -84,7 +84,7 @@ public final class MethodRegistry {
     }
 
     /// The folder of the loaded libTrainingLab.so, found from the address of one of its functions.
-    static var coreLibraryFolder: String? {
+    public static var coreLibraryFolder: String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard tl_core_library_path(&buffer, buffer.count) == 0 else { return nil }
         return (String(cString: buffer) as NSString).deletingLastPathComponent

@@ -10,7 +10,9 @@ public final class Trainer {
     /// Whether some callback replaces the per-sample loss (then the trainer computes none).
     public var callbacksProvideLoss = false
     /// Metrics lines of the epochs run so far.
-    public private(set) var history: [JSONValue] = []
+    public internal(set) var history: [JSONValue] = []
+    /// Where to write a checkpoint after every epoch (nil: none).
+    public var checkpointURL: URL?
     /// Test metrics of the last evaluation.
     public private(set) var lastEvaluation: ClassificationMetrics?
     /// Called with the history after each epoch (the run writes metrics.jsonl from it).
@@ -37,11 +39,14 @@ public final class Trainer {
     }
 
     /// Trains for the configured epochs and returns the final test metrics (nil without a test set).
+    /// With `checkpoint`, the state saved there is restored after fitStart and training continues with
+    /// the epoch after it.
     @discardableResult
-    public func fit() throws -> ClassificationMetrics? {
+    public func fit(resumingFrom checkpoint: URL? = nil) throws -> ClassificationMetrics? {
         let config = run.config
         let schedule = try LearningRateSchedule(parsing: config.schedule)
         try each(.fitStart) { try $0.fitStart(run) }
+        if let checkpoint { try loadCheckpoint(from: checkpoint) }
         for epoch in run.epoch..<config.epochs {
             run.epoch = epoch
             run.epochMetrics = .object([])
@@ -88,8 +93,9 @@ public final class Trainer {
             metrics.set("label", .string(label))
             history.append(metrics)
             context.progress?.report(metricsEvent(metrics))
-            try onEpoch?(history)
             run.epoch = epoch + 1
+            try onEpoch?(history)
+            if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
         }
         var report: JSONValue = .object([])
         try each(.fitEnd) { try $0.fitEnd(run, report: &report) }

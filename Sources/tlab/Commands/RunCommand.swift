@@ -9,6 +9,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Method name, e.g. erm or infobatch.") var name: String
     @OptionGroup var options: RunOptions
     @Option(help: "Output folder (default: runs/NAME-seedS).") var out: String?
+    @Flag(help: "Continue from the checkpoint in the output folder (written after every epoch).") var resume = false
 
     func run() throws {
         let registry = try options.registry()
@@ -16,6 +17,7 @@ struct Run: ParsableCommand {
         let probe = try MethodRun(registry: registry, name: name, settings: settings, optionAssignments: assignments)
         let dir = URL(fileURLWithPath: out ?? "runs/\(name)-seed\(probe.config.seed)")
         let run = try MethodRun(registry: registry, name: name, settings: settings, optionAssignments: assignments, outputDirectory: dir)
+        run.resume = resume
         let report = try run.execute(progress: ConsoleProgress())
         printSummary(report, dir: dir)
     }

@@ -1,0 +1,69 @@
+import Foundation
+
+/// State a method keeps across epochs (scores, teachers, controllers) that a checkpoint must carry for
+/// a resumed run to continue exactly as an uninterrupted one.
+public protocol ResumableState: AnyObject {
+    /// Tensors and JSON describing the state at an epoch boundary.
+    func checkpointState() throws -> (tensors: [(String, Tensor)], json: JSONValue)
+    /// Restores what `checkpointState` produced.
+    func restoreState(tensors: [String: Tensor], json: JSONValue) throws
+}
+
+/// Epoch-boundary checkpoints of a trainer: model state, optimiser state, method states, and the
+/// loop's counters, in one safetensors file written atomically (metadata key "trainer" holds the JSON).
+extension Trainer {
+    public static let checkpointFileName = "checkpoint.safetensors"
+
+    /// Writes the state after the epochs run so far.
+    public func saveCheckpoint(to url: URL) throws {
+        var tensors = try ModelFile.tensors(of: run.model.namedState().map { ("model.\($0.0)", $0.1) })
+        tensors += try ModelFile.tensors(of: run.optimizer.state.map { ("optimizer.\($0.0)", $0.1) })
+        var methodJSON: [JSONValue] = []
+        for (i, callback) in callbacks.enumerated() {
+            guard let stateful = callback as? ResumableState else { methodJSON.append(.null); continue }
+            let (named, json) = try stateful.checkpointState()
+            tensors += try ModelFile.tensors(of: named.map { ("method\(i).\($0.0)", $0.1) })
+            methodJSON.append(json)
+        }
+        let state: JSONValue = .object([
+            ("epoch", .number(Double(run.epoch))), ("global_step", .number(Double(run.globalStep))),
+            ("sample_passes", .number(Double(run.samplePasses))), ("optimizer_steps", .number(Double(run.optimizer.stepCount))),
+            ("seed", .number(Double(run.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
+        ])
+        try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
+    }
+
+    /// Restores a checkpoint written by `saveCheckpoint` of a trainer with the same model, optimiser and methods;
+    /// the next `fit()` continues with the following epoch.
+    public func loadCheckpoint(from url: URL) throws {
+        let file = try SafeTensors.read(from: url)
+        guard let text = file.metadata["trainer"] else { throw ConfigError("\(url.path): not a trainer checkpoint (no \"trainer\" metadata)") }
+        let state = try JSONValue.parse(text, source: url.path)
+        guard let epoch = state["epoch"]?.doubleValue, let step = state["global_step"]?.doubleValue,
+              let passes = state["sample_passes"]?.doubleValue, let optimizerSteps = state["optimizer_steps"]?.doubleValue,
+              Int(state["seed"]?.doubleValue ?? -1) == run.config.seed else {
+            throw ConfigError("\(url.path): checkpoint state is incomplete or was written with another seed")
+        }
+        try ModelFile.restore(run.model.namedState(), from: file, path: url.path, prefix: "model.")
+        var optimizerState: [String: Tensor] = [:]
+        var methodTensors: [Int: [String: Tensor]] = [:]
+        for (name, stored) in file.tensors {
+            let t = try Tensor(try stored.floats(), shape: stored.shape)
+            if name.hasPrefix("optimizer.") { optimizerState[String(name.dropFirst("optimizer.".count))] = t }
+            if name.hasPrefix("method"), let dot = name.firstIndex(of: "."), let i = Int(name[name.index(name.startIndex, offsetBy: 6)..<dot]) {
+                methodTensors[i, default: [:]][String(name[name.index(after: dot)...])] = t
+            }
+        }
+        try run.optimizer.loadState(optimizerState)
+        run.optimizer.stepCount = Int(optimizerSteps)
+        let methods = state["methods"]?.arrayValue ?? []
+        for (i, callback) in callbacks.enumerated() {
+            guard let stateful = callback as? ResumableState else { continue }
+            try stateful.restoreState(tensors: methodTensors[i] ?? [:], json: i < methods.count ? methods[i] : .null)
+        }
+        run.epoch = Int(epoch)
+        run.globalStep = Int(step)
+        run.samplePasses = Int(passes)
+        history = state["history"]?.arrayValue ?? []
+    }
+}

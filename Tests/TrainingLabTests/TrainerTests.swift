@@ -1,0 +1,172 @@
+import XCTest
+import Foundation
+import TrainingLab
+
+/// Records the events it sees, optionally replacing the epoch order or poisoning the inputs.
+private final class Recorder: InLoopMethod {
+    static let descriptor = MethodDescriptor(name: "recorder", title: "test", paper: "-", summary: "-")
+    let tag: String
+    var log: [String]
+    var keepFirst: Int?
+    var poisonAtBatch: Int?
+
+    init(options: MethodOptions) { tag = ""; log = [] }
+    init(tag: String) { self.tag = tag; log = [] }
+
+    func fitStart(_ run: TrainingRun) throws { log.append("\(tag)fitStart") }
+    func epochStart(_ run: TrainingRun, order: inout [Int]) throws {
+        log.append("\(tag)epochStart")
+        if let keepFirst { order = Array(order.prefix(keepFirst)) }
+    }
+    func batchStart(_ run: TrainingRun, _ step: StepState) throws {
+        log.append("\(tag)batchStart")
+        if step.batchIndex == poisonAtBatch { step.inputs.pointer[0] = .nan }
+    }
+    func afterForward(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterForward") }
+    func loss(_ run: TrainingRun, _ step: StepState) throws {
+        XCTAssertEqual(step.perSampleLoss?.shape, [step.batchSize])
+        log.append("\(tag)loss")
+    }
+    func afterBackward(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterBackward") }
+    func beforeStep(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)beforeStep") }
+    func afterStep(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterStep") }
+    func epochEnd(_ run: TrainingRun, epoch: Int) throws { log.append("\(tag)epochEnd") }
+    func evaluate(_ run: TrainingRun, metrics: inout JSONValue) throws { log.append("\(tag)evaluate") }
+    func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws { log.append("\(tag)fitEnd") }
+}
+
+final class TrainerTests: XCTestCase {
+    static let dataset = LearnableIDXDataset()
+
+    private func context(epochs: Int = 2, seed: Int = 0, model: String = "smallcnn", extra: [(String, JSONValue)] = []) throws -> RunContext {
+        var config = RunConfig()
+        config.model = model
+        config.epochs = epochs
+        config.seed = seed
+        config.batchSize = 32
+        config.lr = 0.05
+        config.schedule = "cosine"
+        config.dataset = TrainerTests.dataset.spec
+        config.cropPadding = 0  // the class is the row of a bar: shifted crops would blur it
+        for (k, v) in extra { try config.set(k, v) }
+        return RunContext(config: config, options: try MethodOptions(specs: [], method: "test"), data: try TrainerTests.dataset.load())
+    }
+
+    private func weights(_ model: Module) -> [[Float]] { model.namedState().map { $0.1.scalars } }
+
+    func testLossDecreasesAndAccuracyRisesOnSyntheticData() throws {
+        let ctx = try context(epochs: 3)
+        let trainer = ctx.makeTrainer(model: try ctx.makeModel())
+        let metrics = try trainer.fit()
+        let losses = trainer.history.compactMap { $0["train_loss"]?.doubleValue }
+        XCTAssertEqual(losses.count, 3)
+        XCTAssertLessThan(losses.last!, losses.first! * 0.5, "\(losses)")
+        XCTAssertGreaterThan(metrics?.accuracy ?? 0, 0.8)
+        XCTAssertEqual(trainer.run.samplePasses, 3 * 400)
+    }
+
+    func testLossDecreasesOnARealFashionMNISTSubset() throws {
+        _ = try RealFashionMNIST.load()
+        var config = RunConfig()
+        config.epochs = 2
+        config.batchSize = 64
+        config.schedule = "constant"
+        config.lr = 0.05
+        config.dataset = "fashion-mnist,subset=1000"
+        let data = try DatasetSpec(parsing: config.dataset).load()
+        let ctx = RunContext(config: config, options: try MethodOptions(specs: [], method: "test"), data: data)
+        let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), train: data.train, test: .some(nil))
+        try trainer.fit()
+        let losses = trainer.history.compactMap { $0["train_loss"]?.doubleValue }
+        XCTAssertLessThan(losses[1], losses[0], "\(losses)")
+    }
+
+    func testSameSeedGivesIdenticalWeightsAndOtherSeedsDiffer() throws {
+        func train(seed: Int) throws -> [[Float]] {
+            let ctx = try context(epochs: 1, seed: seed, extra: [("crop_padding", 2), ("flip", true)])
+            let model = try ctx.makeModel()
+            try ctx.makeTrainer(model: model).fit()
+            return weights(model)
+        }
+        let a = try train(seed: 3), b = try train(seed: 3), c = try train(seed: 4)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a, c)
+    }
+
+    func testResumeEqualsUninterruptedRun() throws {
+        let dir = TemporaryDirectory()
+        let url = URL(fileURLWithPath: dir.path + "/checkpoint.safetensors")
+        let full = try context(epochs: 3)
+        let reference = try full.makeModel()
+        try full.makeTrainer(model: reference).fit()
+
+        // Two epochs with a checkpoint after each; then a fresh process-like trainer resumes for the third.
+        let first = try context(epochs: 3)
+        let partialModel = try first.makeModel()
+        let partial = first.makeTrainer(model: partialModel)
+        partial.checkpointURL = url
+        partial.onEpoch = { history in if history.count == 2 { throw CancellationError() } }
+        XCTAssertThrowsError(try partial.fit())
+        let resumedContext = try context(epochs: 3)
+        let resumedModel = try resumedContext.makeModel(purpose: "something else")
+        let resumed = resumedContext.makeTrainer(model: resumedModel)
+        try resumed.fit(resumingFrom: url)
+        XCTAssertEqual(resumed.history.count, 3)
+        XCTAssertEqual(resumed.run.samplePasses, 3 * 400)
+        XCTAssertEqual(weights(resumedModel), weights(reference), "resumed weights differ from the uninterrupted run")
+    }
+
+    func testEventsRunInDocumentedOrderWithAfterEventsReversed() throws {
+        let ctx = try context(epochs: 1, extra: [("batch_size", 400)])
+        let recorder = Recorder(tag: "")
+        try ctx.makeTrainer(model: try ctx.makeModel("mlp"), callbacks: [recorder]).fit()
+        XCTAssertEqual(recorder.log, ["fitStart", "epochStart", "batchStart", "afterForward", "loss", "afterBackward",
+                                      "beforeStep", "afterStep", "epochEnd", "evaluate", "fitEnd"])
+    }
+
+    func testAfterEventsRunInReverseRegistrationOrder() throws {
+        let ctx = try context(epochs: 1, extra: [("batch_size", 400)])
+        let log = SharedLog()
+        let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), callbacks: [OrderProbe("a", log), OrderProbe("b", log)])
+        try trainer.fit()
+        XCTAssertEqual(log.entries, ["a.batchStart", "b.batchStart", "b.afterForward", "a.afterForward", "a.loss", "b.loss",
+                                     "b.afterStep", "a.afterStep"])
+    }
+
+    func testEpochOrderCanBePrunedAndIsCounted() throws {
+        let ctx = try context(epochs: 2)
+        let pruner = Recorder(tag: "")
+        pruner.keepFirst = 100
+        let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), callbacks: [pruner])
+        try trainer.fit()
+        XCTAssertEqual(trainer.run.samplePasses, 200)
+        XCTAssertEqual(trainer.history.map { $0["samples"]?.doubleValue }, [100, 100])
+    }
+
+    func testNonFiniteLossStopsWithAClearError() throws {
+        let ctx = try context(epochs: 1)
+        let poison = Recorder(tag: "")
+        poison.poisonAtBatch = 2
+        let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), callbacks: [poison])
+        XCTAssertThrowsError(try trainer.fit()) { error in
+            XCTAssertTrue(error is TrainingError)
+            XCTAssertTrue("\(error)".contains("non-finite loss"), "\(error)")
+            XCTAssertTrue("\(error)".contains("epoch 0, batch 2"), "\(error)")
+        }
+    }
+}
+
+final class SharedLog { var entries: [String] = [] }
+
+/// Logs a few events with its name into a shared log, to check the relative order of two methods.
+private final class OrderProbe: InLoopMethod {
+    static let descriptor = MethodDescriptor(name: "probe", title: "test", paper: "-", summary: "-")
+    let name: String
+    let log: SharedLog
+    init(options: MethodOptions) { name = ""; log = SharedLog() }
+    init(_ name: String, _ log: SharedLog) { self.name = name; self.log = log }
+    func batchStart(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).batchStart") }
+    func afterForward(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).afterForward") }
+    func loss(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).loss") }
+    func afterStep(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).afterStep") }
+}
