@@ -10,6 +10,8 @@ public final class MethodRun {
     public let outputDirectory: URL?
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
+    /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
+    public var stopAfterEpochs: Int?
     public private(set) var report: JSONValue?
 
     /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
@@ -104,6 +106,7 @@ public final class MethodRun {
                 trainer.checkpointURL = dir.appendingPathComponent(Trainer.checkpointFileName)
                 if resume, FileManager.default.fileExists(atPath: trainer.checkpointURL!.path) { checkpoint = trainer.checkpointURL }
             }
+            trainer.stopAfterEpochs = stopAfterEpochs
             try trainer.fit(resumingFrom: checkpoint)
             finalModel = model
             samplePasses = trainer.run.samplePasses

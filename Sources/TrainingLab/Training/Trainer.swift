@@ -13,6 +13,8 @@ public final class Trainer {
     public internal(set) var history: [JSONValue] = []
     /// Where to write a checkpoint after every epoch (nil: none).
     public var checkpointURL: URL?
+    /// Stop (after checkpointing) once this many epochs are done, to resume later; nil runs all epochs.
+    public var stopAfterEpochs: Int?
     /// Test metrics of the last evaluation.
     public private(set) var lastEvaluation: ClassificationMetrics?
     /// Called with the history after each epoch (the run writes metrics.jsonl from it).
@@ -96,6 +98,7 @@ public final class Trainer {
             run.epoch = epoch + 1
             try onEpoch?(history)
             if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
+            if let stop = stopAfterEpochs, run.epoch >= stop, run.epoch < config.epochs { return lastEvaluation }
         }
         var report: JSONValue = .object([])
         try each(.fitEnd) { try $0.fitEnd(run, report: &report) }

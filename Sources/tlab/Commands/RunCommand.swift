@@ -10,6 +10,7 @@ struct Run: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Output folder (default: runs/NAME-seedS).") var out: String?
     @Flag(help: "Continue from the checkpoint in the output folder (written after every epoch).") var resume = false
+    @Option(name: .customLong("stop-after"), help: "Stop after this many epochs (resume later with --resume).") var stopAfter: Int?
 
     func run() throws {
         let registry = try options.registry()
@@ -18,6 +19,7 @@ struct Run: ParsableCommand {
         let dir = URL(fileURLWithPath: out ?? "runs/\(name)-seed\(probe.config.seed)")
         let run = try MethodRun(registry: registry, name: name, settings: settings, optionAssignments: assignments, outputDirectory: dir)
         run.resume = resume
+        run.stopAfterEpochs = stopAfter
         let report = try run.execute(progress: ConsoleProgress())
         printSummary(report, dir: dir)
     }
