@@ -6,6 +6,9 @@
 #include <math.h>
 #include <string.h>
 
+/* No implicit FMA contraction: every rounding is spelled out (fmaf where wanted) so the Swift references match bitwise. */
+#pragma STDC FP_CONTRACT OFF
+
 /* Neurons per block: the block's state lives in stack arrays of this length. */
 #define LIF_BLOCK 1024
 #define LIF_PAR_MIN 16384

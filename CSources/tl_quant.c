@@ -11,6 +11,9 @@
 #include <immintrin.h>
 #endif
 
+/* No implicit FMA contraction: every rounding is spelled out (fmaf where wanted) so the Swift references match bitwise. */
+#pragma STDC FP_CONTRACT OFF
+
 /* Elements per parallel tile of the stochastic path (a multiple of 32 keeps tiles block-aligned when offset is). */
 #define TL_QUANT_TILE 8192
 /* Below this many elements the kernels run on one thread: the fork costs more than the work. */
@@ -248,7 +251,7 @@ int tl_quant_int8_fake_forward(float *y, float *scales, const float *x, tl_size 
         #pragma omp parallel for schedule(static) if (n > TL_QUANT_PAR_MIN)
         for (tl_size i = 0; i < n; i++) {
             const float s = sc[i / inner];
-            y[i] = int8_round(x[i], s) * s;
+            y[i] = (int8_round(x[i], s) + 0.0f) * s; /* + 0 turns -0 into +0, as the int8 round trip does */
         }
     }
     if (sc != scales && sc != small) tl_free(sc);

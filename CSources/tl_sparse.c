@@ -6,6 +6,9 @@
 #include <omp.h>
 #include <string.h>
 
+/* No implicit FMA contraction: every rounding is spelled out (fmaf where wanted) so the Swift references match bitwise. */
+#pragma STDC FP_CONTRACT OFF
+
 #define TL_SPARSE_PAR_MIN 32768
 /* Elements per chunk of the top-k passes: chunk boundaries fix the order in which tie ranks are assigned. */
 #define TL_TOPK_CHUNK 65536
@@ -190,7 +193,8 @@ int tl_sparse_topk_mask_global(uint8_t *const *masks, const float *const *w, con
     TL_CHECK_POS(fn, num_tensors);
     tl_size total = 0;
     for (tl_size t = 0; t < num_tensors; t++) {
-        TL_CHECK(fn, masks[t] != NULL && w[t] != NULL, "%s: masks[%td] or w[%td] is NULL", fn, t, t);
+        if (masks[t] == NULL) return tl_fail(TL_ERR_NULL_POINTER, "%s: masks[%td] is NULL", fn, t);
+        if (w[t] == NULL) return tl_fail(TL_ERR_NULL_POINTER, "%s: w[%td] is NULL", fn, t);
         TL_CHECK(fn, sizes[t] >= 0, "%s: sizes[%td] must be >= 0, got %td", fn, t, sizes[t]);
         total += sizes[t];
     }
@@ -262,7 +266,7 @@ int tl_sparse_group_stats(double *xx, double *yy, double *xy, const tl_groups *g
     TL_CHECK(fn, y != NULL || (yy == NULL && xy == NULL), "%s: y is NULL but yy or xy is requested", fn);
     if (y) TL_TRY(tensors_check(fn, "y", (const void *const *)y, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         double sxx = 0.0, syy = 0.0, sxy = 0.0;
         FOR_GROUP_RUNS(g, gi, {
@@ -291,7 +295,7 @@ int tl_sparse_group_norms(float *norms, const tl_groups *groups, const float *co
     TL_TRY(groups_check(fn, groups, &elements));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         double s = 0.0;
         FOR_GROUP_RUNS(g, gi, {
@@ -309,7 +313,7 @@ int tl_sparse_group_zero(const tl_groups *groups, float *const *x, const uint8_t
     TL_TRY(groups_check(fn, groups, &elements));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         if (selected && !selected[gi]) continue;
         FOR_GROUP_RUNS(g, gi, { memset(x[ten] + base, 0, (size_t)len * sizeof(float)); })
@@ -325,14 +329,14 @@ int tl_sparse_group_axpy(const tl_groups *groups, float *const *y, const float *
     TL_TRY(tensors_check(fn, "y", (const void *const *)y, groups));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         const float a = alpha[gi];
         if (a == 0.0f) continue;
         FOR_GROUP_RUNS(g, gi, {
             float *d = y[ten] + base;
             const float *s = x[ten] + base;
-            for (tl_size i = 0; i < len; i++) d[i] += a * s[i];
+            for (tl_size i = 0; i < len; i++) d[i] = fmaf(a, s[i], d[i]);
         })
     }
     return TL_OK;
@@ -347,7 +351,7 @@ int tl_sparse_group_half_space_project(uint8_t *zeroed, const tl_groups *groups,
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     TL_CHECK(fn, epsilon >= 0.0f && epsilon < 1.0f, "%s: epsilon must be in [0, 1), got %g", fn, epsilon);
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         int project = 0;
         if (!active || active[gi]) {
