@@ -54,8 +54,9 @@ static inline float lif_surrogate(float z, int kind, float alpha) {
     }
 }
 
-static int lif_check_params(const char *fn, const tl_lif_params *p) {
-    TL_CHECK_PTR(fn, p);
+static int lif_check_params(const char *fn, const tl_lif_params *params) {
+    TL_CHECK_PTR(fn, params);
+    const tl_lif_params *p = params;
     TL_CHECK(fn, p->charge == TL_LIF_DECAY || p->charge == TL_LIF_TAU, "%s: params->charge must be TL_LIF_DECAY or TL_LIF_TAU, got %d", fn, p->charge);
     if (p->charge == TL_LIF_DECAY)
         TL_CHECK(fn, isfinite(p->decay), "%s: params->decay must be finite, got %g", fn, p->decay);
