@@ -354,7 +354,8 @@ static float abs_max(const float *x, tl_size n, int *bad, int parallel) {
 /* scales[c] = max|x_c| / 127 for every channel; TL_ERR_NUMERIC when a channel has a non-finite value. */
 static int int8_scales(const char *fn, float *scales, const float *x, tl_size channels, tl_size inner) {
     int bad = 0;
-    if (channels < 4 || inner > TL_QUANT_PAR_MIN) {
+    /* Few channels: parallel inside each; many: one channel per iteration (max is exact, so both give the same bits). */
+    if (channels < 2 * tl_get_num_threads()) {
         for (tl_size c = 0; c < channels; c++) scales[c] = abs_max(x + c * inner, inner, &bad, 1) / 127.0f;
     } else {
         #pragma omp parallel for schedule(static) reduction(|:bad) if (channels * inner > TL_QUANT_PAR_MIN)
@@ -364,11 +365,41 @@ static int int8_scales(const char *fn, float *scales, const float *x, tl_size ch
     return TL_OK;
 }
 
-static inline float int8_round(float v, float scale) {
-    if (scale == 0.0f) return 0.0f;
-    float r = rintf(v / scale);
-    r = r < -127.0f ? -127.0f : r;
-    return r > 127.0f ? 127.0f : r;
+/* rint(v / scale) clamped to [-127, 127], + 0 so that -0 becomes +0 as in an int8 round trip; scale 0 gives 0. */
+static void int8_round_run(float *restrict r, const float *restrict x, tl_size n, float scale) {
+    if (scale == 0.0f) { memset(r, 0, (size_t)n * sizeof(float)); return; }
+    for (tl_size i = 0; i < n; i++) {
+        float v = rintf(x[i] / scale);
+        v = v < -127.0f ? -127.0f : v;
+        r[i] = (v > 127.0f ? 127.0f : v) + 0.0f;
+    }
+}
+
+/* What the element-wise int8 passes produce. */
+enum { INT8_TO_Q, INT8_FAKE, INT8_FROM_Q };
+
+/* One element-wise pass over (C, inner) in fixed tiles that may span channels, each run using its channel's scale. */
+static void int8_pass(int kind, int8_t *q, float *y, const float *x, const int8_t *qin, const float *scales,
+                      tl_size channels, tl_size inner) {
+    const tl_size n = channels * inner, tiles = (n + TL_QUANT_TILE - 1) / TL_QUANT_TILE;
+    #pragma omp parallel for schedule(static) if (n > TL_QUANT_PAR_MIN)
+    for (tl_size t = 0; t < tiles; t++) {
+        float r[512];
+        const tl_size end = n - t * TL_QUANT_TILE < TL_QUANT_TILE ? n : (t + 1) * TL_QUANT_TILE;
+        for (tl_size i = t * TL_QUANT_TILE; i < end;) {
+            const tl_size c = i / inner, stop0 = (c + 1) * inner < end ? (c + 1) * inner : end;
+            const tl_size stop = stop0 - i > 512 ? i + 512 : stop0, len = stop - i;
+            const float sc = scales[c];
+            if (kind == INT8_FROM_Q) {
+                for (tl_size k = 0; k < len; k++) y[i + k] = (float)qin[i + k] * sc;
+            } else {
+                int8_round_run(r, x + i, len, sc);
+                if (kind == INT8_TO_Q) for (tl_size k = 0; k < len; k++) q[i + k] = (int8_t)r[k];
+                else for (tl_size k = 0; k < len; k++) y[i + k] = r[k] * sc;
+            }
+            i = stop;
+        }
+    }
 }
 
 int tl_quant_int8_quantize(int8_t *q, float *scales, const float *x, tl_size channels, tl_size inner) {
@@ -379,9 +410,7 @@ int tl_quant_int8_quantize(int8_t *q, float *scales, const float *x, tl_size cha
     TL_CHECK_POS(fn, channels);
     TL_CHECK_POS(fn, inner);
     TL_TRY(int8_scales(fn, scales, x, channels, inner));
-    const tl_size n = channels * inner;
-    #pragma omp parallel for schedule(static) if (n > TL_QUANT_PAR_MIN)
-    for (tl_size i = 0; i < n; i++) q[i] = (int8_t)int8_round(x[i], scales[i / inner]);
+    int8_pass(INT8_TO_Q, q, NULL, x, NULL, scales, channels, inner);
     return TL_OK;
 }
 
@@ -392,9 +421,7 @@ int tl_quant_int8_dequantize(float *x, const int8_t *q, const float *scales, tl_
     TL_CHECK_PTR(fn, scales);
     TL_CHECK_POS(fn, channels);
     TL_CHECK_POS(fn, inner);
-    const tl_size n = channels * inner;
-    #pragma omp parallel for schedule(static) if (n > TL_QUANT_PAR_MIN)
-    for (tl_size i = 0; i < n; i++) x[i] = (float)q[i] * scales[i / inner];
+    int8_pass(INT8_FROM_Q, NULL, x, NULL, q, scales, channels, inner);
     return TL_OK;
 }
 
@@ -410,15 +437,8 @@ int tl_quant_int8_fake_forward(float *y, float *scales, const float *x, tl_size 
         sc = channels <= 16 ? small : tl_alloc((size_t)channels * sizeof(float));
         if (!sc) return tl_fail(TL_ERR_OUT_OF_MEMORY, "%s: no memory for %td scales", fn, channels);
     }
-    int status = int8_scales(fn, sc, x, channels, inner);
-    if (status == TL_OK) {
-        const tl_size n = channels * inner;
-        #pragma omp parallel for schedule(static) if (n > TL_QUANT_PAR_MIN)
-        for (tl_size i = 0; i < n; i++) {
-            const float s = sc[i / inner];
-            y[i] = (int8_round(x[i], s) + 0.0f) * s; /* + 0 turns -0 into +0, as the int8 round trip does */
-        }
-    }
+    const int status = int8_scales(fn, sc, x, channels, inner);
+    if (status == TL_OK) int8_pass(INT8_FAKE, NULL, y, x, NULL, sc, channels, inner);
     if (sc != scales && sc != small) tl_free(sc);
     return status;
 }

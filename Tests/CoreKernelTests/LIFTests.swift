@@ -270,6 +270,35 @@ final class LIFForwardTests: XCTestCase {
         }
     }
 
+    func testLargeStreamingPathEqualsSmallCalls() {
+        // T*N >= 4M switches to non-temporal stores; neurons are independent, so two half-size calls (below the switch)
+        // must give the same bits. N is odd so that rows are not 32-byte aligned.
+        let (T, N) = (2, 2_097_153)
+        let half = N / 2 + 1
+        let x = randomFloats(T * N, seed: 31, low: -0.2, high: 1.3)
+        let ds = randomFloats(T * N, seed: 32)
+        let p = lifParams(charge: TL_LIF_TAU, tau: 2, reset: TL_LIF_RESET_HARD, surrogate: TL_SURROGATE_ARCTAN, alpha: 2)
+        let whole = forward(x, T: T, N: N, p, state: [Float](repeating: 0.2, count: N))
+        let (dx, d0) = backward(h: whole.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: N))
+        func columns(_ a: [Float], _ r: Range<Int>) -> [Float] { (0..<T).flatMap { t in a[(t * N + r.lowerBound)..<(t * N + r.upperBound)] } }
+        var s: [[Float]] = [], h: [[Float]] = [], g: [[Float]] = []
+        for r in [0..<half, half..<N] {
+            let o = forward(columns(x, r), T: T, N: r.count, p, state: [Float](repeating: 0.2, count: r.count))
+            assertBitwiseEqual(o.state, Array(whole.state[r]))
+            let (gx, g0) = backward(h: o.h, T: T, N: r.count, p, ds: columns(ds, r), dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: r.count))
+            assertBitwiseEqual(g0, Array(d0[r]))
+            s.append(o.s); h.append(o.h); g.append(gx)
+        }
+        for t in 0..<T {
+            let lo = t * N
+            assertBitwiseEqual(Array(whole.s[lo..<(lo + half)]), Array(s[0][(t * half)..<((t + 1) * half)]))
+            assertBitwiseEqual(Array(whole.s[(lo + half)..<(lo + N)]), Array(s[1][(t * (N - half))..<((t + 1) * (N - half))]))
+            assertBitwiseEqual(Array(whole.h[(lo + half)..<(lo + N)]), Array(h[1][(t * (N - half))..<((t + 1) * (N - half))]))
+            assertBitwiseEqual(Array(dx[lo..<(lo + half)]), Array(g[0][(t * half)..<((t + 1) * half)]))
+            assertBitwiseEqual(Array(dx[(lo + half)..<(lo + N)]), Array(g[1][(t * (N - half))..<((t + 1) * (N - half))]))
+        }
+    }
+
     func testBadArguments() {
         var p = lifParams()
         var s = [Float](repeating: 0, count: 4), h = s
