@@ -337,18 +337,21 @@ int tl_quant_fixed_backward(float *dx, const float *dy, const float *x, tl_size 
 
 /* ---------------------------------------------------------------- int8 symmetric */
 
-/* max |x| (exact and order-free, so any split gives the same bits); *bad set when a value is not finite. */
+/* max |x| via the bit patterns of |x| (ordered like the values, NaN above inf): an unsigned max reduction that
+   vectorises and is exact, so any split gives the same bits; *bad set when a value is not finite. */
 static float abs_max(const float *x, tl_size n, int *bad, int parallel) {
-    float m = 0.0f;
-    int nonfinite = 0;
-    #pragma omp parallel for schedule(static) reduction(max:m) reduction(|:nonfinite) if (parallel && n > TL_QUANT_PAR_MIN)
+    uint32_t m = 0;
+    #pragma omp parallel for schedule(static) reduction(max:m) if (parallel && n > TL_QUANT_PAR_MIN)
     for (tl_size i = 0; i < n; i++) {
-        const float a = fabsf(x[i]);
-        nonfinite |= !(a <= 3.40282347e38f);
-        m = a > m ? a : m;
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        b &= 0x7FFFFFFFu;
+        m = b > m ? b : m;
     }
-    if (nonfinite) *bad = 1;
-    return m;
+    if (m >= 0x7F800000u) *bad = 1;
+    float f;
+    memcpy(&f, &m, sizeof f);
+    return f;
 }
 
 /* scales[c] = max|x_c| / 127 for every channel; TL_ERR_NUMERIC when a channel has a non-finite value. */
