@@ -4,11 +4,40 @@
 #include "../include/tl_lif.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+/* No implicit FMA contraction: every rounding is spelled out (fmaf where wanted) so the Swift references match bitwise. */
+#pragma STDC FP_CONTRACT OFF
 
 /* Neurons per block: the block's state lives in stack arrays of this length. */
 #define LIF_BLOCK 1024
 #define LIF_PAR_MIN 16384
+/* From this many elements (T*N) on, outputs are written with non-temporal stores: each array is then far larger than
+   the caches, and streaming saves the read-for-ownership of every written line (a third of the traffic). */
+#define LIF_STREAM_MIN (1 << 22)
+
+/* dst[0..n) = src[0..n) bypassing the caches where dst is 32-byte aligned. */
+static void stream_copy(float *restrict dst, const float *restrict src, tl_size n) {
+#ifdef __AVX2__
+    tl_size i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 31u) != 0; i++) dst[i] = src[i];
+    for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+#else
+    memcpy(dst, src, (size_t)n * sizeof(float));
+#endif
+}
+
+static void stream_fence(void) {
+#ifdef __AVX2__
+    _mm_sfence();
+#endif
+}
 
 /* exp(x) in float, ~2 ulp, branch-free so that the loops vectorise (libm's expf does not). */
 static inline float lif_exp(float x) {
@@ -51,8 +80,9 @@ static inline float lif_surrogate(float z, int kind, float alpha) {
     }
 }
 
-static int lif_check_params(const char *fn, const tl_lif_params *p) {
-    TL_CHECK_PTR(fn, p);
+static int lif_check_params(const char *fn, const tl_lif_params *params) {
+    TL_CHECK_PTR(fn, params);
+    const tl_lif_params *p = params;
     TL_CHECK(fn, p->charge == TL_LIF_DECAY || p->charge == TL_LIF_TAU, "%s: params->charge must be TL_LIF_DECAY or TL_LIF_TAU, got %d", fn, p->charge);
     if (p->charge == TL_LIF_DECAY)
         TL_CHECK(fn, isfinite(p->decay), "%s: params->decay must be finite, got %g", fn, p->decay);
@@ -70,12 +100,13 @@ static int lif_check_params(const char *fn, const tl_lif_params *p) {
 
 /* ---------------------------------------------------------------- forward */
 
-/* One block of nb neurons starting at n0, all T steps. charge and reset are compile-time constants at each call site. */
+/* One block of nb neurons starting at n0, all T steps. charge and reset are compile-time constants at each call site;
+   with `stream`, each row is computed into L1 scratch and then streamed out. */
 static inline __attribute__((always_inline)) void lif_forward_block(
     float *restrict s, float *restrict h, float *restrict vo, float *restrict rate, float *restrict vs,
-    const float *restrict x, tl_size T, tl_size N, tl_size n0, tl_size nb, const tl_lif_params *p,
+    const float *restrict x, tl_size T, tl_size N, tl_size n0, tl_size nb, const tl_lif_params *p, int stream,
     const int charge, const int reset) {
-    float v[LIF_BLOCK], acc[LIF_BLOCK], hs[LIF_BLOCK], vos[LIF_BLOCK];
+    float v[LIF_BLOCK], acc[LIF_BLOCK], sb[LIF_BLOCK], hb[LIF_BLOCK], vb[LIF_BLOCK];
     if (vs) memcpy(v, vs + n0, (size_t)nb * sizeof(float));
     else memset(v, 0, (size_t)nb * sizeof(float));
     memset(acc, 0, (size_t)nb * sizeof(float));
@@ -83,10 +114,10 @@ static inline __attribute__((always_inline)) void lif_forward_block(
     for (tl_size t = 0; t < T; t++) {
         const tl_size row = t * N + n0;
         const float *restrict xt = x + row;
-        float *restrict st = s + row;
         /* Unrequested outputs go to block-local scratch so that the loop has no branches. */
-        float *restrict ht = h ? h + row : hs;
-        float *restrict vt = vo ? vo + row : vos;
+        float *restrict st = stream ? sb : s + row;
+        float *restrict ht = h && !stream ? h + row : hb;
+        float *restrict vt = vo && !stream ? vo + row : vb;
         for (tl_size i = 0; i < nb; i++) {
             const float hv = charge == TL_LIF_DECAY ? fmaf(decay, v[i], xt[i]) : fmaf(xt[i] - (v[i] - vr), inv_tau, v[i]);
             const int fire = hv >= th;
@@ -101,7 +132,13 @@ static inline __attribute__((always_inline)) void lif_forward_block(
             acc[i] += sv;
             v[i] = nv;
         }
+        if (stream) {
+            stream_copy(s + row, sb, nb);
+            if (h) stream_copy(h + row, hb, nb);
+            if (vo) stream_copy(vo + row, vb, nb);
+        }
     }
+    if (stream) stream_fence();
     if (vs) memcpy(vs + n0, v, (size_t)nb * sizeof(float));
     if (rate) {
         const float tf = (float)T;
@@ -110,7 +147,7 @@ static inline __attribute__((always_inline)) void lif_forward_block(
 }
 
 #define LIF_FORWARD_CASE(C, R) \
-    lif_forward_block(s, h, v_out, rate, v_state, x, T, N, n0, nb, params, C, R)
+    lif_forward_block(s, h, v_out, rate, v_state, x, T, N, n0, nb, params, stream, C, R)
 
 int tl_lif_forward(float *s, float *h, float *v_out, float *rate, float *v_state, const float *x, tl_size T, tl_size N,
                    const tl_lif_params *params) {
@@ -120,7 +157,7 @@ int tl_lif_forward(float *s, float *h, float *v_out, float *rate, float *v_state
     TL_CHECK_POS(fn, T);
     TL_CHECK_NONNEG(fn, N);
     TL_TRY(lif_check_params(fn, params));
-    const int mode = params->charge * 3 + params->reset;
+    const int mode = params->charge * 3 + params->reset, stream = T * N >= LIF_STREAM_MIN;
     const tl_size blocks = (N + LIF_BLOCK - 1) / LIF_BLOCK;
     #pragma omp parallel for schedule(static) if (T * N > LIF_PAR_MIN)
     for (tl_size b = 0; b < blocks; b++) {
@@ -142,8 +179,8 @@ int tl_lif_forward(float *s, float *h, float *v_out, float *rate, float *v_state
 static inline __attribute__((always_inline)) void lif_backward_block(
     float *restrict dx, float *restrict dvs, const float *restrict ds, const float *restrict dv,
     const float *restrict drate, const float *restrict h, tl_size T, tl_size N, tl_size n0, tl_size nb,
-    const tl_lif_params *p, const int reset, const int detach, const int kind) {
-    float g[LIF_BLOCK], extra[LIF_BLOCK], zeros[LIF_BLOCK];
+    const tl_lif_params *p, int stream, const int reset, const int detach, const int kind) {
+    float g[LIF_BLOCK], extra[LIF_BLOCK], zeros[LIF_BLOCK], dxb[LIF_BLOCK];
     /* g = a * dL/dh[t+1] (+ the gradient of the carried-out state at the last step). */
     if (dvs) memcpy(g, dvs + n0, (size_t)nb * sizeof(float));
     else memset(g, 0, (size_t)nb * sizeof(float));
@@ -163,7 +200,7 @@ static inline __attribute__((always_inline)) void lif_backward_block(
         const float *restrict ht = h + row;
         const float *restrict dst = ds ? ds + row : zeros;
         const float *restrict dvt = dv ? dv + row : zeros;
-        float *restrict dxt = dx + row;
+        float *restrict dxt = stream ? dxb : dx + row;
         for (tl_size i = 0; i < nb; i++) {
             const float hv = ht[i];
             const float z = hv - th;
@@ -183,16 +220,18 @@ static inline __attribute__((always_inline)) void lif_backward_block(
             dxt[i] = gh * bx;
             g[i] = a * gh;
         }
+        if (stream) stream_copy(dx + row, dxb, nb);
     }
+    if (stream) stream_fence();
     if (dvs) memcpy(dvs + n0, g, (size_t)nb * sizeof(float));
 }
 
 #define LIF_BACKWARD_KIND(R, D)                                                                   \
     switch (kind) {                                                                               \
-    case TL_SURROGATE_SIGMOID: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, R, D, TL_SURROGATE_SIGMOID); break; \
-    case TL_SURROGATE_FAST_SIGMOID: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, R, D, TL_SURROGATE_FAST_SIGMOID); break; \
-    case TL_SURROGATE_ARCTAN: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, R, D, TL_SURROGATE_ARCTAN); break; \
-    default: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, R, D, TL_SURROGATE_TRIANGLE); break; \
+    case TL_SURROGATE_SIGMOID: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, stream, R, D, TL_SURROGATE_SIGMOID); break; \
+    case TL_SURROGATE_FAST_SIGMOID: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, stream, R, D, TL_SURROGATE_FAST_SIGMOID); break; \
+    case TL_SURROGATE_ARCTAN: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, stream, R, D, TL_SURROGATE_ARCTAN); break; \
+    default: lif_backward_block(dx, dv_state, ds, dv, drate, h, T, N, n0, nb, params, stream, R, D, TL_SURROGATE_TRIANGLE); break; \
     }
 
 int tl_lif_backward(float *dx, float *dv_state, const float *ds, const float *dv, const float *drate, const float *h,
@@ -205,6 +244,7 @@ int tl_lif_backward(float *dx, float *dv_state, const float *ds, const float *dv
     TL_TRY(lif_check_params(fn, params));
     const int kind = params->surrogate;
     const int mode = params->reset * 2 + (params->reset == TL_LIF_RESET_NONE ? 0 : params->detach_reset);
+    const int stream = T * N >= LIF_STREAM_MIN;
     const tl_size blocks = (N + LIF_BLOCK - 1) / LIF_BLOCK;
     #pragma omp parallel for schedule(static) if (T * N > LIF_PAR_MIN)
     for (tl_size b = 0; b < blocks; b++) {

@@ -6,6 +6,13 @@
 #include <omp.h>
 #include <string.h>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+/* No implicit FMA contraction: every rounding is spelled out (fmaf where wanted) so the Swift references match bitwise. */
+#pragma STDC FP_CONTRACT OFF
+
 #define TL_SPARSE_PAR_MIN 32768
 /* Elements per chunk of the top-k passes: chunk boundaries fix the order in which tie ranks are assigned. */
 #define TL_TOPK_CHUNK 65536
@@ -190,7 +197,8 @@ int tl_sparse_topk_mask_global(uint8_t *const *masks, const float *const *w, con
     TL_CHECK_POS(fn, num_tensors);
     tl_size total = 0;
     for (tl_size t = 0; t < num_tensors; t++) {
-        TL_CHECK(fn, masks[t] != NULL && w[t] != NULL, "%s: masks[%td] or w[%td] is NULL", fn, t, t);
+        if (masks[t] == NULL) return tl_fail(TL_ERR_NULL_POINTER, "%s: masks[%td] is NULL", fn, t);
+        if (w[t] == NULL) return tl_fail(TL_ERR_NULL_POINTER, "%s: w[%td] is NULL", fn, t);
         TL_CHECK(fn, sizes[t] >= 0, "%s: sizes[%td] must be >= 0, got %td", fn, t, sizes[t]);
         total += sizes[t];
     }
@@ -254,6 +262,69 @@ static int tensors_check(const char *fn, const char *name, const void *const *p,
     }
 
 
+/* Sums over group gi in double: *sxx = sum x^2 and, when y is given, *syy = sum y^2, *sxy = sum x*y. Each run's
+   whole groups of 8 go to eight register lanes (element k of the group to lane k), the leftover (run length % 8)
+   elements to one sequential tail sum; lanes combine in a fixed tree, then the tail. A single sequential double sum
+   would wait one add latency per element; this order depends only on the descriptor, never on threads. */
+#define GROUP_LANES 8
+static void group_sums(const tl_groups *g, tl_size gi, const float *const *x, const float *const *y,
+                       double *sxx, double *syy, double *sxy) {
+    double axx[GROUP_LANES], ayy[GROUP_LANES], axy[GROUP_LANES], txx = 0.0, tyy = 0.0, txy = 0.0;
+#ifdef __AVX2__
+    /* Lanes 0-3 in the first register of each pair, 4-7 in the second: the same per-lane sums as the loop below. */
+    __m256d xx0 = _mm256_setzero_pd(), xx1 = xx0, yy0 = xx0, yy1 = xx0, xy0 = xx0, xy1 = xx0;
+#else
+    for (int k = 0; k < GROUP_LANES; k++) axx[k] = ayy[k] = axy[k] = 0.0;
+#endif
+    FOR_GROUP_RUNS(g, gi, {
+        const float *a = x[ten] + base;
+        const float *b = y ? y[ten] + base : NULL;
+        tl_size i = 0;
+        /* Strided runs (e.g. an input-channel slice) miss the hardware prefetcher: ask for a run 8 strides ahead. */
+        if (q_.stride > q_.block && j_ + 8 < q_.count) {
+            __builtin_prefetch(a + 8 * q_.stride);
+            if (b) __builtin_prefetch(b + 8 * q_.stride);
+        }
+#ifdef __AVX2__
+        for (; i + GROUP_LANES <= len; i += GROUP_LANES) {
+            const __m256 av = _mm256_loadu_ps(a + i);
+            const __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(av)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(av, 1));
+            xx0 = _mm256_add_pd(xx0, _mm256_mul_pd(a0, a0));
+            xx1 = _mm256_add_pd(xx1, _mm256_mul_pd(a1, a1));
+            if (b) {
+                const __m256 bv = _mm256_loadu_ps(b + i);
+                const __m256d b0 = _mm256_cvtps_pd(_mm256_castps256_ps128(bv)), b1 = _mm256_cvtps_pd(_mm256_extractf128_ps(bv, 1));
+                yy0 = _mm256_add_pd(yy0, _mm256_mul_pd(b0, b0));
+                yy1 = _mm256_add_pd(yy1, _mm256_mul_pd(b1, b1));
+                xy0 = _mm256_add_pd(xy0, _mm256_mul_pd(a0, b0));
+                xy1 = _mm256_add_pd(xy1, _mm256_mul_pd(a1, b1));
+            }
+        }
+#else
+        for (; i + GROUP_LANES <= len; i += GROUP_LANES)
+            for (int k = 0; k < GROUP_LANES; k++) {
+                const double av = a[i + k];
+                axx[k] += av * av;
+                if (b) { const double bv = b[i + k]; ayy[k] += bv * bv; axy[k] += av * bv; }
+            }
+#endif
+        for (; i < len; i++) {
+            const double av = a[i];
+            txx += av * av;
+            if (b) { const double bv = b[i]; tyy += bv * bv; txy += av * bv; }
+        }
+    })
+#ifdef __AVX2__
+    _mm256_storeu_pd(axx, xx0); _mm256_storeu_pd(axx + 4, xx1);
+    _mm256_storeu_pd(ayy, yy0); _mm256_storeu_pd(ayy + 4, yy1);
+    _mm256_storeu_pd(axy, xy0); _mm256_storeu_pd(axy + 4, xy1);
+#endif
+#define LANE_TREE(v) (((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])))
+    *sxx = LANE_TREE(axx) + txx;
+    if (y) { *syy = LANE_TREE(ayy) + tyy; *sxy = LANE_TREE(axy) + txy; }
+#undef LANE_TREE
+}
+
 int tl_sparse_group_stats(double *xx, double *yy, double *xy, const tl_groups *groups, const float *const *x, const float *const *y) {
     static const char fn[] = "tl_sparse_group_stats";
     tl_size elements;
@@ -262,21 +333,10 @@ int tl_sparse_group_stats(double *xx, double *yy, double *xy, const tl_groups *g
     TL_CHECK(fn, y != NULL || (yy == NULL && xy == NULL), "%s: y is NULL but yy or xy is requested", fn);
     if (y) TL_TRY(tensors_check(fn, "y", (const void *const *)y, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         double sxx = 0.0, syy = 0.0, sxy = 0.0;
-        FOR_GROUP_RUNS(g, gi, {
-            const float *a = x[ten] + base;
-            if (y) {
-                const float *b = y[ten] + base;
-                for (tl_size i = 0; i < len; i++) {
-                    const double av = a[i], bv = b[i];
-                    sxx += av * av; syy += bv * bv; sxy += av * bv;
-                }
-            } else {
-                for (tl_size i = 0; i < len; i++) { const double av = a[i]; sxx += av * av; }
-            }
-        })
+        group_sums(g, gi, x, y, &sxx, &syy, &sxy);
         if (xx) xx[gi] = sxx;
         if (yy) yy[gi] = syy;
         if (xy) xy[gi] = sxy;
@@ -291,14 +351,11 @@ int tl_sparse_group_norms(float *norms, const tl_groups *groups, const float *co
     TL_TRY(groups_check(fn, groups, &elements));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
-        double s = 0.0;
-        FOR_GROUP_RUNS(g, gi, {
-            const float *a = x[ten] + base;
-            for (tl_size i = 0; i < len; i++) s += (double)a[i] * (double)a[i];
-        })
-        norms[gi] = (float)sqrt(s);
+        double sxx = 0.0;
+        group_sums(g, gi, x, NULL, &sxx, NULL, NULL);
+        norms[gi] = (float)sqrt(sxx);
     }
     return TL_OK;
 }
@@ -309,7 +366,7 @@ int tl_sparse_group_zero(const tl_groups *groups, float *const *x, const uint8_t
     TL_TRY(groups_check(fn, groups, &elements));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         if (selected && !selected[gi]) continue;
         FOR_GROUP_RUNS(g, gi, { memset(x[ten] + base, 0, (size_t)len * sizeof(float)); })
@@ -325,14 +382,14 @@ int tl_sparse_group_axpy(const tl_groups *groups, float *const *y, const float *
     TL_TRY(tensors_check(fn, "y", (const void *const *)y, groups));
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         const float a = alpha[gi];
         if (a == 0.0f) continue;
         FOR_GROUP_RUNS(g, gi, {
             float *d = y[ten] + base;
             const float *s = x[ten] + base;
-            for (tl_size i = 0; i < len; i++) d[i] += a * s[i];
+            for (tl_size i = 0; i < len; i++) d[i] = fmaf(a, s[i], d[i]);
         })
     }
     return TL_OK;
@@ -347,15 +404,12 @@ int tl_sparse_group_half_space_project(uint8_t *zeroed, const tl_groups *groups,
     TL_TRY(tensors_check(fn, "x", (const void *const *)x, groups));
     TL_CHECK(fn, epsilon >= 0.0f && epsilon < 1.0f, "%s: epsilon must be in [0, 1), got %g", fn, epsilon);
     const tl_groups *g = groups;
-    #pragma omp parallel for schedule(dynamic, 1) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if (g->num_groups > 1 && elements > TL_SPARSE_PAR_MIN)
     for (tl_size gi = 0; gi < g->num_groups; gi++) {
         int project = 0;
         if (!active || active[gi]) {
-            double sxx = 0.0, sxh = 0.0;
-            FOR_GROUP_RUNS(g, gi, {
-                const float *a = x[ten] + base, *h = hx[ten] + base;
-                for (tl_size i = 0; i < len; i++) { sxx += (double)a[i] * a[i]; sxh += (double)a[i] * h[i]; }
-            })
+            double sxx = 0.0, shh = 0.0, sxh = 0.0;
+            group_sums(g, gi, x, (const float *const *)hx, &sxx, &shh, &sxh);
             project = sxh < (double)epsilon * sxx;
             if (project) FOR_GROUP_RUNS(g, gi, { memset(hx[ten] + base, 0, (size_t)len * sizeof(float)); })
         }

@@ -12,7 +12,16 @@
    floor(y + (1 - u)) computed without the rounding error of a float addition, so integers stay put and
    E[Q(x)] = x inside the range (up to the 2^-24 grid of u); element i depends only on (seed, offset + i),
    never on the thread count. AdaPT needs fresh noise per call: advance offset (or seed) every call.
-   NaN stays NaN (not counted as saturated); +-inf saturates. */
+   NaN stays NaN (not counted as saturated); +-inf saturates.
+
+   AdaPT's information loss (tl_quant_fixed_kl): P = histogram of x, Q = histogram of Q(x; WL, FL) (rounding, seed
+   and offset as in tl_quant_fixed_forward; AdaPT uses stochastic), both with `bins` equal bins over [min x, max x]
+   as the official code does (torch.histc of w and of w_hat on w's range), normalised, smoothed by eps as in
+   tl_quant_kl_divergence. Quantised values that fall outside [min x, max x] are dropped (clamp_outside = 0, the
+   official behaviour, which also renormalises Q over what is left) or counted in the edge bin (clamp_outside = 1);
+   if all are dropped the loss is +inf. AdaPT calls a precision lossless when the loss is < 1e-9 (adapt.md: true KL
+   with a small epsilon, instead of the official code's call with probabilities where log-probabilities are
+   expected). Q(x) is binned on the fly, nothing of size n is allocated. */
 #ifndef TL_QUANT_H
 #define TL_QUANT_H
 
@@ -52,12 +61,7 @@ int tl_quant_histogram(tl_size *counts, const float *x, tl_size n, tl_size bins,
 /* *kl = KL(P || Q) = sum_i p_i ln(p_i / q_i) in double, p_i = (pc_i / sum pc + eps) / (1 + bins * eps) and likewise q_i: additive smoothing keeps empty bins finite; identical histograms give exactly 0. eps >= 0 (0 = none: an empty q bin under a non-empty p bin gives +inf). */
 int tl_quant_kl_divergence(double *kl, const tl_size *p_counts, const tl_size *q_counts, tl_size bins, double eps);
 
-/* *kl = AdaPT information loss of x (n) at (wl, fl): KL(P || Q) where P, Q are the bins-bin histograms of x and of
-   Q(x; wl, fl) (rounding, seed, offset as in tl_quant_fixed_forward; AdaPT uses stochastic), both over [min x, max x]
-   (as the official code: torch.histc of w and of w_hat on w's range), smoothed by eps as in tl_quant_kl_divergence.
-   Quantised values that round outside [min x, max x] are dropped (clamp_outside = 0, the official behaviour) or
-   counted in the edge bin (clamp_outside = 1); if every one is dropped, *kl = +inf. AdaPT's "lossless" is kl < 1e-9.
-   Q(x) is binned on the fly (nothing of size n is allocated). range (2) optional output of [min x, max x]. */
+/* *kl = AdaPT's information loss KL(P || Q) of the bins-bin histograms of x (n) and of Q(x; wl, fl) over [min x, max x] (see above); range (2) optional output of [min x, max x]. */
 int tl_quant_fixed_kl(double *kl, float *range, const float *x, tl_size n, tl_size bins, int wl, int fl, int rounding,
                       uint64_t seed, uint64_t offset, double eps, int clamp_outside);
 

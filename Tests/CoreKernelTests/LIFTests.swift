@@ -1,0 +1,423 @@
+import Foundation
+import XCTest
+import TrainingLab
+
+// MARK: - Parameters and references
+
+private func lifParams(charge: tl_lif_charge = TL_LIF_DECAY, decay: Float = 0.5, tau: Float = 2, threshold: Float = 1,
+                       vReset: Float = 0, reset: tl_lif_reset = TL_LIF_RESET_HARD, detach: Bool = false,
+                       surrogate: tl_lif_surrogate = TL_SURROGATE_FAST_SIGMOID, alpha: Float = 25) -> tl_lif_params {
+    tl_lif_params(charge: Int32(charge.rawValue), decay: decay, tau: tau, v_threshold: threshold, v_reset: vReset,
+                  reset: Int32(reset.rawValue), detach_reset: detach ? 1 : 0, surrogate: Int32(surrogate.rawValue), alpha: alpha)
+}
+
+private struct LIFOutputs {
+    var s: [Float], h: [Float], v: [Float], rate: [Float], state: [Float]
+}
+
+/// Reference forward, one neuron at a time, with the roundings documented in tl_lif.h (fused where the kernel uses fmaf).
+private func refForward(_ x: [Float], T: Int, N: Int, _ p: tl_lif_params, state: [Float]? = nil) -> LIFOutputs {
+    var o = LIFOutputs(s: x.map { _ in 0 }, h: x.map { _ in 0 }, v: x.map { _ in 0 }, rate: [Float](repeating: 0, count: N),
+                       state: state ?? [Float](repeating: 0, count: N))
+    let invTau = 1 / p.tau
+    for n in 0..<N {
+        var v = o.state[n], acc: Float = 0
+        for t in 0..<T {
+            let i = t * N + n
+            let h = p.charge == Int32(TL_LIF_DECAY.rawValue) ? x[i].addingProduct(p.decay, v) : v.addingProduct(x[i] - (v - p.v_reset), invTau)
+            let fire = h >= p.v_threshold
+            switch p.reset {
+            case Int32(TL_LIF_RESET_HARD.rawValue): v = fire ? p.v_reset : h
+            case Int32(TL_LIF_RESET_SOFT.rawValue): v = fire ? h - p.v_threshold : h
+            default: v = h
+            }
+            o.s[i] = fire ? 1 : 0
+            o.h[i] = h
+            o.v[i] = v
+            acc += o.s[i]
+        }
+        o.state[n] = v
+        o.rate[n] = acc / Float(T)
+    }
+    return o
+}
+
+/// Surrogate derivative in Double, straight from the formulas in tl_lif.h.
+private func refSurrogate(_ z: Double, _ kind: Int32, _ a: Double) -> Double {
+    switch kind {
+    case Int32(TL_SURROGATE_SIGMOID.rawValue): let s = 1 / (1 + exp(-a * z)); return a * s * (1 - s)
+    case Int32(TL_SURROGATE_FAST_SIGMOID.rawValue): return 1 / ((a * abs(z) + 1) * (a * abs(z) + 1))
+    case Int32(TL_SURROGATE_ARCTAN.rawValue): let u = Double.pi / 2 * a * z; return a / 2 / (1 + u * u)
+    default: return max(0, a - abs(z)) / (a * a)
+    }
+}
+
+/// Reference BPTT in Double from the saved h; returns dx and dL/d(initial state).
+private func refBackward(h: [Float], T: Int, N: Int, _ p: tl_lif_params, ds: [Float]?, dv: [Float]?, drate: [Float]?,
+                         dState: [Float]?) -> ([Double], [Double]) {
+    var dx = [Double](repeating: 0, count: T * N), d0 = [Double](repeating: 0, count: N)
+    let tauForm = p.charge == Int32(TL_LIF_TAU.rawValue)
+    let a = tauForm ? 1 - 1 / Double(p.tau) : Double(p.decay), b = tauForm ? 1 / Double(p.tau) : 1
+    let th = Double(p.v_threshold), vr = Double(p.v_reset)
+    for n in 0..<N {
+        var g = dState.map { Double($0[n]) } ?? 0
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let i = t * N + n
+            let hv = Double(h[i]), s: Double = hv >= th ? 1 : 0
+            let sg = refSurrogate(hv - th, p.surrogate, Double(p.alpha))
+            let G = g + (dv.map { Double($0[i]) } ?? 0)
+            var gs = (ds.map { Double($0[i]) } ?? 0) + (drate.map { Double($0[n]) / Double(T) } ?? 0)
+            var dvdh = 1.0, dvds = 0.0
+            switch p.reset {
+            case Int32(TL_LIF_RESET_HARD.rawValue): dvdh = 1 - s; dvds = vr - hv
+            case Int32(TL_LIF_RESET_SOFT.rawValue): dvds = -th
+            default: break
+            }
+            if p.detach_reset == 0 { gs += G * dvds }
+            let gh = G * dvdh + gs * sg
+            dx[i] = gh * b
+            g = a * gh
+        }
+        d0[n] = g
+    }
+    return (dx, d0)
+}
+
+/// The spike function whose derivative is exactly the surrogate: used for finite differences of a smooth LIF.
+private func smoothSpike(_ z: Double, _ kind: Int32, _ a: Double) -> Double {
+    switch kind {
+    case Int32(TL_SURROGATE_SIGMOID.rawValue): return 1 / (1 + exp(-a * z))
+    case Int32(TL_SURROGATE_FAST_SIGMOID.rawValue): return z / (1 + a * abs(z))
+    case Int32(TL_SURROGATE_ARCTAN.rawValue): return atan(Double.pi / 2 * a * z) / Double.pi + 0.5
+    default: return abs(z) >= a ? (z > 0 ? 1 : 0) : 0.5 + (a * z - z * abs(z) / 2) / (a * a)
+    }
+}
+
+/// A LIF with the smooth spike (soft or no reset, reset not detached), in Double; returns pre-reset h, spikes, post-reset v, final v.
+private func smoothForward(_ x: [Float], T: Int, N: Int, _ p: tl_lif_params, state: [Float])
+    -> (h: [Double], s: [Double], v: [Double], final: [Double]) {
+    var hs = [Double](repeating: 0, count: T * N), ss = hs, vs = hs, fin = [Double](repeating: 0, count: N)
+    let tauForm = p.charge == Int32(TL_LIF_TAU.rawValue)
+    for n in 0..<N {
+        var v = Double(state[n])
+        for t in 0..<T {
+            let i = t * N + n
+            let h = tauForm ? v + (Double(x[i]) - (v - Double(p.v_reset))) / Double(p.tau) : Double(p.decay) * v + Double(x[i])
+            let s = smoothSpike(h - Double(p.v_threshold), p.surrogate, Double(p.alpha))
+            v = p.reset == Int32(TL_LIF_RESET_SOFT.rawValue) ? h - Double(p.v_threshold) * s : h
+            hs[i] = h; ss[i] = s; vs[i] = v
+        }
+        fin[n] = v
+    }
+    return (hs, ss, vs, fin)
+}
+
+// MARK: - Kernel wrappers
+
+private func forward(_ x: [Float], T: Int, N: Int, _ p: tl_lif_params, state: [Float]? = nil) -> LIFOutputs {
+    var o = LIFOutputs(s: x.map { _ in -1 }, h: x.map { _ in -1 }, v: x.map { _ in -1 }, rate: [Float](repeating: -1, count: N),
+                       state: state ?? [])
+    var params = p
+    let status: Int32
+    if state != nil {
+        status = tl_lif_forward(&o.s, &o.h, &o.v, &o.rate, &o.state, x, T, N, &params)
+    } else {
+        status = tl_lif_forward(&o.s, &o.h, &o.v, &o.rate, nil, x, T, N, &params)
+    }
+    XCTAssertEqual(status, 0, String(cString: tl_last_error()))
+    return o
+}
+
+private func backward(h: [Float], T: Int, N: Int, _ p: tl_lif_params, ds: [Float]?, dv: [Float]?, drate: [Float]?,
+                      dState: [Float]?) -> ([Float], [Float]) {
+    var dx = [Float](repeating: .nan, count: T * N)
+    var state = dState ?? []
+    var params = p
+    let status = state.withUnsafeMutableBufferPointer { sp in
+        tl_lif_backward(&dx, dState == nil ? nil : sp.baseAddress, ds, dv, drate, h, T, N, &params)
+    }
+    XCTAssertEqual(status, 0, String(cString: tl_last_error()))
+    return (dx, state)
+}
+
+private let allSurrogates: [(tl_lif_surrogate, Float)] = [(TL_SURROGATE_SIGMOID, 4), (TL_SURROGATE_FAST_SIGMOID, 25),
+                                                           (TL_SURROGATE_ARCTAN, 2), (TL_SURROGATE_TRIANGLE, 1)]
+
+// MARK: - Tests
+
+final class LIFForwardTests: XCTestCase {
+    func testSTAttenTauFormSpikesEverySecondStep() {
+        // STAtten acceptance 4: X = 1.5, tau = 2, hard reset to 0: H = 0.75, 1.125 (spike), 0.75, 1.125, ...
+        let p = lifParams(charge: TL_LIF_TAU, tau: 2, surrogate: TL_SURROGATE_SIGMOID, alpha: 4)
+        let o = forward([Float](repeating: 1.5, count: 6), T: 6, N: 1, p)
+        XCTAssertEqual(o.s, [0, 1, 0, 1, 0, 1])
+        XCTAssertEqual(o.h, [0.75, 1.125, 0.75, 1.125, 0.75, 1.125])
+        XCTAssertEqual(o.v, [0.75, 0, 0.75, 0, 0.75, 0])
+        XCTAssertEqual(o.rate, [0.5])
+        var g: Float = 0
+        var z: Float = 0
+        XCTAssertEqual(tl_lif_surrogate_grad(&g, &z, 1, Int32(TL_SURROGATE_SIGMOID.rawValue), 4), 0)
+        XCTAssertEqual(g, 1) // a / 4 at H = V_th
+    }
+
+    func testDecayFormHardAndSoftReset() {
+        // AOI-SNN: u = 0.5 v + I, I = 0.6: 0.6, 0.9, 1.05 (spike, v = 0), 0.6, 0.9, 1.05.
+        let aoi = forward([Float](repeating: 0.6, count: 6), T: 6, N: 1, lifParams(decay: 0.5))
+        XCTAssertEqual(aoi.s, [0, 0, 1, 0, 0, 1])
+        assertClose(aoi.h, [0.6, 0.9, 1.05, 0.6, 0.9, 1.05], rtol: 1e-6, atol: 0)
+        XCTAssertEqual(aoi.v[2], 0)
+        // Integrate-and-fire (decay 1) with soft reset, on values exact in binary; h == threshold fires.
+        let soft = forward([Float](repeating: 0.375, count: 7), T: 7, N: 1, lifParams(decay: 1, reset: TL_LIF_RESET_SOFT))
+        XCTAssertEqual(soft.h, [0.375, 0.75, 1.125, 0.5, 0.875, 1.25, 0.625])
+        XCTAssertEqual(soft.s, [0, 0, 1, 0, 0, 1, 0])
+        XCTAssertEqual(soft.v, [0.375, 0.75, 0.125, 0.5, 0.875, 0.25, 0.625])
+        let edge = forward([Float](repeating: 0.25, count: 5), T: 5, N: 1, lifParams(decay: 1, reset: TL_LIF_RESET_SOFT))
+        XCTAssertEqual(edge.s, [0, 0, 0, 1, 0])
+        XCTAssertEqual(edge.v, [0.25, 0.5, 0.75, 0, 0.25])
+        // No reset: the membrane only integrates.
+        let none = forward([Float](repeating: 0.5, count: 3), T: 3, N: 1, lifParams(decay: 1, reset: TL_LIF_RESET_NONE))
+        XCTAssertEqual(none.s, [0, 1, 1])
+        XCTAssertEqual(none.v, [0.5, 1, 1.5])
+    }
+
+    func testMatchesReferenceBitwise() {
+        let shapes = [(1, 1), (1, 9), (3, 1), (4, 1023), (8, 1025), (5, 2050), (2, 3001)]
+        let configs = [lifParams(decay: 0.9), lifParams(decay: 0.5, reset: TL_LIF_RESET_SOFT, detach: true),
+                       lifParams(decay: 0.7, threshold: 0.8, vReset: -0.2, reset: TL_LIF_RESET_NONE),
+                       lifParams(charge: TL_LIF_TAU, tau: 2), lifParams(charge: TL_LIF_TAU, tau: 1.7, threshold: 0.5, vReset: 0.1, reset: TL_LIF_RESET_SOFT),
+                       lifParams(charge: TL_LIF_TAU, tau: 3, vReset: -0.3, reset: TL_LIF_RESET_NONE)]
+        for (T, N) in shapes {
+            let x = randomFloats(T * N, seed: UInt64(T * 7 + N), low: -0.5, high: 2)
+            let state = randomFloats(N, seed: UInt64(N), low: -0.5, high: 1)
+            for p in configs {
+                let e = refForward(x, T: T, N: N, p, state: state)
+                let o = forward(x, T: T, N: N, p, state: state)
+                assertBitwiseEqual(o.s, e.s, "s T \(T) N \(N)")
+                assertBitwiseEqual(o.h, e.h, "h T \(T) N \(N)")
+                assertBitwiseEqual(o.v, e.v, "v T \(T) N \(N)")
+                assertBitwiseEqual(o.rate, e.rate, "rate")
+                assertBitwiseEqual(o.state, e.state, "state")
+                if T * N >= 100 { XCTAssertGreaterThan(e.s.reduce(0, +), 0) }
+                // Without a carried state the membrane starts at 0.
+                let zeroStart = forward(x, T: T, N: N, p)
+                assertBitwiseEqual(zeroStart.s, refForward(x, T: T, N: N, p).s)
+            }
+        }
+    }
+
+    func testOptionalOutputsAndRateKernels() {
+        let (T, N) = (4, 1500)
+        let x = randomFloats(T * N, seed: 3, low: 0, high: 1.5)
+        var p = lifParams(decay: 0.8)
+        let full = forward(x, T: T, N: N, p)
+        var s = [Float](repeating: -1, count: T * N)
+        XCTAssertEqual(tl_lif_forward(&s, nil, nil, nil, nil, x, T, N, &p), 0) // inference: spikes only
+        assertBitwiseEqual(s, full.s)
+        var rate = [Float](repeating: -1, count: N)
+        XCTAssertEqual(tl_lif_rate_forward(&rate, s, T, N), 0)
+        assertBitwiseEqual(rate, full.rate)
+        let drate = randomFloats(N, seed: 4)
+        var ds = [Float](repeating: -1, count: T * N)
+        XCTAssertEqual(tl_lif_rate_backward(&ds, drate, T, N), 0)
+        assertBitwiseEqual(ds, (0..<(T * N)).map { drate[$0 % N] / Float(T) })
+        // The fused drate of the LIF backward equals passing ds = drate / T.
+        let fused = backward(h: full.h, T: T, N: N, p, ds: nil, dv: nil, drate: drate, dState: nil).0
+        let split = backward(h: full.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil).0
+        assertBitwiseEqual(fused, split)
+    }
+
+    func testStepByStepEqualsMultiStep() {
+        let (T, N) = (6, 777)
+        let x = randomFloats(T * N, seed: 8, low: -0.2, high: 1.4)
+        for p in [lifParams(decay: 0.6), lifParams(charge: TL_LIF_TAU, tau: 2, reset: TL_LIF_RESET_SOFT)] {
+            let whole = forward(x, T: T, N: N, p, state: [Float](repeating: 0, count: N))
+            var state = [Float](repeating: 0, count: N)
+            var s: [Float] = [], h: [Float] = []
+            for t in 0..<T {
+                let o = forward(Array(x[(t * N)..<((t + 1) * N)]), T: 1, N: N, p, state: state)
+                state = o.state
+                s += o.s
+                h += o.h
+            }
+            assertBitwiseEqual(s, whole.s)
+            assertBitwiseEqual(h, whole.h)
+            assertBitwiseEqual(state, whole.state)
+            // Backward in two chunks, passing the state gradient back, equals one pass over all T.
+            let ds = randomFloats(T * N, seed: 9), dFinal = randomFloats(N, seed: 10)
+            let (dxAll, d0All) = backward(h: whole.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: dFinal)
+            let cut = 4 * N
+            let (dxLate, dMid) = backward(h: Array(whole.h[cut...]), T: T - 4, N: N, p, ds: Array(ds[cut...]), dv: nil, drate: nil, dState: dFinal)
+            let (dxEarly, d0) = backward(h: Array(whole.h[..<cut]), T: 4, N: N, p, ds: Array(ds[..<cut]), dv: nil, drate: nil, dState: dMid)
+            assertBitwiseEqual(dxEarly + dxLate, dxAll)
+            assertBitwiseEqual(d0, d0All)
+        }
+    }
+
+    func testThreadsBitwise() {
+        let (T, N) = (4, 50_001)
+        let x = randomFloats(T * N, seed: 12, low: -0.5, high: 2)
+        let ds = randomFloats(T * N, seed: 13), dv = randomFloats(T * N, seed: 14)
+        for p in [lifParams(decay: 0.9, surrogate: TL_SURROGATE_SIGMOID, alpha: 4), lifParams(charge: TL_LIF_TAU, tau: 2, detach: true)] {
+            let a = withThreads(1) { forward(x, T: T, N: N, p, state: [Float](repeating: 0.1, count: N)) }
+            let b = withThreads(2) { forward(x, T: T, N: N, p, state: [Float](repeating: 0.1, count: N)) }
+            assertBitwiseEqual(a.s, b.s)
+            assertBitwiseEqual(a.h, b.h)
+            assertBitwiseEqual(a.state, b.state)
+            let ga = withThreads(1) { backward(h: a.h, T: T, N: N, p, ds: ds, dv: dv, drate: nil, dState: [Float](repeating: 0.3, count: N)) }
+            let gb = withThreads(2) { backward(h: a.h, T: T, N: N, p, ds: ds, dv: dv, drate: nil, dState: [Float](repeating: 0.3, count: N)) }
+            assertBitwiseEqual(ga.0, gb.0)
+            assertBitwiseEqual(ga.1, gb.1)
+        }
+    }
+
+    func testLargeStreamingPathEqualsSmallCalls() {
+        // T*N >= 4M switches to non-temporal stores; neurons are independent, so two half-size calls (below the switch)
+        // must give the same bits. N is odd so that rows are not 32-byte aligned.
+        let (T, N) = (2, 2_097_153)
+        let half = N / 2 + 1
+        let x = randomFloats(T * N, seed: 31, low: -0.2, high: 1.3)
+        let ds = randomFloats(T * N, seed: 32)
+        let p = lifParams(charge: TL_LIF_TAU, tau: 2, reset: TL_LIF_RESET_HARD, surrogate: TL_SURROGATE_ARCTAN, alpha: 2)
+        let whole = forward(x, T: T, N: N, p, state: [Float](repeating: 0.2, count: N))
+        let (dx, d0) = backward(h: whole.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: N))
+        func columns(_ a: [Float], _ r: Range<Int>) -> [Float] { (0..<T).flatMap { t in a[(t * N + r.lowerBound)..<(t * N + r.upperBound)] } }
+        var s: [[Float]] = [], h: [[Float]] = [], g: [[Float]] = []
+        for r in [0..<half, half..<N] {
+            let o = forward(columns(x, r), T: T, N: r.count, p, state: [Float](repeating: 0.2, count: r.count))
+            assertBitwiseEqual(o.state, Array(whole.state[r]))
+            let (gx, g0) = backward(h: o.h, T: T, N: r.count, p, ds: columns(ds, r), dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: r.count))
+            assertBitwiseEqual(g0, Array(d0[r]))
+            s.append(o.s); h.append(o.h); g.append(gx)
+        }
+        for t in 0..<T {
+            let lo = t * N
+            assertBitwiseEqual(Array(whole.s[lo..<(lo + half)]), Array(s[0][(t * half)..<((t + 1) * half)]))
+            assertBitwiseEqual(Array(whole.s[(lo + half)..<(lo + N)]), Array(s[1][(t * (N - half))..<((t + 1) * (N - half))]))
+            assertBitwiseEqual(Array(whole.h[(lo + half)..<(lo + N)]), Array(h[1][(t * (N - half))..<((t + 1) * (N - half))]))
+            assertBitwiseEqual(Array(dx[lo..<(lo + half)]), Array(g[0][(t * half)..<((t + 1) * half)]))
+            assertBitwiseEqual(Array(dx[(lo + half)..<(lo + N)]), Array(g[1][(t * (N - half))..<((t + 1) * (N - half))]))
+        }
+    }
+
+    func testBadArguments() {
+        var p = lifParams()
+        var s = [Float](repeating: 0, count: 4), h = s
+        let x = [Float](repeating: 1, count: 4)
+        assertFails(tl_lif_forward(nil, &h, nil, nil, nil, x, 2, 2, &p), TL_ERR_NULL_POINTER, mentioning: "tl_lif_forward")
+        assertFails(tl_lif_forward(&s, &h, nil, nil, nil, nil, 2, 2, &p), TL_ERR_NULL_POINTER, mentioning: "x")
+        assertFails(tl_lif_forward(&s, &h, nil, nil, nil, x, 2, 2, nil), TL_ERR_NULL_POINTER, mentioning: "params")
+        assertFails(tl_lif_forward(&s, &h, nil, nil, nil, x, 0, 2, &p), TL_ERR_INVALID_ARGUMENT, mentioning: "T")
+        assertFails(tl_lif_forward(&s, &h, nil, nil, nil, x, 2, -1, &p), TL_ERR_INVALID_ARGUMENT, mentioning: "N")
+        XCTAssertEqual(tl_lif_forward(&s, &h, nil, nil, nil, x, 2, 0, &p), 0) // N = 0: no-op
+        let bad: [(tl_lif_params, String)] = [
+            (lifParams(charge: tl_lif_charge(rawValue: 2)), "charge"), (lifParams(charge: TL_LIF_TAU, tau: 0), "tau"),
+            (lifParams(decay: .nan), "decay"), (lifParams(threshold: .infinity), "v_threshold"), (lifParams(vReset: .nan), "v_reset"),
+            (lifParams(reset: tl_lif_reset(rawValue: 3)), "reset"), (lifParams(surrogate: tl_lif_surrogate(rawValue: 4)), "surrogate"),
+            (lifParams(alpha: 0), "alpha"), (lifParams(alpha: -1), "alpha"),
+        ]
+        for (q, fragment) in bad {
+            var q = q
+            assertFails(tl_lif_forward(&s, &h, nil, nil, nil, x, 2, 2, &q), TL_ERR_INVALID_ARGUMENT, mentioning: fragment)
+            assertFails(tl_lif_backward(&s, nil, nil, nil, nil, h, 2, 2, &q), TL_ERR_INVALID_ARGUMENT, mentioning: fragment)
+        }
+        var detach = lifParams()
+        detach.detach_reset = 2
+        assertFails(tl_lif_forward(&s, &h, nil, nil, nil, x, 2, 2, &detach), TL_ERR_INVALID_ARGUMENT, mentioning: "detach_reset")
+        assertFails(tl_lif_backward(nil, nil, nil, nil, nil, h, 2, 2, &p), TL_ERR_NULL_POINTER, mentioning: "dx")
+        assertFails(tl_lif_backward(&s, nil, nil, nil, nil, nil, 2, 2, &p), TL_ERR_NULL_POINTER, mentioning: "h")
+        assertFails(tl_lif_backward(&s, nil, nil, nil, nil, h, -2, 2, &p), TL_ERR_INVALID_ARGUMENT, mentioning: "T")
+        assertFails(tl_lif_rate_forward(nil, s, 2, 2), TL_ERR_NULL_POINTER, mentioning: "rate")
+        assertFails(tl_lif_rate_backward(&s, x, 0, 2), TL_ERR_INVALID_ARGUMENT, mentioning: "T")
+        assertFails(tl_lif_surrogate_grad(&s, x, 4, 7, 1), TL_ERR_INVALID_ARGUMENT, mentioning: "surrogate")
+    }
+}
+
+final class LIFBackwardTests: XCTestCase {
+    func testHandComputedTwoSteps() {
+        // decay 0.5, threshold 1, hard reset to 0, fast sigmoid slope 1; x = [1.2, 0.5]: h = [1.2, 0.5], s = [1, 0].
+        let p = lifParams(decay: 0.5, surrogate: TL_SURROGATE_FAST_SIGMOID, alpha: 1)
+        let o = forward([1.2, 0.5], T: 2, N: 1, p)
+        XCTAssertEqual(o.s, [1, 0])
+        // t = 1: gh1 = 1 / 1.5^2 = 0.4444; t = 0: G = 0.5 gh1, gs = 1 + G (0 - 1.2), gh0 = gs / 1.2^2 (1 - s0 = 0).
+        let gh1 = 1 / (1.5 * 1.5), g = 0.5 * gh1, gh0 = (1 + g * -1.2) / (1.2 * 1.2)
+        let (dx, d0) = backward(h: o.h, T: 2, N: 1, p, ds: [1, 1], dv: nil, drate: nil, dState: [0])
+        XCTAssertEqual(Double(dx[1]), gh1, accuracy: 1e-6)
+        XCTAssertEqual(Double(dx[0]), gh0, accuracy: 1e-6)
+        XCTAssertEqual(Double(d0[0]), 0.5 * gh0, accuracy: 1e-6)
+        // Detached reset: the G (v_reset - h) path disappears.
+        var q = p
+        q.detach_reset = 1
+        let (dxd, _) = backward(h: o.h, T: 2, N: 1, q, ds: [1, 1], dv: nil, drate: nil, dState: nil)
+        XCTAssertEqual(Double(dxd[0]), 1 / (1.2 * 1.2), accuracy: 1e-6)
+    }
+
+    func testSurrogateFormulas() {
+        let z = randomFloats(1000, seed: 5, low: -3, high: 3) + [0, 1, -1, 0.5]
+        for (kind, alpha) in allSurrogates + [(TL_SURROGATE_SIGMOID, 25), (TL_SURROGATE_TRIANGLE, 0.5)] {
+            var g = [Float](repeating: -1, count: z.count)
+            XCTAssertEqual(tl_lif_surrogate_grad(&g, z, z.count, Int32(kind.rawValue), alpha), 0)
+            let e = z.map { Float(refSurrogate(Double($0), Int32(kind.rawValue), Double(alpha))) }
+            assertClose(g, e, rtol: 2e-6, atol: 1e-12, "surrogate \(kind)")
+        }
+    }
+
+    func testMatchesAnalyticReference() {
+        // Every charge form x reset x detach x surrogate against the Double BPTT reference, with all upstream gradients.
+        for (T, N) in [(1, 3), (3, 1), (6, 1029)] {
+            let x = randomFloats(T * N, seed: UInt64(T + N), low: -0.3, high: 1.8)
+            let state = randomFloats(N, seed: 2, low: -0.2, high: 0.8)
+            let ds = randomFloats(T * N, seed: 3), dv = randomFloats(T * N, seed: 4), drate = randomFloats(N, seed: 5)
+            let dState = randomFloats(N, seed: 6)
+            for charge in [TL_LIF_DECAY, TL_LIF_TAU] {
+                for reset in [TL_LIF_RESET_HARD, TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE] {
+                    for detach in [false, true] {
+                        for (kind, alpha) in allSurrogates {
+                            let p = lifParams(charge: charge, decay: 0.8, tau: 2.5, threshold: 1, vReset: -0.1, reset: reset,
+                                              detach: detach, surrogate: kind, alpha: alpha)
+                            let o = forward(x, T: T, N: N, p, state: state)
+                            let (dx, d0) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
+                            let (edx, ed0) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
+                            let tag = "T \(T) N \(N) charge \(charge.rawValue) reset \(reset.rawValue) detach \(detach) surrogate \(kind.rawValue)"
+                            assertClose(dx, edx.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
+                            assertClose(d0, ed0.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
+                            // Only spike gradients, no state: the NULL paths.
+                            let (dxs, _) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
+                            let (edxs, _) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
+                            assertClose(dxs, edxs.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag + " (ds only)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testFiniteDifferencesOfSmoothLIF() {
+        // Replace the Heaviside spike by the smooth function whose derivative is the surrogate; with soft or no reset
+        // (not detached) the kernel's backward, fed the smooth model's h, is then the exact gradient of that model.
+        let (T, N) = (5, 7)
+        let x = randomFloats(T * N, seed: 21, low: 0, high: 1.2)
+        let state = randomFloats(N, seed: 22, low: 0, high: 0.5)
+        let rs = randomFloats(T * N, seed: 23), rv = randomFloats(T * N, seed: 24), rf = randomFloats(N, seed: 25)
+        let surrogates: [(tl_lif_surrogate, Float)] = [(TL_SURROGATE_SIGMOID, 4), (TL_SURROGATE_FAST_SIGMOID, 3),
+                                                       (TL_SURROGATE_ARCTAN, 2), (TL_SURROGATE_TRIANGLE, 1.5)]
+        for charge in [TL_LIF_DECAY, TL_LIF_TAU] {
+            for reset in [TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE] {
+                for (kind, alpha) in surrogates {
+                    let p = lifParams(charge: charge, decay: 0.7, tau: 2, threshold: 0.6, vReset: 0, reset: reset, surrogate: kind, alpha: alpha)
+                    func loss(_ x: [Float], _ st: [Float]) -> Double {
+                        let f = smoothForward(x, T: T, N: N, p, state: st)
+                        var l = 0.0
+                        for i in 0..<(T * N) { l += f.s[i] * Double(rs[i]) + f.v[i] * Double(rv[i]) }
+                        for n in 0..<N { l += f.final[n] * Double(rf[n]) }
+                        return l
+                    }
+                    let f = smoothForward(x, T: T, N: N, p, state: state)
+                    let (dx, d0) = backward(h: f.h.map { Float($0) }, T: T, N: N, p, ds: rs, dv: rv, drate: nil, dState: rf)
+                    let tag = "charge \(charge.rawValue) reset \(reset.rawValue) surrogate \(kind.rawValue)"
+                    assertClose(dx, numericalGradient(at: x, eps: 1e-3) { loss($0, state) }, rtol: 2e-3, atol: 2e-3, tag)
+                    assertClose(d0, numericalGradient(at: state, eps: 1e-3) { loss(x, $0) }, rtol: 2e-3, atol: 2e-3, tag + " (state)")
+                }
+            }
+        }
+    }
+}
