@@ -19,9 +19,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The main job.
+# The main job: train smallcnn on Fashion-MNIST (plain training, the erm method) and report.
 run: release
-	.build/release/tlab bench
+	.build/release/tlab train --out runs/main
 
 # `swift build --build-tests` also builds every plugin library, which the tests load with dlopen;
 # a bare `swift test` would only build what the test targets link.

@@ -65,7 +65,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         case .number(let v):
             if !v.isFinite { out += "null" }
             else if v == v.rounded() && abs(v) < 1e15 { out += String(Int64(v)) }
-            else { out += String(format: "%.10g", v) }
+            else { out += "\(v)" }  // shortest text that reads back to the same Double
         case .string(let s): out += JSONValue.quote(s)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }

@@ -24,7 +24,8 @@ final class PluginDiscoveryTests: XCTestCase {
         XCTAssertTrue(needed.contains("[libTrainingLab.so]"), needed)
         let defined = try shell(["nm", "-D", "--defined-only", plugin]).out.split(separator: "\n").map(String.init)
         XCTAssertFalse(defined.isEmpty)
-        let coreSymbols = defined.filter { ($0.contains(" tl_") && !$0.contains("tl_plugin_")) || $0.contains("11TrainingLab") }
+        // Swift symbols of module TrainingLab start with $s11TrainingLab; C core symbols with tl_.
+        let coreSymbols = defined.filter { ($0.contains(" tl_") && !$0.contains("tl_plugin_")) || $0.contains(" $s11TrainingLab") }
         XCTAssertEqual(coreSymbols, [], "the plugin defines core symbols itself")
         XCTAssertTrue(defined.contains { $0.hasSuffix(" tl_plugin_handshake") })
         XCTAssertTrue(defined.contains { $0.hasSuffix(" tl_plugin_entry") })
@@ -88,6 +89,21 @@ final class PluginDiscoveryTests: XCTestCase {
         // The environment's copy comes first; the build folder's library of the same file name is shadowed.
         XCTAssertTrue(try registry.entry(named: "erm").pluginPath.hasPrefix(URL(fileURLWithPath: second.path).resolvingSymlinksInPath().path))
         XCTAssertTrue(registry.skipped.contains { $0.path == folder + "/libErm.so" && $0.reason.contains("shadowed") })
+    }
+
+    /// Every OpenMP runtime entry the core calls exists in the libomp it links (clang 21 can emit calls
+    /// that Debian's libomp 14 lacks; they would only fail when first reached).
+    func testCoreLibraryResolvesEveryOpenMPSymbol() throws {
+        let core = try buildFolder() + "/libTrainingLab.so"
+        let undefined = try shell(["nm", "-D", "--undefined-only", core]).out.split(separator: "\n")
+            .compactMap { $0.split(separator: " ").last?.split(separator: "@").first.map(String.init) }.filter { $0.hasPrefix("__kmpc") || $0.hasPrefix("omp_") }
+        XCTAssertFalse(undefined.isEmpty)
+        let ldd = try shell(["ldd", core]).out
+        guard let omp = ldd.split(separator: "\n").first(where: { $0.contains("libomp") })?.split(separator: " ").dropFirst(2).first else {
+            return XCTFail("libTrainingLab.so does not link libomp: \(ldd)")
+        }
+        let provided = Set(try shell(["nm", "-D", "--defined-only", String(omp)]).out.split(separator: "\n").compactMap { $0.split(separator: " ").last?.split(separator: "@").first.map(String.init) })
+        XCTAssertEqual(undefined.filter { !provided.contains($0) }, [], "missing from \(omp)")
     }
 
     func testUnknownMethodListsTheAvailableOnes() throws {
