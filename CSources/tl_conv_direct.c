@@ -107,7 +107,7 @@ static direct_plan direct_plan_make(const conv_shape *s) {
     const tl_size roff = (s->R - 1) * s->dh / s->sh, coff = (s->S - 1) * s->dw / s->sw;
     p.Hp = s->OH + roff;
     p.LW = s->OW + coff;
-    p.plane = p.Hp * p.LW;
+    p.plane = p.Hp * p.LW + 32; /* slack for whole-vector row stores, zeroed after packing */
     p.Q = s->OH * p.LW;
     const tl_size chunk = p.isa->nv * p.isa->vl;
     p.Qr = (p.Q + chunk - 1) / chunk * chunk;
@@ -187,37 +187,94 @@ __attribute__((target("avx512f"))) static void gather_row_avx512(float *dst, con
     }
 }
 
-/* xp = image xg (Cg, H, W) zero padded, split into stride phases, rows of LW floats; slack zeroed. */
-static void pack_input(float *xp, const float *xg, const conv_shape *s, const direct_plan *p) {
-    const tl_size phase_stride = s->Cg * p->plane;
-    gather_plan gp[2];
-    const int fast = p->isa == &isa_avx512 && s->sw <= 2 && p->LW <= 16 * GATHER_MAX_CHUNKS;
-    if (fast)
-        for (tl_size px = 0; px < s->sw; px++) gather_plan_make(&gp[px], p->LW, s->W, px - s->pw, s->sw);
+/* Stride-2 rows of at most 24 outputs per phase (2*LW <= 48), AVX-512: the padded input row
+   R[k] = in[k - pw] (zero outside [0, W)) is loaded as three masked vectors (the masks are the same for
+   every row), and two permutes per phase pick its even and odd elements. Stores are whole vectors:
+   the planes have 16 floats of slack, and rows are written in increasing order, so the overflow of one
+   row is overwritten by the next or lands in the slack. */
+__attribute__((target("avx512f"))) static void pack_rows_s2_avx512(float *xp, const float *xg, const conv_shape *s,
+                                                                    const direct_plan *p) {
+    const tl_size phase_stride = s->Cg * p->plane, LW = p->LW;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __mmask16 m[3];
+    for (int v = 0; v < 3; v++) {
+        unsigned bits = 0;
+        for (int l = 0; l < 16; l++) {
+            const tl_size k = 16 * v + l - s->pw; /* input column of lane l */
+            if (k >= 0 && k < s->W && 16 * v + l < 2 * LW) bits |= 1u << l;
+        }
+        m[v] = (__mmask16)bits;
+    }
     for (tl_size c = 0; c < s->Cg; c++) {
         const float *src = xg + c * s->HW;
         for (tl_size i = 0; i < p->Hp; i++)
-            for (tl_size py = 0; py < s->sh; py++) {
-                const tl_size ih = i * s->sh + py - s->ph;
-                float *rows = xp + (py * s->sw * s->Cg + c) * p->plane + i * p->LW; /* phase (py, 0) */
-                const int inside = ih >= 0 && ih < s->H;
-                const float *in = src + (inside ? ih : 0) * s->W;
-                for (tl_size px = 0; px < s->sw; px++) {
-                    float *dst = rows + px * phase_stride;
-                    const tl_size e = px - s->pw; /* dst[j] = in[j*sw + e] */
-                    if (!inside) {
-                        memset(dst, 0, (size_t)p->LW * sizeof(float));
-                    } else if (fast) {
-                        gather_row_avx512(dst, in, &gp[px], s->sw);
-                    } else {
+            for (tl_size py = 0; py < 2; py++) {
+                const tl_size ih = 2 * i + py - s->ph;
+                float *r0 = xp + (py * 2 * s->Cg + c) * p->plane + i * LW, *r1 = r0 + phase_stride;
+                if (ih < 0 || ih >= s->H) {
+                    _mm512_storeu_ps(r0, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r0 + 16, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r1, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r1 + 16, _mm512_setzero_ps());
+                    continue;
+                }
+                const float *in = src + ih * s->W - s->pw; /* masked-off lanes are not read */
+                const __m512 a = _mm512_maskz_loadu_ps(m[0], in), b = _mm512_maskz_loadu_ps(m[1], in + 16);
+                const __m512 d = _mm512_maskz_loadu_ps(m[2], in + 32);
+                _mm512_storeu_ps(r0, _mm512_permutex2var_ps(a, even, b));
+                _mm512_storeu_ps(r1, _mm512_permutex2var_ps(a, odd, b));
+                _mm512_storeu_ps(r0 + 16, _mm512_permutex2var_ps(d, even, d));
+                _mm512_storeu_ps(r1 + 16, _mm512_permutex2var_ps(d, odd, d));
+            }
+    }
+}
+
+/* xp = image xg (Cg, H, W) zero padded, split into stride phases, rows of LW floats; slack zeroed. */
+static void pack_input(float *xp, const float *xg, const conv_shape *s, const direct_plan *p) {
+    const tl_size phase_stride = s->Cg * p->plane;
+    if (p->isa == &isa_avx512 && s->sh == 2 && s->sw == 2 && p->LW <= 24) {
+        pack_rows_s2_avx512(xp, xg, s, p);
+    } else if (p->isa == &isa_avx512 && s->sw <= 2 && p->LW <= 16 * GATHER_MAX_CHUNKS) {
+        gather_plan gp[2];
+        for (tl_size px = 0; px < s->sw; px++) gather_plan_make(&gp[px], p->LW, s->W, px - s->pw, s->sw);
+        for (tl_size c = 0; c < s->Cg; c++) {
+            const float *src = xg + c * s->HW;
+            for (tl_size i = 0; i < p->Hp; i++)
+                for (tl_size py = 0; py < s->sh; py++) {
+                    const tl_size ih = i * s->sh + py - s->ph;
+                    float *rows = xp + (py * s->sw * s->Cg + c) * p->plane + i * p->LW; /* phase (py, 0) */
+                    for (tl_size px = 0; px < s->sw; px++) {
+                        if (ih < 0 || ih >= s->H)
+                            memset(rows + px * phase_stride, 0, (size_t)p->LW * sizeof(float));
+                        else
+                            gather_row_avx512(rows + px * phase_stride, src + ih * s->W, &gp[px], s->sw);
+                    }
+                }
+        }
+    } else {
+        for (tl_size c = 0; c < s->Cg; c++) {
+            const float *src = xg + c * s->HW;
+            for (tl_size i = 0; i < p->Hp; i++)
+                for (tl_size py = 0; py < s->sh; py++) {
+                    const tl_size ih = i * s->sh + py - s->ph;
+                    float *rows = xp + (py * s->sw * s->Cg + c) * p->plane + i * p->LW; /* phase (py, 0) */
+                    const int inside = ih >= 0 && ih < s->H;
+                    const float *in = src + (inside ? ih : 0) * s->W;
+                    for (tl_size px = 0; px < s->sw; px++) {
+                        float *dst = rows + px * phase_stride;
+                        const tl_size e = px - s->pw; /* dst[j] = in[j*sw + e] */
                         for (tl_size j = 0; j < p->LW; j++) {
                             const tl_size iw = j * s->sw + e;
-                            dst[j] = iw >= 0 && iw < s->W ? in[iw] : 0.0f;
+                            dst[j] = inside && iw >= 0 && iw < s->W ? in[iw] : 0.0f;
                         }
                     }
                 }
-            }
+        }
     }
+    /* Junk lanes read the slack: it must hold zeros (0 * junk must stay 0 in the weight gradient). */
+    for (tl_size plane = 0; plane < p->phases * s->Cg; plane++)
+        memset(xp + plane * p->plane + p->Hp * p->LW, 0, (size_t)(p->plane - p->Hp * p->LW) * sizeof(float));
     const tl_size used = p->phases * s->Cg * p->plane;
     memset(xp + used, 0, (size_t)(p->xp_floats - used) * sizeof(float));
 }

@@ -121,6 +121,8 @@ private let shapes: [Conv] = [
     // Shapes for the optimised paths: wide rows (several 16-float chunks), stride 3, and Winograd
     // (3x3 stride 1, >= 8 channels per group) with every padding it takes and partial edge tiles.
     Conv(n: 2, c: 3, h: 5, w: 37, k: 5, sh: 2, sw: 2),
+    Conv(n: 1, c: 2, h: 4, w: 53, k: 4, sh: 2, sw: 2, ph: 0, pw: 2),
+    Conv(n: 2, c: 2, h: 7, w: 12, k: 6, r: 2, s: 4, sh: 2, sw: 2, ph: 2, pw: 0),
     Conv(n: 2, c: 3, h: 11, w: 19, k: 5, sh: 3, sw: 3),
     Conv(n: 1, c: 4, h: 3, w: 40, k: 9, ph: 0, pw: 2),
     Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
