@@ -101,6 +101,45 @@ void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float 
                 (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+/* ---------------------------------------------------------------- choice of implementation */
+
+int conv_mode = TL_CONV2D_AUTO;
+
+int tl_conv2d_set_mode(int mode) {
+    TL_CHECK("tl_conv2d_set_mode", mode >= 0 && mode <= (TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_DIRECT | TL_CONV2D_NO_AVX512),
+             "tl_conv2d_set_mode: mode must be a combination of TL_CONV2D_NO_* bits, got %d", mode);
+    conv_mode = mode;
+    return TL_OK;
+}
+
+static int algo_forward(const conv_shape *s) {
+    if (conv_winograd_supported(s)) return TL_CONV2D_ALGO_WINOGRAD;
+    if (conv_direct_supported(s, 0)) return TL_CONV2D_ALGO_DIRECT;
+    return TL_CONV2D_ALGO_IM2COL;
+}
+
+static int algo_backward_input(const conv_shape *s) {
+    if (conv_winograd_supported(s)) return TL_CONV2D_ALGO_WINOGRAD;
+    if (conv_direct_backward_input_supported(s)) return TL_CONV2D_ALGO_DIRECT;
+    return TL_CONV2D_ALGO_IM2COL;
+}
+
+static int algo_backward_weight(const conv_shape *s) {
+    if (conv_winograd_supported(s)) return TL_CONV2D_ALGO_WINOGRAD;
+    if (conv_direct_supported(s, 1)) return TL_CONV2D_ALGO_DIRECT;
+    return TL_CONV2D_ALGO_IM2COL;
+}
+
+int tl_conv2d_algorithms(int *forward, int *backward_input, int *backward_weight, tl_conv2d_params p) {
+    const char *fn = "tl_conv2d_algorithms";
+    conv_shape s;
+    TL_TRY(conv_shape_make(&s, p, fn));
+    if (forward) *forward = algo_forward(&s);
+    if (backward_input) *backward_input = algo_backward_input(&s);
+    if (backward_weight) *backward_weight = algo_backward_weight(&s);
+    return TL_OK;
+}
+
 /* ---------------------------------------------------------------- forward / backward */
 
 int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p) {
@@ -111,7 +150,12 @@ int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, 
     conv_shape s;
     TL_TRY(conv_shape_make(&s, p, fn));
     if (s.N == 0) return TL_OK;
-    int status = conv_im2col_forward(y, x, w, b, &s);
+    int status;
+    switch (algo_forward(&s)) {
+    case TL_CONV2D_ALGO_WINOGRAD: status = conv_winograd_forward(y, x, w, b, &s); break;
+    case TL_CONV2D_ALGO_DIRECT: status = conv_direct_forward(y, x, w, b, &s); break;
+    default: status = conv_im2col_forward(y, x, w, b, &s); break;
+    }
     return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for scratch buffers", fn);
 }
 
@@ -121,49 +165,71 @@ int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, 
 
 tl_size conv_weight_block_images(const conv_shape *s) {
     tl_size parts = s->N < TL_CONV_WEIGHT_PARTS ? s->N : TL_CONV_WEIGHT_PARTS;
-    const tl_size per_part = s->K * s->CRS + s->K;
+    const tl_size per_part = s->K * s->CRS;
     if (parts * per_part > TL_CONV_PARTIAL_FLOATS) parts = TL_CONV_PARTIAL_FLOATS / per_part;
     if (parts < 1) parts = 1;
     return (s->N + parts - 1) / parts;
 }
 
-/* dw, db = sum over fixed blocks of images of per-block partials, added in block order: the same
-   bits for any number of threads. */
-static int conv_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s) {
+/* dw = sum over fixed blocks of images of per-block partials, added in block order: the same bits for
+   any number of threads. */
+static int conv_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
     const tl_size wsize = s->K * s->CRS;
     if (s->N == 0) {
-        if (dw) memset(dw, 0, (size_t)wsize * sizeof(float));
-        if (db) memset(db, 0, (size_t)s->K * sizeof(float));
+        memset(dw, 0, (size_t)wsize * sizeof(float));
         return TL_OK;
     }
+    const int algo = algo_backward_weight(s);
+    if (algo == TL_CONV2D_ALGO_WINOGRAD) return conv_winograd_backward_weight(dw, dy, x, s);
     const tl_size nb = conv_weight_block_images(s);
     const tl_size blocks = (s->N + nb - 1) / nb;
-    const tl_size stride = wsize + s->K;
-    float *partials = blocks > 1 ? tl_scratch(3, (size_t)(blocks * stride)) : NULL;
+    float *partials = blocks > 1 ? tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize)) : NULL;
     if (blocks > 1 && !partials) return TL_ERR_OUT_OF_MEMORY;
+    const int direct = algo == TL_CONV2D_ALGO_DIRECT;
     const size_t col_floats = conv_im2col_col_floats(s);
     int failed = 0;
     #pragma omp parallel for schedule(static) if (blocks > 1)
     for (tl_size blk = 0; blk < blocks; blk++) {
-        float *col = dw ? tl_scratch(0, col_floats) : NULL;
-        if (dw && !col) { failed = 1; continue; }
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
-        float *pdw = blocks > 1 ? partials + blk * stride : dw;
-        float *pdb = blocks > 1 ? partials + blk * stride + wsize : db;
-        conv_im2col_weight_block(dw ? pdw : NULL, db ? pdb : NULL, dy, x, s, n0, n1, col);
+        float *pdw = blocks > 1 ? partials + blk * wsize : dw;
+        if (direct) {
+            conv_direct_weight_block(pdw, dy, x, s, n0, n1, &failed);
+        } else {
+            float *col = tl_scratch(TL_SCR_A, col_floats);
+            if (!col) { failed = 1; continue; }
+            conv_im2col_weight_block(pdw, dy, x, s, n0, n1, col);
+        }
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
     if (blocks > 1) {
-        #pragma omp parallel for schedule(static) if (stride > 65536)
-        for (tl_size e = 0; e < stride; e++) {
-            float *out = e < wsize ? dw : db;
-            if (!out) continue;
+        #pragma omp parallel for schedule(static) if (wsize > 65536)
+        for (tl_size e = 0; e < wsize; e++) {
             float acc = partials[e];
-            for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * stride + e];
-            out[e < wsize ? e : e - wsize] = acc;
+            for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * wsize + e];
+            dw[e] = acc;
         }
     }
     return TL_OK;
+}
+
+/* db[k] = sum of dy over images and pixels: each channel summed by one thread, images in order, pixels
+   in 16 interleaved partial sums (vectorisable, fixed order). */
+static void conv_backward_bias(float *db, const float *dy, const conv_shape *s) {
+    #pragma omp parallel for schedule(static) if (s->N * s->K * s->P > 65536)
+    for (tl_size k = 0; k < s->K; k++) {
+        float lanes[16] = {0};
+        float tail = 0.0f;
+        const tl_size body = s->P / 16 * 16;
+        for (tl_size n = 0; n < s->N; n++) {
+            const float *row = dy + (n * s->K + k) * s->P;
+            for (tl_size i = 0; i < body; i += 16)
+                for (int l = 0; l < 16; l++) lanes[l] += row[i + l];
+            for (tl_size i = body; i < s->P; i++) tail += row[i];
+        }
+        float acc = tail;
+        for (int l = 0; l < 16; l++) acc += lanes[l];
+        db[k] = acc;
+    }
 }
 
 int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
@@ -175,13 +241,19 @@ int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const f
     conv_shape s;
     TL_TRY(conv_shape_make(&s, p, fn));
     if (dx && s.N > 0) {
-        int status = conv_im2col_backward_input(dx, dy, w, &s);
+        int status;
+        switch (algo_backward_input(&s)) {
+        case TL_CONV2D_ALGO_WINOGRAD: status = conv_winograd_backward_input(dx, dy, w, &s); break;
+        case TL_CONV2D_ALGO_DIRECT: status = conv_direct_backward_input(dx, dy, w, &s); break;
+        default: status = conv_im2col_backward_input(dx, dy, w, &s); break;
+        }
         if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
     }
-    if (dw || db) {
-        int status = conv_backward_weight(dw, db, dy, x, &s);
+    if (dw) {
+        int status = conv_backward_weight(dw, dy, x, &s);
         if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
     }
+    if (db) conv_backward_bias(db, dy, &s);
     return TL_OK;
 }
 

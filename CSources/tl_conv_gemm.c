@@ -107,13 +107,13 @@ int conv_im2col_forward(float *y, const float *x, const float *w, const float *b
         int failed = 0;
         #pragma omp parallel for schedule(static)
         for (tl_size n = 0; n < s->N; n++) {
-            float *col = tl_scratch(0, col_floats);
+            float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col) { failed = 1; continue; }
             forward_image(y, x, w, b, s, n, col, 0);
         }
         return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
     }
-    float *col = tl_scratch(0, col_floats);
+    float *col = tl_scratch(TL_SCR_A, col_floats);
     if (!col) return TL_ERR_OUT_OF_MEMORY;
     for (tl_size n = 0; n < s->N; n++) forward_image(y, x, w, b, s, n, col, 1);
     return TL_OK;
@@ -144,40 +144,31 @@ int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const
         int failed = 0;
         #pragma omp parallel for schedule(static)
         for (tl_size n = 0; n < s->N; n++) {
-            float *col = tl_scratch(0, col_floats);
+            float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col) { failed = 1; continue; }
             backward_input_image(dx, dy, w, s, n, col, 0);
         }
         return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
     }
-    float *col = tl_scratch(0, col_floats);
+    float *col = tl_scratch(TL_SCR_A, col_floats);
     if (!col) return TL_ERR_OUT_OF_MEMORY;
     for (tl_size n = 0; n < s->N; n++) backward_input_image(dx, dy, w, s, n, col, 1);
     return TL_OK;
 }
 
-void conv_im2col_weight_block(float *pdw, float *pdb, const float *dy, const float *x, const conv_shape *s,
-                              tl_size n0, tl_size n1, float *col) {
+void conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                              tl_size n1, float *col) {
     for (tl_size n = n0; n < n1; n++)
         for (tl_size g = 0; g < s->G; g++) {
             const float *dyg = dy + (n * s->K + g * s->Kg) * s->P;
-            if (pdw) {
-                const float *xg = x + (n * s->C + g * s->Cg) * s->HW;
-                const float *B = xg;
-                if (!is_pointwise(s)) {
-                    im2col(col, xg, s);
-                    B = col;
-                }
-                /* pdw_g (Kg, CRS) (+)= dyg (Kg, P) col^T (P, CRS) */
-                conv_gemm(0, 1, s->Kg, s->CRS, s->P, 1.0f, dyg, s->P, B, s->P, n == n0 ? 0.0f : 1.0f,
-                          pdw + g * s->Kg * s->CRS, s->CRS);
+            const float *xg = x + (n * s->C + g * s->Cg) * s->HW;
+            const float *B = xg;
+            if (!is_pointwise(s)) {
+                im2col(col, xg, s);
+                B = col;
             }
-            if (pdb)
-                for (tl_size k = 0; k < s->Kg; k++) {
-                    const float *row = dyg + k * s->P;
-                    float acc = 0.0f;
-                    for (tl_size i = 0; i < s->P; i++) acc += row[i];
-                    pdb[g * s->Kg + k] = n == n0 ? acc : pdb[g * s->Kg + k] + acc;
-                }
+            /* pdw_g (Kg, CRS) (+)= dyg (Kg, P) col^T (P, CRS) */
+            conv_gemm(0, 1, s->Kg, s->CRS, s->P, 1.0f, dyg, s->P, B, s->P, n == n0 ? 0.0f : 1.0f,
+                      pdw + g * s->Kg * s->CRS, s->CRS);
         }
 }

@@ -6,6 +6,8 @@
 #include "tl_internal.h"
 #include "../include/tl_conv.h"
 
+#include <limits.h>
+
 /* A validated convolution: p's fields plus everything derived from them. */
 typedef struct conv_shape {
     tl_size N, C, H, W;       /* batch, input channels, input height, width */
@@ -17,10 +19,14 @@ typedef struct conv_shape {
     tl_size CRS;              /* Cg * R * S: length of one filter, the GEMM inner dimension */
 } conv_shape;
 
-/* Thread-local grow-only buffer `slot` (0..TL_SCRATCH_SLOTS-1) of at least `count` floats, 64-byte
-   aligned; NULL when out of memory. The contents are not preserved when it grows. */
-#define TL_SCRATCH_SLOTS 4
+/* Thread-local grow-only buffer `slot` of at least `count` floats, 64-byte aligned; NULL when out of
+   memory. The contents are not preserved when it grows. Slots A, B, C, D, TAPS serve the work of one task
+   (inside parallel regions); PARTIALS, WEIGHTS, TABLE hold data the calling thread shares with its team. */
+enum { TL_SCR_A, TL_SCR_B, TL_SCR_C, TL_SCR_D, TL_SCR_TAPS, TL_SCR_PARTIALS, TL_SCR_WEIGHTS, TL_SCR_TABLE, TL_SCRATCH_SLOTS };
 float *tl_scratch(int slot, size_t count);
+
+/* The restriction set by tl_conv2d_set_mode (TL_CONV2D_NO_* bits). */
+extern int conv_mode;
 
 /* Images per block of the weight gradient: the partition into partial sums depends on the shape only. */
 tl_size conv_weight_block_images(const conv_shape *s);
@@ -32,9 +38,24 @@ void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float 
 /* im2col + GEMM: any shape. Return TL_OK or TL_ERR_OUT_OF_MEMORY. */
 int conv_im2col_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
-/* Partial dw/db of images [n0, n1) into pdw (K*CRS) / pdb (K), either may be NULL; col is caller scratch. */
-void conv_im2col_weight_block(float *pdw, float *pdb, const float *dy, const float *x, const conv_shape *s,
-                              tl_size n0, tl_size n1, float *col);
+/* pdw (K, CRS) = weight gradient of images [n0, n1); col is scratch of conv_im2col_col_floats. */
+void conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                              tl_size n1, float *col);
 size_t conv_im2col_col_floats(const conv_shape *s);
+
+/* Direct shifted-GEMM kernels (tl_conv_direct.c). */
+int conv_direct_supported(const conv_shape *s, int for_weight);
+int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
+int conv_direct_backward_input_supported(const conv_shape *s);
+int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
+/* pdw (K, CRS) = weight gradient of images [n0, n1); sets *failed when out of memory. */
+void conv_direct_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                              tl_size n1, int *failed);
+
+/* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1, padding <= 2, at least 8 channels per group. */
+int conv_winograd_supported(const conv_shape *s);
+int conv_winograd_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
+int conv_winograd_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
+int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s);
 
 #endif

@@ -7,8 +7,10 @@
    reused, so steady-state calls do not allocate; it is freed when the thread exits.
    Results do not depend on the number of threads (bitwise): work is cut into pieces that depend only
    on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
-   3x3 stride-1 convolutions with enough channels use Winograd F(4x4,3x3) for forward and input
-   gradient; it agrees with the direct definition to about 1e-5 relative (float rounding differs). */
+   Implementations, chosen by shape (tl_conv2d_algorithms tells which): Winograd F(4x4,3x3) for 3x3
+   stride-1 convolutions with >= 8 channels per group (forward and input gradient; it agrees with the
+   direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
+   kernel (AVX2 or AVX-512, chosen at run time) for most other shapes; im2col + OpenBLAS otherwise. */
 #ifndef TL_CONV_H
 #define TL_CONV_H
 
@@ -36,6 +38,19 @@ int tl_conv2d_forward(float *y, const float *x, const float *w, const float *b, 
    (not computed); x is needed only for dw and w only for dx. Gradients are overwritten, not accumulated. */
 int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                        tl_conv2d_params p);
+
+/* Implementations, as reported by tl_conv2d_algorithms. */
+enum { TL_CONV2D_ALGO_IM2COL = 0, TL_CONV2D_ALGO_DIRECT = 1, TL_CONV2D_ALGO_WINOGRAD = 2 };
+
+/* Which implementation each pass of convolution p would use now (any output pointer may be NULL). */
+int tl_conv2d_algorithms(int *forward, int *backward_input, int *backward_weight, tl_conv2d_params p);
+
+/* Bits of tl_conv2d_set_mode: switch off an implementation, or the AVX-512 kernels on CPUs that have them. */
+enum { TL_CONV2D_AUTO = 0, TL_CONV2D_NO_WINOGRAD = 1, TL_CONV2D_NO_DIRECT = 2, TL_CONV2D_NO_AVX512 = 4 };
+
+/* Process-wide restriction of the optimised paths, for tests and benchmarks (default TL_CONV2D_AUTO).
+   Not synchronised: set it while no convolution runs. */
+int tl_conv2d_set_mode(int mode);
 
 /* Direct-loop references of the two above (double accumulation, single-threaded): for tests. */
 int tl_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p);

@@ -71,6 +71,16 @@ private struct Conv: CustomStringConvertible {
         return y
     }
 
+    /// The implementations tl_conv2d picks for (forward, input gradient, weight gradient).
+    var algorithms: (forward: Int32, input: Int32, weight: Int32) {
+        var f: Int32 = -1, i: Int32 = -1, w: Int32 = -1
+        XCTAssertEqual(tl_conv2d_algorithms(&f, &i, &w, params), 0)
+        return (f, i, w)
+    }
+
+    /// Winograd rounds differently from the direct sum: its error is about 1e-5 of the output scale.
+    func tolerance(_ algorithm: Int32) -> Float { algorithm == Int32(TL_CONV2D_ALGO_WINOGRAD) ? 1e-4 : 1e-5 }
+
     func backward(dy: [Float], x: [Float], weight: [Float], wantDx: Bool = true, wantDw: Bool = true,
                   wantDb: Bool = true, ref: Bool = false) throws -> (dx: [Float], dw: [Float], db: [Float]) {
         // NaN-filled outputs: a gradient that is accumulated into instead of overwritten shows up.
@@ -108,6 +118,16 @@ private let shapes: [Conv] = [
     Conv(n: 1, c: 2, h: 1, w: 9, k: 2, r: 1, s: 5, ph: 0, pw: 2),                   // one row
     Conv(n: 2, c: 1, h: 7, w: 7, k: 1),
     Conv(n: 3, c: 2, h: 13, w: 3, k: 4, r: 5, s: 3, sh: 2, sw: 1, ph: 2, pw: 1),
+    // Shapes for the optimised paths: wide rows (several 16-float chunks), stride 3, and Winograd
+    // (3x3 stride 1, >= 8 channels per group) with every padding it takes and partial edge tiles.
+    Conv(n: 2, c: 3, h: 5, w: 37, k: 5, sh: 2, sw: 2),
+    Conv(n: 1, c: 2, h: 4, w: 53, k: 4, sh: 2, sw: 2, ph: 0, pw: 2),
+    Conv(n: 2, c: 2, h: 7, w: 12, k: 6, r: 2, s: 4, sh: 2, sw: 2, ph: 2, pw: 0),
+    Conv(n: 2, c: 3, h: 11, w: 19, k: 5, sh: 3, sw: 3),
+    Conv(n: 1, c: 4, h: 3, w: 40, k: 9, ph: 0, pw: 2),
+    Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
+    Conv(n: 3, c: 8, h: 10, w: 13, k: 9, ph: 0, pw: 2),
+    Conv(n: 1, c: 16, h: 6, w: 5, k: 16, ph: 2, pw: 0, groups: 2),
 ]
 
 final class ConvTests: XCTestCase {
@@ -132,7 +152,8 @@ final class ConvTests: XCTestCase {
             let (x, w, b, _) = inputs(cv, seed: UInt64(100 + 10 * i))
             for bias in [true, false] {
                 let expected = cv.referenceForward(x: x, weight: w, bias: bias ? b : nil)
-                assertClose(try cv.forward(x: x, weight: w, bias: bias ? b : nil), expected, rtol: 1e-5, atol: 1e-5,
+                let tol = cv.tolerance(cv.algorithms.forward)
+                assertClose(try cv.forward(x: x, weight: w, bias: bias ? b : nil), expected, rtol: tol, atol: tol,
                             "\(cv) bias \(bias)")
                 assertClose(try cv.forward(x: x, weight: w, bias: bias ? b : nil, ref: true), expected, rtol: 1e-6,
                             atol: 1e-6, "ref \(cv) bias \(bias)")
@@ -147,8 +168,9 @@ final class ConvTests: XCTestCase {
             for ref in [false, true] {
                 let got = try cv.backward(dy: dy, x: x, weight: w, ref: ref)
                 let label = "\(ref ? "ref " : "")\(cv)"
-                assertClose(got.dx, expected.dx, rtol: 1e-5, atol: 1e-5, "dx \(label)")
-                assertClose(got.dw, expected.dw, rtol: 1e-5, atol: 1e-5, "dw \(label)")
+                let (ti, tw) = ref ? (Float(1e-6), Float(1e-6)) : (cv.tolerance(cv.algorithms.input), cv.tolerance(cv.algorithms.weight))
+                assertClose(got.dx, expected.dx, rtol: ti, atol: ti, "dx \(label)")
+                assertClose(got.dw, expected.dw, rtol: tw, atol: tw, "dw \(label)")
                 assertClose(got.db, expected.db, rtol: 1e-5, atol: 1e-5, "db \(label)")
             }
         }
@@ -179,6 +201,42 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Every implementation (Winograd, direct with AVX-512 and AVX2 kernels, im2col) on every shape it
+    /// accepts, against the Swift reference; and every (pass, implementation) pair is exercised.
+    func testEveryImplementationMatchesReference() throws {
+        let modes: [(String, Int32)] = [
+            ("auto", Int32(TL_CONV2D_AUTO)),
+            ("no avx512", Int32(TL_CONV2D_NO_AVX512)),
+            ("no winograd", Int32(TL_CONV2D_NO_WINOGRAD)),
+            ("no winograd, no avx512", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_AVX512)),
+            ("im2col", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_DIRECT)),
+        ]
+        var used = Set<String>()
+        defer { _ = tl_conv2d_set_mode(Int32(TL_CONV2D_AUTO)) }
+        for (name, mode) in modes {
+            try tlCheck(tl_conv2d_set_mode(mode))
+            for (i, cv) in shapes.enumerated() {
+                let (fa, ba, wa) = cv.algorithms
+                used.formUnion(["forward \(fa)", "input \(ba)", "weight \(wa)"])
+                let (x, w, b, dy) = inputs(cv, seed: UInt64(1100 + 10 * i))
+                let label = "\(cv) mode \(name) algorithms \(fa)/\(ba)/\(wa)"
+                let (tf, ti, tw) = (cv.tolerance(fa), cv.tolerance(ba), cv.tolerance(wa))
+                assertClose(try cv.forward(x: x, weight: w, bias: b), cv.referenceForward(x: x, weight: w, bias: b),
+                            rtol: tf, atol: tf, "y \(label)")
+                let got = try cv.backward(dy: dy, x: x, weight: w)
+                let expected = cv.referenceBackward(dy: dy, x: x, weight: w)
+                assertClose(got.dx, expected.dx, rtol: ti, atol: ti, "dx \(label)")
+                assertClose(got.dw, expected.dw, rtol: tw, atol: tw, "dw \(label)")
+                assertClose(got.db, expected.db, rtol: 1e-5, atol: 1e-5, "db \(label)")
+            }
+        }
+        for pass in ["forward", "input", "weight"] {
+            for algo in [TL_CONV2D_ALGO_IM2COL, TL_CONV2D_ALGO_DIRECT, TL_CONV2D_ALGO_WINOGRAD] {
+                XCTAssertTrue(used.contains("\(pass) \(algo)"), "no shape uses algorithm \(algo) for \(pass)")
+            }
+        }
+    }
+
     /// Larger shapes (against the C reference, which the tests above tie to the Swift one) whose
     /// batch splits into several weight-gradient blocks; 1 and 2 threads must agree bitwise.
     func testOneAndTwoThreadsBitwiseEqual() throws {
@@ -187,21 +245,25 @@ final class ConvTests: XCTestCase {
             Conv(n: 1, c: 8, h: 20, w: 20, k: 12, sh: 2, sw: 2),
             Conv(n: 9, c: 8, h: 9, w: 9, k: 8, groups: 8),
             Conv(n: 10, c: 8, h: 10, w: 10, k: 16, r: 1, s: 1, ph: 0, pw: 0),
+            Conv(n: 11, c: 16, h: 8, w: 8, k: 16),           // Winograd, several tile blocks and parts
+            Conv(n: 1, c: 3, h: 30, w: 30, k: 8),            // direct, one image cut into parts
+            Conv(n: 9, c: 6, h: 17, w: 17, k: 12, sh: 2, sw: 2),
         ]
         for cv in cases {
             let (x, w, b, dy) = inputs(cv, seed: 900)
+            let (fa, ba, wa) = cv.algorithms
             let y1 = try withThreads(1) { try cv.forward(x: x, weight: w, bias: b) }
             let y2 = try withThreads(2) { try cv.forward(x: x, weight: w, bias: b) }
             assertBitwiseEqual(y1, y2, "y \(cv)")
-            assertClose(y1, try cv.forward(x: x, weight: w, bias: b, ref: true), rtol: 1e-4, atol: 1e-4, "y \(cv)")
+            assertClose(y1, try cv.forward(x: x, weight: w, bias: b, ref: true), rtol: cv.tolerance(fa), atol: cv.tolerance(fa), "y \(cv)")
             let g1 = try withThreads(1) { try cv.backward(dy: dy, x: x, weight: w) }
             let g2 = try withThreads(2) { try cv.backward(dy: dy, x: x, weight: w) }
             assertBitwiseEqual(g1.dx, g2.dx, "dx \(cv)")
             assertBitwiseEqual(g1.dw, g2.dw, "dw \(cv)")
             assertBitwiseEqual(g1.db, g2.db, "db \(cv)")
             let r = try cv.backward(dy: dy, x: x, weight: w, ref: true)
-            assertClose(g1.dx, r.dx, rtol: 1e-4, atol: 1e-4, "dx \(cv)")
-            assertClose(g1.dw, r.dw, rtol: 1e-4, atol: 1e-4, "dw \(cv)")
+            assertClose(g1.dx, r.dx, rtol: cv.tolerance(ba), atol: cv.tolerance(ba), "dx \(cv)")
+            assertClose(g1.dw, r.dw, rtol: cv.tolerance(wa), atol: 4 * cv.tolerance(wa), "dw \(cv)")
             assertClose(g1.db, r.db, rtol: 1e-4, atol: 1e-4, "db \(cv)")
         }
     }
@@ -231,6 +293,9 @@ final class ConvTests: XCTestCase {
         assertFails(tl_conv2d_forward_ref(&y, x, nil, nil, p), TL_ERR_NULL_POINTER, mentioning: "tl_conv2d_forward_ref")
         var oh = 0, ow = 0
         assertFails(tl_conv2d_output_size(nil, &ow, p), TL_ERR_NULL_POINTER, mentioning: "out_h")
+        assertFails(tl_conv2d_set_mode(8), TL_ERR_INVALID_ARGUMENT, mentioning: "mode")
+        assertFails(tl_conv2d_set_mode(-1), TL_ERR_INVALID_ARGUMENT, mentioning: "mode")
+        assertFails(tl_conv2d_algorithms(nil, nil, nil, Conv(groups: 3).params), TL_ERR_INVALID_ARGUMENT, mentioning: "groups")
 
         let bad: [(String, (inout tl_conv2d_params) -> Void)] = [
             ("batch", { $0.batch = -1 }), ("in_channels", { $0.in_channels = 0 }), ("in_h", { $0.in_h = -3 }),

@@ -1,0 +1,400 @@
+/* Direct convolution as a "shifted GEMM". One image's input is copied, zero padded, into planes of
+   row length LW (split into stride phases, so that every tap reads consecutive floats). With the
+   outputs flattened as q = oh*LW + ow, tap t = (c, r, s) of output q reads input xp[toff[t] + q]:
+   the im2col matrix is never built, each of its rows is the padded image shifted by toff[t].
+       y_flat (Kg, Q)  = W (Kg, T) * X_shift (T, Q)      forward (register tile MR channels x NV vectors)
+       dW     (Kg, T) += dy_flat (Kg, Q) * X_shift^T      weight gradient (tile MRW channels x NTW taps)
+   Columns ow >= OW of the flattened rows are junk: dropped on output, zeroed in dy_flat. The input
+   gradient of a stride-1 convolution is the forward of dy with flipped, transposed filters.
+   Kernels exist for AVX2 (8 floats, 16 registers) and AVX-512 (16 floats, 32 registers); the latter
+   is chosen at run time when the CPU has it. */
+#include "tl_conv_internal.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- kernels, one set per ISA */
+
+#define KSUF avx2
+#define KATTR
+#define VL 8
+#define MR 4
+#define NV 3
+#define MRW 4
+#define NTW 3
+#define VT __m256
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VZERO() _mm256_setzero_ps()
+#define VSET1(x) _mm256_set1_ps(x)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#include "tl_conv_direct_kernels.h"
+#undef KSUF
+#undef KATTR
+#undef VL
+#undef MR
+#undef NV
+#undef MRW
+#undef NTW
+#undef VT
+#undef VLOAD
+#undef VSTORE
+#undef VZERO
+#undef VSET1
+#undef VFMA
+
+#define KSUF avx512
+#define KATTR __attribute__((target("avx512f")))
+#define VL 16
+#define MR 8
+#define NV 3
+#define MRW 8
+#define NTW 3
+#define VT __m512
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VZERO() _mm512_setzero_ps()
+#define VSET1(x) _mm512_set1_ps(x)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#include "tl_conv_direct_kernels.h"
+#undef KSUF
+#undef KATTR
+#undef VL
+#undef MR
+#undef NV
+#undef MRW
+#undef NTW
+#undef VT
+#undef VLOAD
+#undef VSTORE
+#undef VZERO
+#undef VSET1
+#undef VFMA
+
+typedef void (*forward_fn)(float *, tl_size, const float *, const float *, const int *, tl_size, tl_size, tl_size);
+typedef void (*weight_fn)(float *, const float *, const float *, const int *, tl_size, tl_size, tl_size, int);
+
+typedef struct direct_isa {
+    tl_size vl, mr, nv, mrw, ntw;
+    forward_fn forward;
+    weight_fn weight;
+} direct_isa;
+
+static const direct_isa isa_avx2 = {8, 4, 3, 4, 3, direct_forward_kernel_avx2, direct_weight_kernel_avx2};
+static const direct_isa isa_avx512 = {16, 8, 3, 8, 3, direct_forward_kernel_avx512, direct_weight_kernel_avx512};
+
+static const direct_isa *direct_isa_pick(void) {
+    if (conv_mode & TL_CONV2D_NO_AVX512) return &isa_avx2;
+    return __builtin_cpu_supports("avx512f") ? &isa_avx512 : &isa_avx2;
+}
+
+/* ---------------------------------------------------------------- plan */
+
+/* Sizes of the flattened layout of convolution s for the chosen kernels. */
+typedef struct direct_plan {
+    const direct_isa *isa;
+    tl_size phases, Hp, LW, plane;  /* stride phases, rows and row length of a phase plane, Hp*LW */
+    tl_size Q, Qr;                  /* flattened outputs OH*LW, rounded up to the forward tile */
+    tl_size xp_floats;              /* packed input of one image and group, slack included */
+    tl_size T, TBn, KB, KBW;        /* taps, tap blocks (weight tile), channel blocks (both tiles) */
+} direct_plan;
+
+static direct_plan direct_plan_make(const conv_shape *s) {
+    direct_plan p;
+    p.isa = direct_isa_pick();
+    p.phases = s->sh * s->sw;
+    const tl_size roff = (s->R - 1) * s->dh / s->sh, coff = (s->S - 1) * s->dw / s->sw;
+    p.Hp = s->OH + roff;
+    p.LW = s->OW + coff;
+    p.plane = p.Hp * p.LW + 32; /* slack for whole-vector row stores, zeroed after packing */
+    p.Q = s->OH * p.LW;
+    const tl_size chunk = p.isa->nv * p.isa->vl;
+    p.Qr = (p.Q + chunk - 1) / chunk * chunk;
+    /* Junk outputs read up to coff + Qr - Q floats past the last plane. */
+    p.xp_floats = p.phases * s->Cg * p.plane + coff + (p.Qr - p.Q) + p.isa->vl;
+    p.T = s->CRS;
+    p.TBn = (p.T + p.isa->ntw - 1) / p.isa->ntw;
+    p.KB = (s->Kg + p.isa->mr - 1) / p.isa->mr;
+    p.KBW = (s->Kg + p.isa->mrw - 1) / p.isa->mrw;
+    return p;
+}
+
+/* Lane accumulators of the weight kernel for all groups, in floats. */
+static tl_size vacc_floats(const conv_shape *s, const direct_plan *p) {
+    return s->G * p->KBW * p->TBn * p->isa->mrw * p->isa->ntw * p->isa->vl;
+}
+
+/* Worth it and affordable: enough output channels to fill a tile, junk columns a small fraction.
+   Depends on the shape only (never on the thread count), so results are the same for any thread count. */
+int conv_direct_supported(const conv_shape *s, int for_weight) {
+    if (conv_mode & TL_CONV2D_NO_DIRECT) return 0;
+    if (s->Kg < 4) return 0;
+    const direct_plan p = direct_plan_make(s);
+    if (p.LW * 4 > s->OW * 5 && s->OW < 16) return 0;
+    if (p.T > INT_MAX / 2 || p.xp_floats > ((tl_size)1 << 26)) return 0;
+    if (for_weight && vacc_floats(s, &p) > ((tl_size)1 << 22)) return 0;
+    return 1;
+}
+
+/* toff[t] for taps t = (c, r, s) in filter order; taps T .. pad-1 point at offset 0 (their results are dropped). */
+static void tap_offsets(int *toff, tl_size pad, const conv_shape *s, const direct_plan *p) {
+    for (tl_size c = 0; c < s->Cg; c++)
+        for (tl_size r = 0; r < s->R; r++)
+            for (tl_size q = 0; q < s->S; q++) {
+                const tl_size py = r * s->dh % s->sh, px = q * s->dw % s->sw;
+                toff[(c * s->R + r) * s->S + q] = (int)(((py * s->sw + px) * s->Cg + c) * p->plane +
+                                                        (r * s->dh / s->sh) * p->LW + q * s->dw / s->sw);
+            }
+    for (tl_size t = p->T; t < pad; t++) toff[t] = 0;
+}
+
+/* Precomputed load and store masks of one phase row: dst[j] = row[j*sw + e] where 0 <= j*sw + e < W,
+   else 0, for j < LW, 16 outputs per chunk; sw is 1 or 2. They depend only on the shape, so a row
+   costs one or two masked loads, a permute for stride 2 and a masked store per chunk. */
+#define GATHER_MAX_CHUNKS 16
+typedef struct gather_plan {
+    int chunks;
+    tl_size start[GATHER_MAX_CHUNKS];
+    unsigned short load[GATHER_MAX_CHUNKS][2], store[GATHER_MAX_CHUNKS];
+} gather_plan;
+
+static void gather_plan_make(gather_plan *g, tl_size LW, tl_size W, tl_size e, tl_size sw) {
+    g->chunks = (int)((LW + 15) / 16);
+    for (int c = 0; c < g->chunks; c++) {
+        const tl_size j0 = (tl_size)c * 16, left = LW - j0;
+        g->store[c] = left >= 16 ? 0xFFFF : (unsigned short)((1u << left) - 1);
+        g->start[c] = j0 * sw + e;
+        for (int part = 0; part < 2; part++) {
+            const tl_size start = g->start[c] + 16 * part; /* row index of lane 0 */
+            tl_size lo = -start, hi = W - start;           /* valid lanes [lo, hi) */
+            if (lo < 0) lo = 0;
+            if (hi > 16) hi = 16;
+            g->load[c][part] = lo < hi && part < sw ? (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void gather_row_avx512(float *dst, const float *row, const gather_plan *g,
+                                                                  tl_size sw) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int c = 0; c < g->chunks; c++) {
+        /* Masked-off lanes are not read, so `row + start` may point outside the row. */
+        const float *src = row + g->start[c];
+        __m512 out = _mm512_maskz_loadu_ps(g->load[c][0], src);
+        if (sw == 2) out = _mm512_permutex2var_ps(out, even, _mm512_maskz_loadu_ps(g->load[c][1], src + 16));
+        _mm512_mask_storeu_ps(dst + 16 * c, g->store[c], out);
+    }
+}
+
+/* Stride-2 rows of at most 24 outputs per phase (2*LW <= 48), AVX-512: the padded input row
+   R[k] = in[k - pw] (zero outside [0, W)) is loaded as three masked vectors (the masks are the same for
+   every row), and two permutes per phase pick its even and odd elements. Stores are whole vectors:
+   the planes have 16 floats of slack, and rows are written in increasing order, so the overflow of one
+   row is overwritten by the next or lands in the slack. */
+__attribute__((target("avx512f"))) static void pack_rows_s2_avx512(float *xp, const float *xg, const conv_shape *s,
+                                                                    const direct_plan *p) {
+    const tl_size phase_stride = s->Cg * p->plane, LW = p->LW;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __mmask16 m[3];
+    for (int v = 0; v < 3; v++) {
+        unsigned bits = 0;
+        for (int l = 0; l < 16; l++) {
+            const tl_size k = 16 * v + l - s->pw; /* input column of lane l */
+            if (k >= 0 && k < s->W && 16 * v + l < 2 * LW) bits |= 1u << l;
+        }
+        m[v] = (__mmask16)bits;
+    }
+    for (tl_size c = 0; c < s->Cg; c++) {
+        const float *src = xg + c * s->HW;
+        for (tl_size i = 0; i < p->Hp; i++)
+            for (tl_size py = 0; py < 2; py++) {
+                const tl_size ih = 2 * i + py - s->ph;
+                float *r0 = xp + (py * 2 * s->Cg + c) * p->plane + i * LW, *r1 = r0 + phase_stride;
+                if (ih < 0 || ih >= s->H) {
+                    _mm512_storeu_ps(r0, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r0 + 16, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r1, _mm512_setzero_ps());
+                    _mm512_storeu_ps(r1 + 16, _mm512_setzero_ps());
+                    continue;
+                }
+                const float *in = src + ih * s->W - s->pw; /* masked-off lanes are not read */
+                const __m512 a = _mm512_maskz_loadu_ps(m[0], in), b = _mm512_maskz_loadu_ps(m[1], in + 16);
+                const __m512 d = _mm512_maskz_loadu_ps(m[2], in + 32);
+                _mm512_storeu_ps(r0, _mm512_permutex2var_ps(a, even, b));
+                _mm512_storeu_ps(r1, _mm512_permutex2var_ps(a, odd, b));
+                _mm512_storeu_ps(r0 + 16, _mm512_permutex2var_ps(d, even, d));
+                _mm512_storeu_ps(r1 + 16, _mm512_permutex2var_ps(d, odd, d));
+            }
+    }
+}
+
+/* xp = image xg (Cg, H, W) zero padded, split into stride phases, rows of LW floats; slack zeroed. */
+static void pack_input(float *xp, const float *xg, const conv_shape *s, const direct_plan *p) {
+    const tl_size phase_stride = s->Cg * p->plane;
+    if (p->isa == &isa_avx512 && s->sh == 2 && s->sw == 2 && p->LW <= 24) {
+        pack_rows_s2_avx512(xp, xg, s, p);
+    } else if (p->isa == &isa_avx512 && s->sw <= 2 && p->LW <= 16 * GATHER_MAX_CHUNKS) {
+        gather_plan gp[2];
+        for (tl_size px = 0; px < s->sw; px++) gather_plan_make(&gp[px], p->LW, s->W, px - s->pw, s->sw);
+        for (tl_size c = 0; c < s->Cg; c++) {
+            const float *src = xg + c * s->HW;
+            for (tl_size i = 0; i < p->Hp; i++)
+                for (tl_size py = 0; py < s->sh; py++) {
+                    const tl_size ih = i * s->sh + py - s->ph;
+                    float *rows = xp + (py * s->sw * s->Cg + c) * p->plane + i * p->LW; /* phase (py, 0) */
+                    for (tl_size px = 0; px < s->sw; px++) {
+                        if (ih < 0 || ih >= s->H)
+                            memset(rows + px * phase_stride, 0, (size_t)p->LW * sizeof(float));
+                        else
+                            gather_row_avx512(rows + px * phase_stride, src + ih * s->W, &gp[px], s->sw);
+                    }
+                }
+        }
+    } else {
+        for (tl_size c = 0; c < s->Cg; c++) {
+            const float *src = xg + c * s->HW;
+            for (tl_size i = 0; i < p->Hp; i++)
+                for (tl_size py = 0; py < s->sh; py++) {
+                    const tl_size ih = i * s->sh + py - s->ph;
+                    float *rows = xp + (py * s->sw * s->Cg + c) * p->plane + i * p->LW; /* phase (py, 0) */
+                    const int inside = ih >= 0 && ih < s->H;
+                    const float *in = src + (inside ? ih : 0) * s->W;
+                    for (tl_size px = 0; px < s->sw; px++) {
+                        float *dst = rows + px * phase_stride;
+                        const tl_size e = px - s->pw; /* dst[j] = in[j*sw + e] */
+                        for (tl_size j = 0; j < p->LW; j++) {
+                            const tl_size iw = j * s->sw + e;
+                            dst[j] = inside && iw >= 0 && iw < s->W ? in[iw] : 0.0f;
+                        }
+                    }
+                }
+        }
+    }
+    /* Junk lanes read the slack: it must hold zeros (0 * junk must stay 0 in the weight gradient). */
+    for (tl_size plane = 0; plane < p->phases * s->Cg; plane++)
+        memset(xp + plane * p->plane + p->Hp * p->LW, 0, (size_t)(p->plane - p->Hp * p->LW) * sizeof(float));
+    const tl_size used = p->phases * s->Cg * p->plane;
+    memset(xp + used, 0, (size_t)(p->xp_floats - used) * sizeof(float));
+}
+
+/* ---------------------------------------------------------------- forward */
+
+int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
+    const direct_plan p = direct_plan_make(s);
+    const tl_size mr = p.isa->mr, Kp = p.KB * mr;
+    float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * Kp * p.T));
+    int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)p.T);
+    if (!wp || !toff) return TL_ERR_OUT_OF_MEMORY;
+    tap_offsets(toff, p.T, s, &p);
+    /* wp (G, KB, T, MR): the MR filters of a block interleaved tap by tap, zero past Kg. */
+    for (tl_size g = 0; g < s->G; g++)
+        for (tl_size k = 0; k < Kp; k++)
+            for (tl_size t = 0; t < p.T; t++)
+                wp[((g * p.KB + k / mr) * p.T + t) * mr + k % mr] = k < s->Kg ? w[((g * s->Kg + k) * p.T) + t] : 0.0f;
+    /* Few images: the flattened outputs are also cut into a fixed number of parts, so that every thread
+       has work; a part packs the whole image again, which is cheap next to its products. */
+    const tl_size chunk = p.isa->nv * p.isa->vl, chunks = p.Qr / chunk;
+    tl_size qparts = s->N * s->G >= 8 ? 1 : (8 + s->N * s->G - 1) / (s->N * s->G);
+    if (qparts > chunks) qparts = chunks;
+    const tl_size per_part = (chunks + qparts - 1) / qparts * chunk;
+    const tl_size tasks = s->N * s->G * qparts;
+    int failed = 0;
+    #pragma omp parallel for schedule(static)
+    for (tl_size task = 0; task < tasks; task++) {
+        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *yflat = tl_scratch(TL_SCR_B, (size_t)(Kp * p.Qr));
+        if (!xp || !yflat) { failed = 1; continue; }
+        const tl_size ng = task / qparts, n = ng / s->G, g = ng % s->G;
+        const tl_size q0 = (task % qparts) * per_part, q1 = q0 + per_part < p.Qr ? q0 + per_part : p.Qr;
+        if (q1 <= q0) continue;
+        pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
+        p.isa->forward(yflat + q0, p.Qr, xp + q0, wp + g * Kp * p.T, toff, p.T, p.KB, q1 - q0);
+        /* Output rows meeting [q0, q1), their valid columns only, plus bias. */
+        const tl_size oh_end = (q1 - 1) / p.LW + 1 < s->OH ? (q1 - 1) / p.LW + 1 : s->OH;
+        for (tl_size k = 0; k < s->Kg; k++) {
+            float *out = y + (n * s->K + g * s->Kg + k) * s->P;
+            const float bias = b ? b[g * s->Kg + k] : 0.0f;
+            for (tl_size oh = q0 / p.LW; oh < oh_end; oh++) {
+                const tl_size a0 = q0 > oh * p.LW ? q0 - oh * p.LW : 0;
+                const tl_size a1 = q1 - oh * p.LW < s->OW ? q1 - oh * p.LW : s->OW;
+                const float *row = yflat + k * p.Qr + oh * p.LW;
+                for (tl_size ow = a0; ow < a1; ow++) out[oh * s->OW + ow] = row[ow] + bias;
+            }
+        }
+    }
+    return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
+}
+
+/* The stride-1 input gradient as a forward convolution: dx = conv(dy, w'), w'[c][k] = w[k][c] flipped,
+   padding dilation*(kernel-1) - pad. Applies when that padding is >= 0. */
+int conv_direct_backward_input_supported(const conv_shape *s) {
+    if (s->sh != 1 || s->sw != 1 || s->ph > s->dh * (s->R - 1) || s->pw > s->dw * (s->S - 1)) return 0;
+    conv_shape t = *s;
+    t.C = s->K; t.K = s->C; t.Cg = s->Kg; t.Kg = s->Cg;
+    t.H = s->OH; t.W = s->OW; t.OH = s->H; t.OW = s->W; t.HW = s->P; t.P = s->HW;
+    t.ph = s->dh * (s->R - 1) - s->ph; t.pw = s->dw * (s->S - 1) - s->pw;
+    t.CRS = t.Cg * s->R * s->S;
+    return conv_direct_supported(&t, 0);
+}
+
+int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
+    conv_shape t = *s;
+    t.C = s->K; t.K = s->C; t.Cg = s->Kg; t.Kg = s->Cg;
+    t.H = s->OH; t.W = s->OW; t.OH = s->H; t.OW = s->W; t.HW = s->P; t.P = s->HW;
+    t.ph = s->dh * (s->R - 1) - s->ph; t.pw = s->dw * (s->S - 1) - s->pw;
+    t.CRS = t.Cg * s->R * s->S;
+    /* w' (G, Cg, Kg, R, S) from w (G, Kg, Cg, R, S), spatially flipped. */
+    const tl_size RS = s->R * s->S;
+    float *wt = tl_scratch(TL_SCR_PARTIALS, (size_t)(s->K * s->CRS));
+    if (!wt) return TL_ERR_OUT_OF_MEMORY;
+    for (tl_size g = 0; g < s->G; g++)
+        for (tl_size k = 0; k < s->Kg; k++)
+            for (tl_size c = 0; c < s->Cg; c++)
+                for (tl_size i = 0; i < RS; i++)
+                    wt[((g * s->Cg + c) * s->Kg + k) * RS + i] = w[((g * s->Kg + k) * s->Cg + c) * RS + RS - 1 - i];
+    return conv_direct_forward(dx, dy, wt, NULL, &t);
+}
+
+/* ---------------------------------------------------------------- weight gradient */
+
+void conv_direct_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                              tl_size n1, int *failed) {
+    const direct_plan p = direct_plan_make(s);
+    const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl, Kp = p.KBW * mrw;
+    const tl_size per_group = p.KBW * p.TBn * mrw * ntw * vl;
+    float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *dyflat = tl_scratch(TL_SCR_B, (size_t)(Kp * p.Qr));
+    float *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
+    int *toff = (int *)tl_scratch(TL_SCR_TAPS, (size_t)(p.TBn * ntw));
+    if (!xp || !dyflat || !vacc || !toff) { *failed = 1; return; }
+    tap_offsets(toff, p.TBn * ntw, s, &p);
+    for (tl_size n = n0; n < n1; n++)
+        for (tl_size g = 0; g < s->G; g++) {
+            pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
+            /* dyflat (Kp, Qr): dy rows spread to LW columns, zero in junk columns and padding rows. */
+            for (tl_size k = 0; k < Kp; k++) {
+                float *row = dyflat + k * p.Qr;
+                if (k >= s->Kg) {
+                    memset(row, 0, (size_t)p.Qr * sizeof(float));
+                    continue;
+                }
+                const float *src = dy + (n * s->K + g * s->Kg + k) * s->P;
+                for (tl_size oh = 0; oh < s->OH; oh++) {
+                    memcpy(row + oh * p.LW, src + oh * s->OW, (size_t)s->OW * sizeof(float));
+                    for (tl_size j = s->OW; j < p.LW; j++) row[oh * p.LW + j] = 0.0f;
+                }
+                for (tl_size q = p.Q; q < p.Qr; q++) row[q] = 0.0f;
+            }
+            p.isa->weight(vacc + g * per_group, dyflat, xp, toff, p.TBn, p.KBW, p.Qr, n == n0);
+        }
+    /* Lanes summed in a fixed order into the block's partial. */
+    for (tl_size g = 0; g < s->G; g++)
+        for (tl_size k = 0; k < s->Kg; k++)
+            for (tl_size t = 0; t < p.T; t++) {
+                const float *lanes = vacc + g * per_group +
+                                     ((((k / mrw) * p.TBn + t / ntw) * mrw + k % mrw) * ntw + t % ntw) * vl;
+                float acc = 0.0f;
+                for (tl_size l = 0; l < vl; l++) acc += lanes[l];
+                pdw[(g * s->Kg + k) * p.T + t] = acc;
+            }
+}

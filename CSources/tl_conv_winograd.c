@@ -1,0 +1,334 @@
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 undilated convolutions (Lavin & Gray 2016): each 4x4 block
+   of outputs ("tile") comes from a 6x6 input patch with 36 multiplies per channel pair instead of 144.
+   For a block of TB tiles and one group:
+     V[xi][c][t] = (B^T d_{c,t} B)[xi]         input transform (36 x Cg x TB)
+     M[xi]       = U[xi] (Kg x Cg) V[xi]        36 GEMMs, U[xi][k][c] = (G w_{k,c} G^T)[xi]
+     y_{k,t}     = A^T M_{k,t} A                output transform, cropped at the image border.
+   The input gradient is the same computation on dy with the filters flipped and transposed and the
+   padding 2 - pad; the weight gradient sums (A dy_t A^T) * V_t over tiles (one GEMM per xi) and maps
+   back with G^T . G (summed over fixed parts of the tile blocks, then over parts in order, so the
+   result does not depend on the number of threads). All transforms run across the TB tiles of a block, which the compiler vectorises. */
+#include "tl_conv_internal.h"
+
+#include <omp.h>
+#include <string.h>
+
+/* Tiles per block: V and M of a 64-channel block (2 x 36 x 64 x TB floats) stay in L2. */
+#define TB 32
+
+typedef struct wino_dims {
+    tl_size N, G, Cg, Kg;     /* in has G*Cg channels, out has G*Kg */
+    tl_size H, W, OH, OW;     /* in and out plane sizes */
+    tl_size ph, pw;           /* padding of in */
+    tl_size TH, TW, tiles;    /* tiles per image: rows, columns, total */
+} wino_dims;
+
+static wino_dims wino_make(tl_size N, tl_size G, tl_size Cg, tl_size Kg, tl_size H, tl_size W, tl_size OH,
+                           tl_size OW, tl_size ph, tl_size pw) {
+    wino_dims d = {N, G, Cg, Kg, H, W, OH, OW, ph, pw, (OH + 3) / 4, (OW + 3) / 4, 0};
+    d.tiles = d.TH * d.TW;
+    return d;
+}
+
+int conv_winograd_supported(const conv_shape *s) {
+    return !(conv_mode & TL_CONV2D_NO_WINOGRAD) && s->R == 3 && s->S == 3 && s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 && s->ph <= 2 &&
+           s->pw <= 2 && s->Cg >= 8 && s->Kg >= 8;
+}
+
+/* ------------------------------------------------------------------ 1-D transforms over TB lanes */
+
+/* out[a] = sum_i BT[a][i] in[i] for the six rows of B^T, on arrays of TB floats spaced `is` / `os` apart. */
+static inline void bt6(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
+    const float *d0 = in, *d1 = in + is, *d2 = in + 2 * is, *d3 = in + 3 * is, *d4 = in + 4 * is, *d5 = in + 5 * is;
+    for (int t = 0; t < TB; t++) {
+        out[t] = 4.0f * d0[t] - 5.0f * d2[t] + d4[t];
+        out[os + t] = -4.0f * (d1[t] + d2[t]) + d3[t] + d4[t];
+        out[2 * os + t] = 4.0f * (d1[t] - d2[t]) - d3[t] + d4[t];
+        out[3 * os + t] = 2.0f * (d3[t] - d1[t]) - d2[t] + d4[t];
+        out[4 * os + t] = 2.0f * (d1[t] - d3[t]) - d2[t] + d4[t];
+        out[5 * os + t] = 4.0f * d1[t] - 5.0f * d3[t] + d5[t];
+    }
+}
+
+/* out[a] = sum_i AT[a][i] in[i], four outputs from six inputs. */
+static inline void at6(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
+    const float *m0 = in, *m1 = in + is, *m2 = in + 2 * is, *m3 = in + 3 * is, *m4 = in + 4 * is, *m5 = in + 5 * is;
+    for (int t = 0; t < TB; t++) {
+        const float p12 = m1[t] + m2[t], d12 = m1[t] - m2[t], p34 = m3[t] + m4[t], d34 = m3[t] - m4[t];
+        out[t] = m0[t] + p12 + p34;
+        out[os + t] = d12 + 2.0f * d34;
+        out[2 * os + t] = p12 + 4.0f * p34;
+        out[3 * os + t] = d12 + 8.0f * d34 + m5[t];
+    }
+}
+
+/* out[a] = sum_i A[a][i] in[i] (A = (A^T)^T), six outputs from four inputs: the adjoint of at6. */
+static inline void a4(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
+    const float *e0 = in, *e1 = in + is, *e2 = in + 2 * is, *e3 = in + 3 * is;
+    for (int t = 0; t < TB; t++) {
+        const float p02 = e0[t] + e2[t], p13 = e1[t] + e3[t];
+        const float q02 = e0[t] + 4.0f * e2[t], q13 = 2.0f * e1[t] + 8.0f * e3[t];
+        out[t] = e0[t];
+        out[os + t] = p02 + p13;
+        out[2 * os + t] = p02 - p13;
+        out[3 * os + t] = q02 + q13;
+        out[4 * os + t] = q02 - q13;
+        out[5 * os + t] = e3[t];
+    }
+}
+
+/* 3 -> 6 filter transform G g (scalars). */
+static inline void g3(float out[6], const float g[3]) {
+    out[0] = g[0] * 0.25f;
+    out[1] = -(g[0] + g[1] + g[2]) * (1.0f / 6.0f);
+    out[2] = -(g[0] - g[1] + g[2]) * (1.0f / 6.0f);
+    out[3] = g[0] * (1.0f / 24.0f) + g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);
+    out[4] = g[0] * (1.0f / 24.0f) - g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);
+    out[5] = g[2];
+}
+
+/* U (36, Kg, Cg) = G f G^T for the 3x3 filters f(k, c) = w[((k*cs + c*ks) * 9)] (flipped when `flip`),
+   which covers both w (Kg, Cg) and its transpose. */
+static void filter_transform(float *U, const float *w, tl_size Kg, tl_size Cg, tl_size kstride, tl_size cstride,
+                             int flip) {
+    for (tl_size k = 0; k < Kg; k++)
+        for (tl_size c = 0; c < Cg; c++) {
+            const float *f = w + (k * kstride + c * cstride) * 9;
+            float g[9], tmp[6][3], u[6];
+            for (int i = 0; i < 9; i++) g[i] = flip ? f[8 - i] : f[i];
+            for (int j = 0; j < 3; j++) {
+                const float col[3] = {g[j], g[3 + j], g[6 + j]};
+                g3(u, col);
+                for (int a = 0; a < 6; a++) tmp[a][j] = u[a];
+            }
+            for (int a = 0; a < 6; a++) {
+                g3(u, tmp[a]);
+                for (int b = 0; b < 6; b++) U[((a * 6 + b) * Kg + k) * Cg + c] = u[b];
+            }
+        }
+}
+
+/* ------------------------------------------------------------------ tiles */
+
+/* Where the tiles of a block are: offset of the 6x6 input patch origin (channel 0 of the image, may
+   lie in the padding), offset of the 4x4 output block, which patch rows/columns are inside the input
+   (bit i), and how many output rows/columns are inside the output. Computed once per block. */
+typedef struct tile_info {
+    tl_size in_off, out_off;
+    unsigned rows, cols;
+    int out_rows, out_cols;
+} tile_info;
+
+static void tile_table(tile_info *tab, const wino_dims *d, tl_size t0, tl_size nt) {
+    const tl_size C = d->G * d->Cg, K = d->G * d->Kg;
+    for (tl_size t = 0; t < nt; t++) {
+        const tl_size tile = t0 + t, n = tile / d->tiles, r = tile - n * d->tiles, ty = r / d->TW, tx = r - ty * d->TW;
+        const tl_size y0 = ty * 4 - d->ph, x0 = tx * 4 - d->pw;
+        tile_info *ti = &tab[t];
+        ti->in_off = n * C * d->H * d->W + y0 * d->W + x0;
+        ti->out_off = n * K * d->OH * d->OW + ty * 4 * d->OW + tx * 4;
+        ti->rows = ti->cols = 0;
+        for (int i = 0; i < 6; i++) {
+            if (y0 + i >= 0 && y0 + i < d->H) ti->rows |= 1u << i;
+            if (x0 + i >= 0 && x0 + i < d->W) ti->cols |= 1u << i;
+        }
+        ti->out_rows = d->OH - ty * 4 < 4 ? (int)(d->OH - ty * 4) : 4;
+        ti->out_cols = d->OW - tx * 4 < 4 ? (int)(d->OW - tx * 4) : 4;
+    }
+}
+
+/* V (36, Cg, TB) = B^T d B for channel group g of the block's nt tiles of `in`; lanes >= nt are zero.
+   D (36 * TB) and T (36 * TB) are scratch. */
+static void input_transform(float *V, const float *in, const wino_dims *d, tl_size g, const tile_info *tab,
+                            tl_size nt, float *D, float *T) {
+    const tl_size HW = d->H * d->W, W = d->W;
+    for (tl_size t = nt; t < TB; t++)
+        for (int i = 0; i < 36; i++) D[i * TB + t] = 0.0f;
+    for (tl_size c = 0; c < d->Cg; c++) {
+        const float *plane = in + (g * d->Cg + c) * HW;
+        for (tl_size t = 0; t < nt; t++) {
+            const float *p = plane + tab[t].in_off;
+            const unsigned rows = tab[t].rows, cols = tab[t].cols;
+            if (rows == 0x3F && cols == 0x3F) {
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) D[(i * 6 + j) * TB + t] = p[i * W + j];
+            } else {
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++)
+                        D[(i * 6 + j) * TB + t] = (rows >> i) & (cols >> j) & 1u ? p[i * W + j] : 0.0f;
+            }
+        }
+        /* Columns: T[a][j] = sum_i BT[a][i] D[i][j]; rows: V[a][b] = sum_j BT[b][j] T[a][j]. */
+        for (int j = 0; j < 6; j++) bt6(T + j * TB, 6 * TB, D + j * TB, 6 * TB);
+        for (int a = 0; a < 6; a++) bt6(V + ((a * 6) * d->Cg + c) * TB, d->Cg * TB, T + a * 6 * TB, TB);
+    }
+}
+
+/* out = A^T M A (+ bias) for the block's nt tiles, cropped to the output; M (36, Kg, TB). */
+static void output_transform(float *out, const float *M, const float *bias, const wino_dims *d, tl_size g,
+                             const tile_info *tab, tl_size nt, float *T, float *O) {
+    const tl_size P = d->OH * d->OW, OW = d->OW;
+    for (tl_size k = 0; k < d->Kg; k++) {
+        /* T[a][j] = sum_i AT[a][i] M[i][j] (4 x 6); O[a][b] = sum_j AT[b][j] T[a][j] (4 x 4). */
+        for (int j = 0; j < 6; j++) at6(T + j * TB, 6 * TB, M + (j * d->Kg + k) * TB, 6 * d->Kg * TB);
+        for (int a = 0; a < 4; a++) at6(O + a * 4 * TB, TB, T + a * 6 * TB, TB);
+        const float b = bias ? bias[g * d->Kg + k] : 0.0f;
+        float *plane = out + (g * d->Kg + k) * P;
+        for (tl_size t = 0; t < nt; t++) {
+            float *o = plane + tab[t].out_off;
+            const int rows = tab[t].out_rows, cols = tab[t].out_cols;
+            if (rows == 4 && cols == 4) {
+                for (int a = 0; a < 4; a++)
+                    for (int bb = 0; bb < 4; bb++) o[a * OW + bb] = O[(a * 4 + bb) * TB + t] + b;
+            } else {
+                for (int a = 0; a < rows; a++)
+                    for (int bb = 0; bb < cols; bb++) o[a * OW + bb] = O[(a * 4 + bb) * TB + t] + b;
+            }
+        }
+    }
+}
+
+/* out (N, G*Kg, OH, OW) = Winograd convolution of in with transformed filters U (G, 36, Kg, Cg). */
+static int wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d) {
+    const tl_size blocks = (d->N * d->tiles + TB - 1) / TB, tasks = blocks * d->G;
+    const size_t v_floats = (size_t)(36 * d->Cg * TB), m_floats = (size_t)(36 * d->Kg * TB);
+    int failed = 0;
+    #pragma omp parallel for schedule(static) if (tasks > 1)
+    for (tl_size task = 0; task < tasks; task++) {
+        float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats), *tmp = tl_scratch(TL_SCR_C, 3 * 36 * TB);
+        if (!V || !M || !tmp) { failed = 1; continue; }
+        const tl_size g = task / blocks, t0 = (task - g * blocks) * TB;
+        const tl_size nt = d->N * d->tiles - t0 < TB ? d->N * d->tiles - t0 : TB;
+        tile_info tab[TB];
+        tile_table(tab, d, t0, nt);
+        input_transform(V, in, d, g, tab, nt, tmp, tmp + 36 * TB);
+        const float *Ug = U + g * 36 * d->Kg * d->Cg;
+        for (int xi = 0; xi < 36; xi++)
+            conv_gemm(0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * d->Cg * TB, TB, 0.0f,
+                      M + xi * d->Kg * TB, TB);
+        output_transform(out, M, bias, d, g, tab, nt, tmp, tmp + 36 * TB);
+    }
+    return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
+}
+
+int conv_winograd_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
+    float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
+    if (!U) return TL_ERR_OUT_OF_MEMORY;
+    #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
+    for (tl_size g = 0; g < s->G; g++)
+        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Kg, s->Cg, s->Cg, 1, 0);
+    const wino_dims d = wino_make(s->N, s->G, s->Cg, s->Kg, s->H, s->W, s->OH, s->OW, s->ph, s->pw);
+    return wino_run(y, x, U, b, &d);
+}
+
+int conv_winograd_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
+    /* dx = conv(dy, w flipped with in/out channels swapped, padding 2 - pad): filters (Cg, Kg) per group. */
+    float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
+    if (!U) return TL_ERR_OUT_OF_MEMORY;
+    #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
+    for (tl_size g = 0; g < s->G; g++)
+        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Cg, s->Kg, 1, s->Cg, 1);
+    const wino_dims d = wino_make(s->N, s->G, s->Kg, s->Cg, s->OH, s->OW, s->H, s->W, 2 - s->ph, 2 - s->pw);
+    return wino_run(dx, dy, U, NULL, &d);
+}
+
+/* Mhat (36, Kg, TB) = A e A^T for the 4x4 output-gradient tiles e of group g in the block; zero
+   outside the output and for lanes >= nt. E (16 * TB) and T (24 * TB) are scratch. */
+static void grad_transform(float *Mhat, const float *dy, const wino_dims *d, tl_size g, const tile_info *tab,
+                           tl_size nt, float *E, float *T) {
+    const tl_size P = d->OH * d->OW, OW = d->OW;
+    for (tl_size t = nt; t < TB; t++)
+        for (int i = 0; i < 16; i++) E[i * TB + t] = 0.0f;
+    for (tl_size k = 0; k < d->Kg; k++) {
+        const float *plane = dy + (g * d->Kg + k) * P;
+        for (tl_size t = 0; t < nt; t++) {
+            const float *e = plane + tab[t].out_off;
+            const int rows = tab[t].out_rows, cols = tab[t].out_cols;
+            if (rows == 4 && cols == 4) {
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) E[(i * 4 + j) * TB + t] = e[i * OW + j];
+            } else {
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) E[(i * 4 + j) * TB + t] = i < rows && j < cols ? e[i * OW + j] : 0.0f;
+            }
+        }
+        /* Columns: T[a][j] = sum_i A[a][i] E[i][j] (6 x 4); rows: Mhat[a][b] = sum_j A[b][j] T[a][j]. */
+        for (int j = 0; j < 4; j++) a4(T + j * TB, 4 * TB, E + j * TB, 4 * TB);
+        for (int a = 0; a < 6; a++) a4(Mhat + ((a * 6) * d->Kg + k) * TB, d->Kg * TB, T + a * 4 * TB, TB);
+    }
+}
+
+/* Fixed number of parts the tile blocks are split into for the weight gradient (thread-count independent). */
+#define WINO_WEIGHT_PARTS 8
+
+int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
+    const wino_dims d = wino_make(s->N, s->G, s->Cg, s->Kg, s->H, s->W, s->OH, s->OW, s->ph, s->pw);
+    const tl_size blocks = (d.N * d.tiles + TB - 1) / TB;
+    const tl_size parts = blocks < WINO_WEIGHT_PARTS ? blocks : WINO_WEIGHT_PARTS;
+    const tl_size per_part = (blocks + parts - 1) / parts, wsize = s->K * s->CRS;
+    float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(parts * wsize));
+    if (!partials) return TL_ERR_OUT_OF_MEMORY;
+    const size_t v_floats = (size_t)(36 * d.Cg * TB), m_floats = (size_t)(36 * d.Kg * TB);
+    const size_t u_floats = (size_t)(36 * d.Kg * d.Cg);
+    const tl_size tasks = parts * d.G;
+    int failed = 0;
+    #pragma omp parallel for schedule(static) if (tasks > 1)
+    for (tl_size task = 0; task < tasks; task++) {
+        float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
+        float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg)), *dU = tl_scratch(TL_SCR_D, u_floats);
+        if (!V || !M || !tmp || !dU) { failed = 1; continue; }
+        const tl_size g = task / parts, part = task % parts;
+        const tl_size b0 = part * per_part, b1 = b0 + per_part < blocks ? b0 + per_part : blocks;
+        for (tl_size blk = b0; blk < b1; blk++) {
+            const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
+            tile_info tab[TB];
+            tile_table(tab, &d, t0, nt);
+            input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB);
+            grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB);
+            for (int xi = 0; xi < 36; xi++)
+                conv_gemm(0, 1, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, V + xi * d.Cg * TB, TB,
+                          blk == b0 ? 0.0f : 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+        }
+        /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */
+        float *out = partials + part * wsize + g * d.Kg * d.Cg * 9;
+        if (b1 <= b0) {
+            memset(out, 0, (size_t)(d.Kg * d.Cg * 9) * sizeof(float));
+            continue;
+        }
+        float *half = tmp; /* (3, 6, Cg) */
+        float *fin = tmp + 18 * d.Cg; /* (9, Cg) */
+        for (tl_size k = 0; k < d.Kg; k++) {
+            for (int b = 0; b < 6; b++) {
+                const float *u0 = dU + ((0 * 6 + b) * d.Kg + k) * d.Cg, *u1 = u0 + 6 * d.Kg * d.Cg;
+                const float *u2 = u1 + 6 * d.Kg * d.Cg, *u3 = u2 + 6 * d.Kg * d.Cg, *u4 = u3 + 6 * d.Kg * d.Cg;
+                const float *u5 = u4 + 6 * d.Kg * d.Cg;
+                float *h0 = half + b * d.Cg, *h1 = half + (6 + b) * d.Cg, *h2 = half + (12 + b) * d.Cg;
+                for (tl_size c = 0; c < d.Cg; c++) {
+                    h0[c] = u0[c] * 0.25f - (u1[c] + u2[c]) * (1.0f / 6.0f) + (u3[c] + u4[c]) * (1.0f / 24.0f);
+                    h1[c] = (u2[c] - u1[c]) * (1.0f / 6.0f) + (u3[c] - u4[c]) * (1.0f / 12.0f);
+                    h2[c] = (u3[c] + u4[c] - u1[c] - u2[c]) * (1.0f / 6.0f) + u5[c];
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                const float *u0 = half + (i * 6) * d.Cg, *u1 = u0 + d.Cg, *u2 = u1 + d.Cg, *u3 = u2 + d.Cg;
+                const float *u4 = u3 + d.Cg, *u5 = u4 + d.Cg;
+                float *f0 = fin + (i * 3) * d.Cg, *f1 = f0 + d.Cg, *f2 = f1 + d.Cg;
+                for (tl_size c = 0; c < d.Cg; c++) {
+                    f0[c] = u0[c] * 0.25f - (u1[c] + u2[c]) * (1.0f / 6.0f) + (u3[c] + u4[c]) * (1.0f / 24.0f);
+                    f1[c] = (u2[c] - u1[c]) * (1.0f / 6.0f) + (u3[c] - u4[c]) * (1.0f / 12.0f);
+                    f2[c] = (u3[c] + u4[c] - u1[c] - u2[c]) * (1.0f / 6.0f) + u5[c];
+                }
+            }
+            for (tl_size c = 0; c < d.Cg; c++)
+                for (int i = 0; i < 9; i++) out[(k * d.Cg + c) * 9 + i] = fin[i * d.Cg + c];
+        }
+    }
+    if (failed) return TL_ERR_OUT_OF_MEMORY;
+    #pragma omp parallel for schedule(static) if (wsize > 65536)
+    for (tl_size e = 0; e < wsize; e++) {
+        float acc = partials[e];
+        for (tl_size part = 1; part < parts; part++) acc += partials[part * wsize + e];
+        dw[e] = acc;
+    }
+    return TL_OK;
+}
