@@ -1,12 +1,20 @@
 /* Activations. Element-wise loops are `omp parallel for simd`: the simd part asserts that in-place
    calls (y == x) are safe, which keeps them vectorised (a runtime alias check would send them to the
    scalar loop). exp, sigmoid and tanh use the branch-free approximations below so that the loops
-   vectorise; the exact GELU calls libm's erfcf and is scalar. */
+   vectorise. The exact GELU needs erfc: glibc >= 2.35 exports an 8-lane AVX2 erfcf in libmvec (the
+   x86-64 vector function ABI, pulled in by -lm), used when available; otherwise libm's scalar erfcf. */
 #include "tl_internal.h"
 #include "../include/tl_act.h"
 
 #include <math.h>
 #include <string.h>
+
+#if defined(__AVX2__) && defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define TL_ACT_MVEC_ERFC 1
+#include <immintrin.h>
+/* libmvec's erfcf on 8 lanes (glibc's test ulps: a few ulp). */
+__m256 _ZGVdN8v_erfcf(__m256 x);
+#endif
 
 /* Below this many elements a second thread costs more than it saves. */
 #define TL_ACT_PAR_MIN 65536
@@ -17,13 +25,25 @@ static inline float tl_bits_float(int32_t i) {
     return f;
 }
 
+static inline int32_t tl_float_bits(float f) {
+    int32_t i;
+    memcpy(&i, &f, sizeof i);
+    return i;
+}
+
 /* exp(x) to about 2 ulp (Cephes expf: Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, degree-6
-   polynomial). 2^k is built in two halves so that k = 128 (x just below the overflow point) stays
-   finite. Flushes to 0 below -87.34 (the exact value is subnormal), +inf above 88.72, NaN propagates. */
+   polynomial), branch-free so that loops calling it vectorise. k is rounded by adding 1.5 * 2^23,
+   which leaves k in the low mantissa bits, so 2^k is built from those bits without a float-to-int
+   conversion. The scale is 2 * 2^(k-1) so that k = 128 (x just below the overflow point) stays
+   finite; that needs k >= -125, so results below 2^-125 (x < -86.6) flush to 0. Above 88.72 it is
+   +inf. The clamps are compare-selects that map to single max/min instructions and let NaN through,
+   so NaN propagates without a select of its own. */
 static inline float tl_expf(float x) {
-    const float lo = -87.33654f, hi = 88.72283f;
-    const float xc = fminf(fmaxf(x, lo), hi);
-    const float k = floorf(xc * 1.44269504088896341f + 0.5f);
+    const float lo = -86.6f, hi = 88.72283f, round = 12582912.0f; /* 1.5 * 2^23 */
+    float xc = x < lo ? lo : x;
+    xc = xc > hi ? hi : xc;
+    const float kr = xc * 1.44269504088896341f + round;
+    const float k = kr - round;
     float r = xc - k * 0.693359375f;
     r = r - k * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -33,11 +53,9 @@ static inline float tl_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    const int32_t ki = (int32_t)k, k1 = ki / 2, k2 = ki - k1;
-    float e = p * tl_bits_float((k1 + 127) << 23) * tl_bits_float((k2 + 127) << 23);
+    float e = (p + p) * tl_bits_float((int32_t)(((uint32_t)tl_float_bits(kr) + 126u) << 23));
     e = x < lo ? 0.0f : e;
-    e = x > hi ? INFINITY : e;
-    return x != x ? x : e;
+    return x > hi ? INFINITY : e;
 }
 
 static inline float tl_sigmoidf(float x) { return 1.0f / (1.0f + tl_expf(-x)); }
@@ -109,16 +127,48 @@ int tl_leaky_relu_backward(float *dx, const float *dy, const float *y, tl_size n
     TL_CHECK(fn, (mode) == TL_GELU_ERF || (mode) == TL_GELU_TANH, \
              "%s: mode must be TL_GELU_ERF (0) or TL_GELU_TANH (1), got %d", fn, (int)(mode))
 
+/* Exact GELU on exactly 8 values: Phi(x) = erfc(-x / sqrt 2) / 2 stays accurate in the far negative
+   tail, where 1 + erf(x / sqrt 2) cancels. The callers run every element through these 8-lane
+   helpers (a short tail block goes through a zero-padded copy), so results do not depend on where
+   thread chunks start. */
+static inline void tl_gelu_erf8(float *y, const float *x) {
+#ifdef TL_ACT_MVEC_ERFC
+    const __m256 v = _mm256_loadu_ps(x);
+    const __m256 e = _ZGVdN8v_erfcf(_mm256_mul_ps(v, _mm256_set1_ps(-TL_INV_SQRT_2)));
+    _mm256_storeu_ps(y, _mm256_mul_ps(v, _mm256_mul_ps(e, _mm256_set1_ps(0.5f))));
+#else
+    for (int l = 0; l < 8; l++) y[l] = x[l] * (0.5f * erfcf(-x[l] * TL_INV_SQRT_2));
+#endif
+}
+
+/* dx = dy (Phi(x) + x phi(x)) on exactly 8 values; dx == dy allowed. */
+static inline void tl_gelu_erf_grad8(float *dx, const float *dy, const float *x) {
+    float cdf[8];
+#ifdef TL_ACT_MVEC_ERFC
+    const __m256 e = _ZGVdN8v_erfcf(_mm256_mul_ps(_mm256_loadu_ps(x), _mm256_set1_ps(-TL_INV_SQRT_2)));
+    _mm256_storeu_ps(cdf, _mm256_mul_ps(e, _mm256_set1_ps(0.5f)));
+#else
+    for (int l = 0; l < 8; l++) cdf[l] = 0.5f * erfcf(-x[l] * TL_INV_SQRT_2);
+#endif
+    for (int l = 0; l < 8; l++) dx[l] = dy[l] * (cdf[l] + x[l] * TL_INV_SQRT_2PI * tl_expf(-0.5f * x[l] * x[l]));
+}
+
 int tl_gelu_forward(float *y, const float *x, tl_size n, tl_gelu_mode mode) {
     TL_ACT_CHECK_UNARY("tl_gelu_forward", y, x, n);
     TL_CHECK_GELU_MODE("tl_gelu_forward", mode);
     if (mode == TL_GELU_TANH) {
         #pragma omp parallel for simd schedule(static) if (n > TL_ACT_PAR_MIN)
         for (tl_size i = 0; i < n; i++) y[i] = x[i] * tl_gelu_tanh_gate(x[i]);
-    } else {
-        /* Phi(x) = erfc(-x / sqrt 2) / 2 stays accurate in the far negative tail, where 1 + erf cancels. */
-        #pragma omp parallel for schedule(static) if (n > TL_ACT_PAR_MIN / 8)
-        for (tl_size i = 0; i < n; i++) y[i] = x[i] * 0.5f * erfcf(-x[i] * TL_INV_SQRT_2);
+        return TL_OK;
+    }
+    const tl_size full = n / 8;
+    #pragma omp parallel for schedule(static) if (n > TL_ACT_PAR_MIN / 4)
+    for (tl_size b = 0; b < full; b++) tl_gelu_erf8(y + 8 * b, x + 8 * b);
+    if (n > 8 * full) {
+        float xt[8] = {0}, yt[8];
+        memcpy(xt, x + 8 * full, (size_t)(n - 8 * full) * sizeof(float));
+        tl_gelu_erf8(yt, xt);
+        memcpy(y + 8 * full, yt, (size_t)(n - 8 * full) * sizeof(float));
     }
     return TL_OK;
 }
@@ -133,14 +183,18 @@ int tl_gelu_backward(float *dx, const float *dy, const float *x, tl_size n, tl_g
             const float du = 2.0f * TL_SQRT_2_OVER_PI * (1.0f + 3.0f * TL_GELU_CUBIC * v * v);
             dx[i] = dy[i] * (s + v * s * (1.0f - s) * du);
         }
-    } else {
-        #pragma omp parallel for schedule(static) if (n > TL_ACT_PAR_MIN / 8)
-        for (tl_size i = 0; i < n; i++) {
-            const float v = x[i];
-            const float cdf = 0.5f * erfcf(-v * TL_INV_SQRT_2);
-            const float pdf = TL_INV_SQRT_2PI * expf(-0.5f * v * v);
-            dx[i] = dy[i] * (cdf + v * pdf);
-        }
+        return TL_OK;
+    }
+    const tl_size full = n / 8;
+    #pragma omp parallel for schedule(static) if (n > TL_ACT_PAR_MIN / 4)
+    for (tl_size b = 0; b < full; b++) tl_gelu_erf_grad8(dx + 8 * b, dy + 8 * b, x + 8 * b);
+    if (n > 8 * full) {
+        const size_t rest = (size_t)(n - 8 * full) * sizeof(float);
+        float xt[8] = {0}, gt[8] = {0};
+        memcpy(xt, x + 8 * full, rest);
+        memcpy(gt, dy + 8 * full, rest);
+        tl_gelu_erf_grad8(gt, gt, xt);
+        memcpy(dx + 8 * full, gt, rest);
     }
     return TL_OK;
 }
@@ -204,15 +258,22 @@ static float tl_lanes_total(const float s[TL_LANES]) {
 static void tl_softmax_row(float *y, const float *x, tl_size n, tl_sm_kind kind) {
     const float m = tl_row_max(x, n);
     float s[TL_LANES] = {0};
-    tl_size i = 0;
+    tl_size i;
     if (kind == TL_SM_SOFTMAX) {
-        for (; i + TL_LANES <= n; i += TL_LANES)
-            for (int l = 0; l < TL_LANES; l++) { const float e = tl_expf(x[i + l] - m); y[i + l] = e; s[l] += e; }
-        for (; i < n; i++) { const float e = tl_expf(x[i] - m); y[i] = e; s[0] += e; }
-        const float r = 1.0f / tl_lanes_total(s);
+        /* An omp simd reduction: the lane-array form of this loop stayed scalar. Its order is fixed by
+           the compiled code, not by the thread count. */
+        float sum = 0.0f;
+        #pragma omp simd reduction(+ : sum)
+        for (i = 0; i < n; i++) {
+            const float e = tl_expf(x[i] - m);
+            y[i] = e;
+            sum += e;
+        }
+        const float r = 1.0f / sum;
+        #pragma omp simd
         for (i = 0; i < n; i++) y[i] *= r;
     } else {
-        for (; i + TL_LANES <= n; i += TL_LANES)
+        for (i = 0; i + TL_LANES <= n; i += TL_LANES)
             for (int l = 0; l < TL_LANES; l++) s[l] += tl_expf(x[i + l] - m);
         for (; i < n; i++) s[0] += tl_expf(x[i] - m);
         /* (x - m) is exact for x near m; adding m and log(sum) first would round at the scale of m. */

@@ -23,7 +23,9 @@ private struct PoolShape: CustomStringConvertible {
 private let shapes: [PoolShape] = [
     PoolShape(n: 2, c: 3, h: 8, w: 8, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),   // the 2x2 fast path
     PoolShape(n: 1, c: 2, h: 7, w: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),   // fast path, odd sizes (last row/col unused)
-    PoolShape(n: 1, c: 1, h: 2, w: 34, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW not a multiple of 8
+    PoolShape(n: 1, c: 1, h: 2, w: 34, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 17: overlapping last vector
+    PoolShape(n: 1, c: 2, h: 4, w: 16, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 8 exactly
+    PoolShape(n: 2, c: 1, h: 3, w: 29, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 14 (as 28x28), odd H and W
     PoolShape(n: 2, c: 2, h: 9, w: 7, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1),   // ResNet stem style, overlapping
     PoolShape(n: 1, c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1),   // stride 1, heavy overlap
     PoolShape(n: 1, c: 1, h: 4, w: 6, kh: 2, kw: 3, sh: 3, sw: 1, ph: 1, pw: 0),   // different geometry per axis
