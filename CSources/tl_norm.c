@@ -16,6 +16,8 @@
 /* Reductions across rows (S == 1 batch norm, layer-norm parameter gradients) use at most this many
    row blocks: enough to balance any thread count up to it, few enough for a small scratch. */
 #define TL_NORM_ROW_BLOCKS 64
+/* Layer-norm parameter gradients: rows summed in float before they are added in double. */
+#define TL_LN_FLUSH 32
 
 /* ---- scratch ---- */
 
@@ -464,21 +466,34 @@ int tl_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
     if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
     const int params = dgamma != NULL || dbeta != NULL;
     const tl_size nb = tl_row_blocks(R);
-    /* Per block: partial dgamma and dbeta (D doubles each). */
-    TL_NORM_SCRATCH(fn, ws, params ? 2 * (size_t)(nb * D) : 1);
+    /* Per block: partial dgamma and dbeta in double (2D), and float accumulators (2D floats in D doubles)
+       that take up to TL_LN_FLUSH rows before they are added into the double partials: float adds
+       vectorise twice as wide and need no conversions, and 32 terms keep their rounding small. */
+    TL_NORM_SCRATCH(fn, ws, params ? 3 * (size_t)(nb * D) : 1);
 
     #pragma omp parallel for schedule(static) if (R * D > TL_NORM_PAR_MIN && nb > 1)
     for (tl_size b = 0; b < nb; b++) {
-        double *pg = ws + 2 * b * D, *pb = pg + D;
-        if (params) for (tl_size i = 0; i < D; i++) { pg[i] = 0.0; pb[i] = 0.0; }
-        for (tl_size r = tl_block_start(b, R, nb); r < tl_block_start(b + 1, R, nb); r++) {
+        double *pg = ws + 3 * b * D, *pb = pg + D;
+        float *fg = (float *)(pb + D), *fb = fg + D;
+        if (params) for (tl_size i = 0; i < D; i++) { pg[i] = 0.0; pb[i] = 0.0; fg[i] = 0.0f; fb[i] = 0.0f; }
+        const tl_size r0 = tl_block_start(b, R, nb), r1 = tl_block_start(b + 1, R, nb);
+        for (tl_size r = r0; r < r1; r++) {
             const float *dyr = dy + r * D, *xr = x + r * D;
             const float m = mean[r], rs = rstd[r];
             if (params) {
                 #pragma omp simd
                 for (tl_size i = 0; i < D; i++) {
-                    pg[i] += (double)dyr[i] * (double)((xr[i] - m) * rs);
-                    pb[i] += (double)dyr[i];
+                    fg[i] += dyr[i] * ((xr[i] - m) * rs);
+                    fb[i] += dyr[i];
+                }
+                if ((r - r0) % TL_LN_FLUSH == TL_LN_FLUSH - 1 || r == r1 - 1) {
+                    #pragma omp simd
+                    for (tl_size i = 0; i < D; i++) {
+                        pg[i] += (double)fg[i];
+                        pb[i] += (double)fb[i];
+                        fg[i] = 0.0f;
+                        fb[i] = 0.0f;
+                    }
                 }
             }
             if (dx) {
@@ -502,7 +517,7 @@ int tl_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
         #pragma omp parallel for schedule(static) if (nb * D > TL_NORM_PAR_MIN)
         for (tl_size i = 0; i < D; i++) {
             double g = 0.0, be = 0.0;
-            for (tl_size b = 0; b < nb; b++) { g += ws[2 * b * D + i]; be += ws[2 * b * D + D + i]; }
+            for (tl_size b = 0; b < nb; b++) { g += ws[3 * b * D + i]; be += ws[3 * b * D + D + i]; }
             if (dgamma) dgamma[i] = (float)g;
             if (dbeta) dbeta[i] = (float)be;
         }
