@@ -297,7 +297,8 @@ final class BatchNormTests: XCTestCase {
 // MARK: - Layer norm
 
 final class LayerNormTests: XCTestCase {
-    let shapes = [(3, 7), (5, 33), (130, 17), (2, 1), (1, 64), (4, 16)]
+    /// (R, D): odd sizes, uneven row blocks (130 rows), D = 1, and 4100 rows (64-row blocks: the float accumulators flush).
+    let shapes = [(3, 7), (5, 33), (130, 17), (2, 1), (1, 64), (4, 16), (4100, 3)]
 
     func testForwardMatchesReference() {
         for (r, d) in shapes {
