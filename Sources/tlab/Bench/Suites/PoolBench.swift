@@ -1,10 +1,12 @@
 import TrainingLab
 
-/// Pooling cases at the sizes of the first layers of smallcnn (128x32x28x28) and resnet20 (128x16x32x32).
-/// Rates count the bytes the kernel moves: input, output and int32 indices, each once.
+/// Pooling cases at the sizes of the first layers of smallcnn (128x32x28x28) and resnet20 (128x16x32x32),
+/// which stay largely in the 32 MB L3 between calls, and one DRAM-sized shape (128x64x56x56, 103 MB per
+/// tensor) that shows the kernels against the STREAM bandwidth proper. Rates count the bytes the kernel
+/// moves: input, output and int32 indices, each once.
 extension BenchSuites {
     static var pool: [BenchCase] {
-        let shapes = [(128, 32, 28, 28), (128, 16, 32, 32)]
+        let shapes = [(128, 32, 28, 28), (128, 16, 32, 32), (128, 64, 56, 56)]
         return shapes.flatMap { s in [maxPoolForward(s), maxPoolBackward(s)] } + [globalAvgPool((128, 64, 8, 8))]
     }
 
