@@ -302,8 +302,8 @@ int tl_tanh_backward(float *dx, const float *dy, const float *y, tl_size n) {
 }
 
 /* ---- softmax and log-softmax over the middle axis of (outer, axis, inner) ----
-   inner == 1 (the usual (rows, classes) case): one task per row; its sums and max are omp simd
-   reductions, whose grouping is fixed by the compiled code. inner > 1: one task per (outer, tile of
+   inner == 1 (the usual (rows, classes) case): one task per row; its sums are omp simd reductions
+   and its max runs in fixed lanes, groupings fixed by the compiled code. inner > 1: one task per (outer, tile of
    TL_SOFTMAX_TILE inner positions), the axis walked with unit-stride loads across the tile. Either way
    every output depends only on its own row or tile, so the result does not depend on the number of
    threads. The task bodies are always inlined into a baseline and an AVX-512 instance. */
@@ -312,35 +312,19 @@ int tl_tanh_backward(float *dx, const float *dy, const float *y, tl_size n) {
 
 typedef enum { TL_SM_SOFTMAX, TL_SM_LOG_SOFTMAX } tl_sm_kind;
 
-/* The vector loops below run over a multiple of TL_SM_BODY elements (vector width 16 x interleave 4)
-   and the last n % TL_SM_BODY go through one padded block of fixed size, which also vectorises; left
-   to the compiler, that remainder ran as scalar exp, a third of the time on 1000-class rows. */
-#define TL_SM_BODY 64
-
 /* sum of exp(x[i] - m) over a row, also storing each exp to y when store != 0. */
 TL_ALWAYS_INLINE float tl_exp_sum(float *y, const float *x, tl_size n, float m, int store) {
-    const tl_size body = n - n % TL_SM_BODY;
     float sum = 0.0f;
     if (store) {
         #pragma omp simd reduction(+ : sum)
-        for (tl_size i = 0; i < body; i++) {
+        for (tl_size i = 0; i < n; i++) {
             const float e = tl_expf(x[i] - m);
             y[i] = e;
             sum += e;
         }
     } else {
         #pragma omp simd reduction(+ : sum)
-        for (tl_size i = 0; i < body; i++) sum += tl_expf(x[i] - m);
-    }
-    if (body < n) {
-        /* -inf padding contributes exp = 0. */
-        float t[TL_SM_BODY];
-        for (tl_size j = 0; j < TL_SM_BODY; j++) t[j] = body + j < n ? x[body + j] - m : -INFINITY;
-        for (tl_size j = 0; j < TL_SM_BODY; j++) t[j] = tl_expf(t[j]);
-        for (tl_size j = 0; j < n - body; j++) {
-            if (store) y[body + j] = t[j];
-            sum += t[j];
-        }
+        for (tl_size i = 0; i < n; i++) sum += tl_expf(x[i] - m);
     }
     return sum;
 }
@@ -434,15 +418,8 @@ TL_ALWAYS_INLINE void tl_softmax_row_backward(float *dx, const float *dy, const 
     } else {
         #pragma omp simd reduction(+ : t)
         for (tl_size i = 0; i < n; i++) t += dy[i];
-        const tl_size body = n - n % TL_SM_BODY;
         #pragma omp simd
-        for (tl_size i = 0; i < body; i++) dx[i] = dy[i] - tl_expf(y[i]) * t;
-        if (body < n) {
-            float e[TL_SM_BODY];
-            for (tl_size j = 0; j < TL_SM_BODY; j++) e[j] = body + j < n ? y[body + j] : 0.0f;
-            for (tl_size j = 0; j < TL_SM_BODY; j++) e[j] = tl_expf(e[j]);
-            for (tl_size j = 0; j < n - body; j++) dx[body + j] = dy[body + j] - e[j] * t;
-        }
+        for (tl_size i = 0; i < n; i++) dx[i] = dy[i] - tl_expf(y[i]) * t;
     }
 }
 
