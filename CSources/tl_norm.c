@@ -16,6 +16,8 @@
 /* Reductions across rows (S == 1 batch norm, layer-norm parameter gradients) use at most this many
    row blocks: enough to balance any thread count up to it, few enough for a small scratch. */
 #define TL_NORM_ROW_BLOCKS 64
+/* Layer-norm parameter gradients: rows summed in float before they are added in double. */
+#define TL_LN_FLUSH 32
 
 /* ---- scratch ---- */
 
@@ -39,9 +41,17 @@ static double *tl_norm_scratch(size_t count) {
     double *var = tl_norm_scratch(count); \
     if (var == NULL) return tl_fail(TL_ERR_OUT_OF_MEMORY, "%s: no memory for %zu doubles of scratch", fn, (size_t)(count))
 
-/* ---- reductions ---- */
+/* ---- reductions ----
+   Two kinds of sums, both in double over 16 lanes (lane l takes elements i with i % 16 == l, the tail
+   goes to lane 0) combined in a fixed tree:
+     variance: s0 = sum (u - c),      s1 = sum (u - c)^2              (c: a shift taken from the data)
+     gradient: s0 = sum u w,          s1 = sum u w (v - c)           (u = dy, w = gamma or NULL, v = x, c = mean)
+   The AVX2 versions exist because the compilers turned the portable lane loops into 128-bit code that
+   spilled its accumulators; both versions add in the same order. */
 
 #define TL_NLANES 16
+
+typedef enum { TL_SUM_VARIANCE, TL_SUM_GRADIENT } tl_sum_kind;
 
 static inline double tl_lanes_sum(const double *a) {
     double s[4];
@@ -49,34 +59,98 @@ static inline double tl_lanes_sum(const double *a) {
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-/* s0 = sum (u - cu), s1 = sum (u - cu)(v - cv) over n values, in double; with v == u, cv == cu this is
-   the shifted sum and sum of squares of a variance. */
-static inline void tl_sums2(double *s0, double *s1, const float *u, double cu, const float *v, double cv, tl_size n) {
-    double a[TL_NLANES] = {0}, b[TL_NLANES] = {0};
-    tl_size i = 0;
-    for (; i + TL_NLANES <= n; i += TL_NLANES)
-        for (int l = 0; l < TL_NLANES; l++) {
-            const double du = (double)u[i + l] - cu, dv = (double)v[i + l] - cv;
-            a[l] += du;
-            b[l] += du * dv;
-        }
-    for (; i < n; i++) {
-        const double du = (double)u[i] - cu, dv = (double)v[i] - cv;
-        a[0] += du;
-        b[0] += du * dv;
-    }
-    *s0 = tl_lanes_sum(a);
-    *s1 = tl_lanes_sum(b);
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* Four vectors of 4 doubles from 16 floats at p. */
+static inline void tl_load16_pd(const float *p, __m256d out[4]) {
+    const __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    out[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(lo));
+    out[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(lo, 1));
+    out[2] = _mm256_cvtps_pd(_mm256_castps256_ps128(hi));
+    out[3] = _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1));
 }
 
-/* ws[2p], ws[2p+1] = tl_sums2 over plane p of (P, S) for every plane; the shifts cu, cv (NULL = 0) are
-   indexed by (p / div) % mod, which expresses per-channel (div 1, mod C) and per-group (div C/G) shifts. */
-static void tl_plane_partials(double *ws, const float *u, const float *cu, const float *v, const float *cv,
+static inline void tl_store_lanes(double *la, const __m256d a[4]) {
+    for (int k = 0; k < 4; k++) _mm256_storeu_pd(la + 4 * k, a[k]);
+}
+#endif
+
+static inline void tl_sums(tl_sum_kind kind, double *s0, double *s1, const float *u, const float *w, const float *v,
+                           double c, tl_size n) {
+    double la[TL_NLANES] = {0}, lb[TL_NLANES] = {0};
+    tl_size i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256d a[4], b[4], x[4], y[4];
+    const __m256d vc = _mm256_set1_pd(c);
+    for (int k = 0; k < 4; k++) { a[k] = _mm256_setzero_pd(); b[k] = _mm256_setzero_pd(); }
+    if (kind == TL_SUM_VARIANCE) {
+        for (; i + TL_NLANES <= n; i += TL_NLANES) {
+            tl_load16_pd(u + i, x);
+            for (int k = 0; k < 4; k++) {
+                const __m256d d = _mm256_sub_pd(x[k], vc);
+                a[k] = _mm256_add_pd(a[k], d);
+                b[k] = _mm256_fmadd_pd(d, d, b[k]);
+            }
+        }
+    } else {
+        for (; i + TL_NLANES <= n; i += TL_NLANES) {
+            if (w) {
+                /* u * w rounds to float first, as in the scalar tail. */
+                float g[TL_NLANES];
+                for (int l = 0; l < TL_NLANES; l++) g[l] = u[i + l] * w[i + l];
+                tl_load16_pd(g, x);
+            } else {
+                tl_load16_pd(u + i, x);
+            }
+            tl_load16_pd(v + i, y);
+            for (int k = 0; k < 4; k++) {
+                a[k] = _mm256_add_pd(a[k], x[k]);
+                b[k] = _mm256_fmadd_pd(x[k], _mm256_sub_pd(y[k], vc), b[k]);
+            }
+        }
+    }
+    tl_store_lanes(la, a);
+    tl_store_lanes(lb, b);
+#else
+    for (; i + TL_NLANES <= n; i += TL_NLANES)
+        for (int l = 0; l < TL_NLANES; l++) {
+            if (kind == TL_SUM_VARIANCE) {
+                const double d = (double)u[i + l] - c;
+                la[l] += d;
+                lb[l] += d * d;
+            } else {
+                const double g = w ? (double)(u[i + l] * w[i + l]) : (double)u[i + l];
+                la[l] += g;
+                lb[l] += g * ((double)v[i + l] - c);
+            }
+        }
+#endif
+    for (; i < n; i++) {
+        if (kind == TL_SUM_VARIANCE) {
+            const double d = (double)u[i] - c;
+            la[0] += d;
+            lb[0] += d * d;
+        } else {
+            const double g = w ? (double)(u[i] * w[i]) : (double)u[i];
+            la[0] += g;
+            lb[0] += g * ((double)v[i] - c);
+        }
+    }
+    *s0 = tl_lanes_sum(la);
+    *s1 = tl_lanes_sum(lb);
+}
+
+/* ws[2p], ws[2p+1] = tl_sums over plane p of (P, S) for every plane: variance sums of x around shift[k],
+   or gradient sums of dy against x - shift[k], where k = (p / div) % mod expresses per-channel
+   (div 1, mod C) and per-group (div C/G, mod N*G) shifts. */
+static void tl_plane_partials(double *ws, tl_sum_kind kind, const float *dy, const float *x, const float *shift,
                               tl_size P, tl_size S, tl_size div, tl_size mod) {
     #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
     for (tl_size p = 0; p < P; p++) {
-        const tl_size k = (p / div) % mod;
-        tl_sums2(&ws[2 * p], &ws[2 * p + 1], u + p * S, cu ? (double)cu[k] : 0.0, v + p * S, cv ? (double)cv[k] : 0.0, S);
+        const double c = shift[(p / div) % mod];
+        if (kind == TL_SUM_VARIANCE) tl_sums(kind, &ws[2 * p], &ws[2 * p + 1], x + p * S, NULL, NULL, c, S);
+        else tl_sums(kind, &ws[2 * p], &ws[2 * p + 1], dy + p * S, NULL, x + p * S, c, S);
     }
 }
 
@@ -84,12 +158,12 @@ static void tl_plane_partials(double *ws, const float *u, const float *cu, const
 static inline tl_size tl_row_blocks(tl_size R) { return R < TL_NORM_ROW_BLOCKS ? R : TL_NORM_ROW_BLOCKS; }
 static inline tl_size tl_block_start(tl_size b, tl_size R, tl_size nb) { return b * R / nb; }
 
-/* Per-channel sums s0[c], s1[c] (as in tl_sums2, shifts per channel) over (N, C, S). ws holds
-   2 * max(N*C, blocks*C) doubles. */
-static void tl_channel_sums(double *s0, double *s1, double *ws, const float *u, const float *cu, const float *v,
-                            const float *cv, tl_size N, tl_size C, tl_size S) {
+/* Per-channel sums s0[c], s1[c] over (N, C, S) (variance sums of x around shift[c], or gradient sums of dy
+   against x - shift[c]). ws holds tl_channel_ws doubles. */
+static void tl_channel_sums(double *s0, double *s1, double *ws, tl_sum_kind kind, const float *dy, const float *x,
+                            const float *shift, tl_size N, tl_size C, tl_size S) {
     if (S > 1) {
-        tl_plane_partials(ws, u, cu, v, cv, N * C, S, 1, C);
+        tl_plane_partials(ws, kind, dy, x, shift, N * C, S, 1, C);
         for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
         for (tl_size n = 0; n < N; n++)
             for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * (n * C + c)]; s1[c] += ws[2 * (n * C + c) + 1]; }
@@ -102,12 +176,21 @@ static void tl_channel_sums(double *s0, double *s1, double *ws, const float *u, 
         double *a0 = ws + 2 * b * C, *a1 = a0 + C;
         for (tl_size c = 0; c < C; c++) { a0[c] = 0.0; a1[c] = 0.0; }
         for (tl_size n = tl_block_start(b, N, nb); n < tl_block_start(b + 1, N, nb); n++) {
-            const float *ur = u + n * C, *vr = v + n * C;
-            #pragma omp simd
-            for (tl_size c = 0; c < C; c++) {
-                const double du = (double)ur[c] - (cu ? (double)cu[c] : 0.0), dv = (double)vr[c] - (cv ? (double)cv[c] : 0.0);
-                a0[c] += du;
-                a1[c] += du * dv;
+            const float *xr = x + n * C;
+            if (kind == TL_SUM_VARIANCE) {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) {
+                    const double d = (double)xr[c] - (double)shift[c];
+                    a0[c] += d;
+                    a1[c] += d * d;
+                }
+            } else {
+                const float *dyr = dy + n * C;
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) {
+                    a0[c] += (double)dyr[c];
+                    a1[c] += (double)dyr[c] * ((double)xr[c] - (double)shift[c]);
+                }
             }
         }
     }
@@ -215,7 +298,7 @@ int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, flo
     float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
     double *part = ws + 4 * C;
     for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
-    tl_channel_sums(s0, s1, part, x, shift, x, shift, N, C, S);
+    tl_channel_sums(s0, s1, part, TL_SUM_VARIANCE, NULL, x, shift, N, C, S);
 
     const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
     for (tl_size c = 0; c < C; c++) {
@@ -251,7 +334,7 @@ int tl_batchnorm_train_backward(float *dx, float *dgamma, float *dbeta, const fl
     double *s0 = ws, *s1 = ws + C;
     float *a = (float *)(ws + 2 * C), *c1 = a + C, *c0 = c1 + C;
     /* s0 = sum dy, s1 = sum dy (x - mean) per channel. */
-    tl_channel_sums(s0, s1, ws + 4 * C, dy, NULL, x, save_mean, N, C, S);
+    tl_channel_sums(s0, s1, ws + 4 * C, TL_SUM_GRADIENT, dy, x, save_mean, N, C, S);
 
     const double inv_m = 1.0 / (double)(N * S);
     for (tl_size c = 0; c < C; c++) {
@@ -316,7 +399,7 @@ int tl_batchnorm_eval_backward(float *dx, float *dgamma, float *dbeta, const flo
     float *a = (float *)ws;
     double *s0 = ws + C, *s1 = ws + 2 * C;
     if (dgamma || dbeta) {
-        tl_channel_sums(s0, s1, ws + 3 * C, dy, NULL, x, running_mean, N, C, S);
+        tl_channel_sums(s0, s1, ws + 3 * C, TL_SUM_GRADIENT, dy, x, running_mean, N, C, S);
         for (tl_size c = 0; c < C; c++) {
             if (dbeta) dbeta[c] = (float)s0[c];
             if (dgamma) dgamma[c] = (float)(s1[c] / sqrt((double)running_var[c] + (double)eps));
@@ -347,7 +430,7 @@ int tl_layernorm_forward(float *y, float *mean, float *rstd, const float *x, con
         float *yr = y + r * D;
         const double k = xr[0];
         double s0, s1;
-        tl_sums2(&s0, &s1, xr, k, xr, k, D);
+        tl_sums(TL_SUM_VARIANCE, &s0, &s1, xr, NULL, NULL, k, D);
         const double d = s0 / (double)D;
         double var = s1 / (double)D - d * d;
         var = var > 0.0 ? var : 0.0;
@@ -383,40 +466,42 @@ int tl_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
     if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
     const int params = dgamma != NULL || dbeta != NULL;
     const tl_size nb = tl_row_blocks(R);
-    /* Per block: partial dgamma and dbeta (D doubles each). */
-    TL_NORM_SCRATCH(fn, ws, params ? 2 * (size_t)(nb * D) : 1);
+    /* Per block: partial dgamma and dbeta in double (2D), and float accumulators (2D floats in D doubles)
+       that take up to TL_LN_FLUSH rows before they are added into the double partials: float adds
+       vectorise twice as wide and need no conversions, and 32 terms keep their rounding small. */
+    TL_NORM_SCRATCH(fn, ws, params ? 3 * (size_t)(nb * D) : 1);
 
     #pragma omp parallel for schedule(static) if (R * D > TL_NORM_PAR_MIN && nb > 1)
     for (tl_size b = 0; b < nb; b++) {
-        double *pg = ws + 2 * b * D, *pb = pg + D;
-        if (params) for (tl_size i = 0; i < D; i++) { pg[i] = 0.0; pb[i] = 0.0; }
-        for (tl_size r = tl_block_start(b, R, nb); r < tl_block_start(b + 1, R, nb); r++) {
+        double *pg = ws + 3 * b * D, *pb = pg + D;
+        float *fg = (float *)(pb + D), *fb = fg + D;
+        if (params) for (tl_size i = 0; i < D; i++) { pg[i] = 0.0; pb[i] = 0.0; fg[i] = 0.0f; fb[i] = 0.0f; }
+        const tl_size r0 = tl_block_start(b, R, nb), r1 = tl_block_start(b + 1, R, nb);
+        for (tl_size r = r0; r < r1; r++) {
             const float *dyr = dy + r * D, *xr = x + r * D;
             const float m = mean[r], rs = rstd[r];
             if (params) {
                 #pragma omp simd
                 for (tl_size i = 0; i < D; i++) {
-                    pg[i] += (double)dyr[i] * (double)((xr[i] - m) * rs);
-                    pb[i] += (double)dyr[i];
+                    fg[i] += dyr[i] * ((xr[i] - m) * rs);
+                    fb[i] += dyr[i];
+                }
+                if ((r - r0) % TL_LN_FLUSH == TL_LN_FLUSH - 1 || r == r1 - 1) {
+                    #pragma omp simd
+                    for (tl_size i = 0; i < D; i++) {
+                        pg[i] += (double)fg[i];
+                        pb[i] += (double)fb[i];
+                        fg[i] = 0.0f;
+                        fb[i] = 0.0f;
+                    }
                 }
             }
             if (dx) {
                 /* With g = dy * gamma: dx = rstd (g - mean(g) - xhat mean(g xhat)). */
-                double sg[TL_NLANES] = {0}, sgx[TL_NLANES] = {0};
-                tl_size i = 0;
-                for (; i + TL_NLANES <= D; i += TL_NLANES)
-                    for (int l = 0; l < TL_NLANES; l++) {
-                        const float g = gamma ? dyr[i + l] * gamma[i + l] : dyr[i + l];
-                        sg[l] += (double)g;
-                        sgx[l] += (double)g * (double)(xr[i + l] - m);
-                    }
-                for (; i < D; i++) {
-                    const float g = gamma ? dyr[i] * gamma[i] : dyr[i];
-                    sg[0] += (double)g;
-                    sgx[0] += (double)g * (double)(xr[i] - m);
-                }
-                const float c0 = (float)(-(double)rs * tl_lanes_sum(sg) / (double)D);
-                const float c1 = (float)(-(double)rs * rs * rs * tl_lanes_sum(sgx) / (double)D);
+                double sg, sgx;
+                tl_sums(TL_SUM_GRADIENT, &sg, &sgx, dyr, gamma, xr, m, D);
+                const float c0 = (float)(-(double)rs * sg / (double)D);
+                const float c1 = (float)(-(double)rs * rs * rs * sgx / (double)D);
                 float *dxr = dx + r * D;
                 if (gamma) {
                     #pragma omp simd
@@ -432,7 +517,7 @@ int tl_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
         #pragma omp parallel for schedule(static) if (nb * D > TL_NORM_PAR_MIN)
         for (tl_size i = 0; i < D; i++) {
             double g = 0.0, be = 0.0;
-            for (tl_size b = 0; b < nb; b++) { g += ws[2 * b * D + i]; be += ws[2 * b * D + D + i]; }
+            for (tl_size b = 0; b < nb; b++) { g += ws[3 * b * D + i]; be += ws[3 * b * D + D + i]; }
             if (dgamma) dgamma[i] = (float)g;
             if (dbeta) dbeta[i] = (float)be;
         }
@@ -464,7 +549,7 @@ int tl_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, con
     TL_NORM_SCRATCH(fn, ws, 3 * (size_t)P + (size_t)Q);
     float *a = (float *)(ws + 2 * P), *b = a + P, *shift = (float *)(ws + 3 * P);
     for (tl_size q = 0; q < Q; q++) shift[q] = x[q * M];
-    tl_plane_partials(ws, x, shift, x, shift, P, S, Cg, Q);
+    tl_plane_partials(ws, TL_SUM_VARIANCE, NULL, x, shift, P, S, Cg, Q);
 
     for (tl_size q = 0; q < Q; q++) {
         double t0 = 0.0, t1 = 0.0;
@@ -501,7 +586,7 @@ int tl_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
     TL_NORM_SCRATCH(fn, ws, 4 * (size_t)P);
     float *a = (float *)(ws + 2 * P), *c1 = a + P, *m = c1 + P, *c0 = m + P;
     /* ws[2p] = sum dy, ws[2p+1] = sum dy (x - mean of the plane's group). */
-    tl_plane_partials(ws, dy, NULL, x, mean, P, S, Cg, Q);
+    tl_plane_partials(ws, TL_SUM_GRADIENT, dy, x, mean, P, S, Cg, Q);
 
     if (dgamma || dbeta)
         for (tl_size c = 0; c < C; c++) {

@@ -41,8 +41,9 @@ static int tl_pool_check(const char *fn, tl_size N, tl_size C, tl_size H, tl_siz
 
 /* ---- max pooling ---- */
 
-/* PyTorch's rule: a later element wins when it is greater or NaN (so NaN propagates). */
-#define TL_MAX_TAKE(v, best) ((v) > (best) || (v) != (v))
+/* PyTorch's rule: a later element wins when it is greater or NaN (so NaN propagates). `|` rather
+   than `||` keeps the scalar code free of branches, which random data would mispredict. */
+#define TL_MAX_TAKE(v, best) (((v) > (best)) | ((v) != (v)))
 
 /* Any geometry: windows clipped to the input, which padding makes equivalent to -inf padding. */
 static void tl_maxpool_plane(float *y, int32_t *idx, const float *x, tl_size H, tl_size W, tl_size OH, tl_size OW,
@@ -64,40 +65,75 @@ static void tl_maxpool_plane(float *y, int32_t *idx, const float *x, tl_size H, 
     }
 }
 
-/* 2x2 windows, stride 2, no padding (the usual downsampling): branch-free selects over the four
-   candidates in window order, so the loop vectorises (stride-2 loads) and matches the general path. */
+/* One output of a 2x2 window whose top-left input is r0[2 ow] (flat offset i0 in the plane). The first
+   candidate always wins against the -inf start, so it seeds the search. */
+static inline void tl_max4(float *yo, int32_t *io, const float *r0, const float *r1, tl_size ow, int32_t i0, int32_t W) {
+    const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+    float best = a;
+    int32_t bi = i0;
+    int t = TL_MAX_TAKE(b, best); best = t ? b : best; bi = t ? i0 + 1 : bi;
+    t = TL_MAX_TAKE(c, best); best = t ? c : best; bi = t ? i0 + W : bi;
+    t = TL_MAX_TAKE(d, best); best = t ? d : best; bi = t ? i0 + W + 1 : bi;
+    *yo = best;
+    if (io) *io = bi;
+}
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+/* Elements 0, 2, .., 14 and 1, 3, .., 15 of the 16 floats at p, in order. */
+static inline void tl_deinterleave16(const float *p, __m256 *even, __m256 *odd) {
+    const __m256 v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8);
+    const __m256 e = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 o = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline void tl_take8(__m256 v, __m256i iv, __m256 *best, __m256i *bi) {
+    const __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, *best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    *best = _mm256_blendv_ps(*best, v, t);
+    *bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*bi), _mm256_castsi256_ps(iv), t));
+}
+
+/* Eight outputs ow .. ow+7 of one output row, the same selects as tl_max4. */
+static inline void tl_max4x8(float *yr, int32_t *ir, const float *r0, const float *r1, tl_size ow, int32_t base, int32_t W) {
+    __m256 a, b, c, d;
+    tl_deinterleave16(r0 + 2 * ow, &a, &b);
+    tl_deinterleave16(r1 + 2 * ow, &c, &d);
+    const __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + 2 * (int32_t)ow), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+    __m256 best = a;
+    __m256i bi = ia;
+    tl_take8(b, _mm256_add_epi32(ia, _mm256_set1_epi32(1)), &best, &bi);
+    tl_take8(c, _mm256_add_epi32(ia, _mm256_set1_epi32(W)), &best, &bi);
+    tl_take8(d, _mm256_add_epi32(ia, _mm256_set1_epi32(W + 1)), &best, &bi);
+    _mm256_storeu_ps(yr + ow, best);
+    if (ir) _mm256_storeu_si256((__m256i *)(ir + ow), bi);
+}
+#endif
+
+/* 2x2 windows, stride 2, no padding (the usual downsampling). With AVX2 each output row is covered by
+   vectors of 8 outputs, the last one overlapping the previous when OW is not a multiple of 8 (outputs
+   are pure functions of the input, so writing some twice is harmless); rows narrower than 8 and
+   builds without AVX2 use the same selects in scalar code. */
 static void tl_maxpool_plane_2x2(float *y, int32_t *idx, const float *x, tl_size W, tl_size OH, tl_size OW) {
     for (tl_size oh = 0; oh < OH; oh++) {
         const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
         float *yr = y + oh * OW;
         int32_t *ir = idx ? idx + oh * OW : NULL;
         const int32_t base = (int32_t)(2 * oh * W);
-        const int32_t w1 = (int32_t)W;
-        if (ir) {
-            #pragma omp simd
-            for (tl_size ow = 0; ow < OW; ow++) {
-                const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-                const int32_t i0 = base + 2 * (int32_t)ow;
-                float best = a;
-                int32_t bi = i0;
-                /* a vs -inf always takes a (or a is -inf and its index is the first anyway). */
-                if (TL_MAX_TAKE(b, best)) { best = b; bi = i0 + 1; }
-                if (TL_MAX_TAKE(c, best)) { best = c; bi = i0 + w1; }
-                if (TL_MAX_TAKE(d, best)) { best = d; bi = i0 + w1 + 1; }
-                yr[ow] = best;
-                ir[ow] = bi;
+#if defined(__AVX2__)
+        if (OW >= 8) {
+            for (tl_size ow = 0;; ow += 8) {
+                if (ow > OW - 8) ow = OW - 8;
+                tl_max4x8(yr, ir, r0, r1, ow, base, (int32_t)W);
+                if (ow == OW - 8) break;
             }
-        } else {
-            #pragma omp simd
-            for (tl_size ow = 0; ow < OW; ow++) {
-                const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-                float best = a;
-                if (TL_MAX_TAKE(b, best)) best = b;
-                if (TL_MAX_TAKE(c, best)) best = c;
-                if (TL_MAX_TAKE(d, best)) best = d;
-                yr[ow] = best;
-            }
+            continue;
         }
+#endif
+        for (tl_size ow = 0; ow < OW; ow++)
+            tl_max4(yr + ow, ir ? ir + ow : NULL, r0, r1, ow, base + 2 * (int32_t)ow, (int32_t)W);
     }
 }
 

@@ -45,6 +45,20 @@ private func refSoftmax(_ x: [Float], _ outer: Int, _ axis: Int, _ inner: Int, l
 
 // MARK: - Calling helpers
 
+/// Runs `body` with the exp-bound kernels forced onto their baseline (AVX2) variant, as on a CPU
+/// without AVX-512 (tl_act.c reads TL_NO_AVX512 on every call).
+private func withBaselineISA<T>(_ body: () throws -> T) rethrows -> T {
+    setenv("TL_NO_AVX512", "1", 1)
+    defer { unsetenv("TL_NO_AVX512") }
+    return try body()
+}
+
+/// Runs `body` once per instruction-set path (the default, then the forced baseline), labelled.
+private func forEachISA(_ body: (String) throws -> Void) rethrows {
+    try body("default ISA")
+    try withBaselineISA { try body("baseline ISA") }
+}
+
 /// Output of an element-wise forward kernel.
 private func unary(_ x: [Float], _ kernel: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Int32) -> [Float] {
     var y = [Float](repeating: .nan, count: x.count)
@@ -113,17 +127,32 @@ private func activationInputs(_ n: Int, seed: UInt64) -> [Float] {
 
 final class ElementwiseActivationTests: XCTestCase {
     func testForwardMatchesReference() {
-        for act in activations {
-            for n in [1, 7, 8, 33, 1000, 70_001] {
-                let x = activationInputs(n, seed: UInt64(n))
-                let y = unary(x, act.forward)
-                // GELU's reference in the far negative tail is ~1e-30: atol keeps those from counting.
-                assertClose(y, x.map { Float(act.ref(Double($0))) }, rtol: 1e-5, atol: 1e-30, "\(act.name) n=\(n)")
+        forEachISA { isa in
+            for act in activations {
+                for n in [1, 7, 8, 33, 1000, 70_001] {
+                    let x = activationInputs(n, seed: UInt64(n))
+                    let y = unary(x, act.forward)
+                    // GELU's reference in the far negative tail is ~1e-30: atol keeps those from counting.
+                    assertClose(y, x.map { Float(act.ref(Double($0))) }, rtol: 1e-5, atol: 1e-30, "\(act.name) n=\(n) \(isa)")
+                }
             }
         }
     }
 
+    func testBothInstructionSetPathsGiveBitwiseEqualResults() {
+        // Element-wise kernels do the same operations per lane on both paths.
+        let x = activationInputs(70_001, seed: 31), dy = randomFloats(70_001, seed: 32)
+        for act in activations {
+            let run = { () -> [Float] in
+                let y = unary(x, act.forward)
+                return y + binary(dy, act.backwardTakesOutput ? y : x, act.backward)
+            }
+            assertBitwiseEqual(run(), withBaselineISA(run), act.name)
+        }
+    }
+
     func testBackwardMatchesReference() {
+        forEachISA { isa in
         for act in activations {
             for n in [1, 9, 1000, 70_001] {
                 let x = activationInputs(n, seed: UInt64(n) + 5)
@@ -132,8 +161,9 @@ final class ElementwiseActivationTests: XCTestCase {
                 let dx = binary(dy, saved, act.backward)
                 let expected = zip(x, dy).map { Float(act.refGrad(Double($0)) * Double($1)) }
                 // Output-based gradients lose relative accuracy where y*(1-y) or 1-y^2 cancel (|x| large).
-                assertClose(dx, expected, rtol: 2e-5, atol: 2e-7, "\(act.name) n=\(n)")
+                assertClose(dx, expected, rtol: 2e-5, atol: 2e-7, "\(act.name) n=\(n) \(isa)")
             }
+        }
         }
     }
 
@@ -237,11 +267,27 @@ final class SoftmaxTests: XCTestCase {
     let shapes = [(1, 1, 1), (3, 10, 1), (5, 1, 4), (2, 5, 3), (4, 3, 17), (2, 7, 300), (1, 13, 513), (64, 1000, 1), (3, 9, 1)]
 
     func testForwardMatchesReference() {
+        forEachISA { isa in
+            for log in [false, true] {
+                for (o, a, i) in shapes {
+                    let x = randomFloats(o * a * i, seed: UInt64(o * 31 + a * 7 + i), low: -10, high: 10)
+                    assertClose(softmaxForward(x, o, a, i, log: log), refSoftmax(x, o, a, i, log: log),
+                                rtol: 1e-5, atol: log ? 1e-5 : 1e-7, "log=\(log) shape=\((o, a, i)) \(isa)")
+                }
+            }
+        }
+    }
+
+    func testBothInstructionSetPathsAgree() {
+        // Sums are grouped by vector width, so the paths may differ in the last bits only.
         for log in [false, true] {
-            for (o, a, i) in shapes {
-                let x = randomFloats(o * a * i, seed: UInt64(o * 31 + a * 7 + i), low: -10, high: 10)
-                assertClose(softmaxForward(x, o, a, i, log: log), refSoftmax(x, o, a, i, log: log),
-                            rtol: 1e-5, atol: log ? 1e-5 : 1e-7, "log=\(log) shape=\((o, a, i))")
+            for (o, a, i) in [(64, 1000, 1), (3, 77, 1), (2, 7, 300)] {
+                let x = randomFloats(o * a * i, seed: 12, low: -8, high: 8), dy = randomFloats(o * a * i, seed: 13)
+                let run = { () -> [Float] in
+                    let y = softmaxForward(x, o, a, i, log: log)
+                    return y + softmaxBackward(dy, y, o, a, i, log: log)
+                }
+                assertClose(run(), withBaselineISA(run), rtol: 1e-6, atol: 1e-6, "log=\(log) \((o, a, i))")
             }
         }
     }
@@ -281,6 +327,7 @@ final class SoftmaxTests: XCTestCase {
     }
 
     func testBackwardMatchesReferenceOnLargeShapes() {
+        forEachISA { _ in
         for log in [false, true] {
             for (o, a, i) in [(64, 1000, 1), (2, 7, 300), (3, 9, 1)] {
                 let x = randomFloats(o * a * i, seed: 5, low: -5, high: 5)
@@ -302,6 +349,7 @@ final class SoftmaxTests: XCTestCase {
                 }
                 assertClose(softmaxBackward(dy, y, o, a, i, log: log), expected, rtol: 1e-4, atol: 1e-6, "log=\(log) \((o, a, i))")
             }
+        }
         }
     }
 
@@ -328,6 +376,7 @@ final class SoftmaxTests: XCTestCase {
     }
 
     func testOneAndTwoThreadsBitwiseEqual() {
+        forEachISA { isa in
         for log in [false, true] {
             for (o, a, i) in [(128, 1000, 1), (4, 64, 600), (1, 8, 20_000)] {
                 let x = randomFloats(o * a * i, seed: 9, low: -6, high: 6)
@@ -336,8 +385,9 @@ final class SoftmaxTests: XCTestCase {
                     let y = softmaxForward(x, o, a, i, log: log)
                     return y + softmaxBackward(dy, y, o, a, i, log: log)
                 }
-                assertBitwiseEqual(withThreads(1, run), withThreads(2, run), "log=\(log) \((o, a, i))")
+                assertBitwiseEqual(withThreads(1, run), withThreads(2, run), "log=\(log) \((o, a, i)) \(isa)")
             }
+        }
         }
     }
 

@@ -20,12 +20,21 @@ private struct PoolShape: CustomStringConvertible {
     }
 }
 
+/// The 2x2 stride-2 fast path, a ResNet-stem style overlapping window with padding, and a stride-1
+/// window with padding on every side: the shapes the tie, NaN and padding tests single out.
+private let fast2x2 = PoolShape(n: 2, c: 3, h: 8, w: 8, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0)
+private let stem = PoolShape(n: 2, c: 2, h: 9, w: 7, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1)
+private let padded = PoolShape(n: 1, c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1)
+private let oddFast = PoolShape(n: 1, c: 2, h: 7, w: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0)
+
 private let shapes: [PoolShape] = [
-    PoolShape(n: 2, c: 3, h: 8, w: 8, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),   // the 2x2 fast path
-    PoolShape(n: 1, c: 2, h: 7, w: 9, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),   // fast path, odd sizes (last row/col unused)
-    PoolShape(n: 1, c: 1, h: 2, w: 34, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW not a multiple of 8
-    PoolShape(n: 2, c: 2, h: 9, w: 7, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1),   // ResNet stem style, overlapping
-    PoolShape(n: 1, c: 2, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1),   // stride 1, heavy overlap
+    fast2x2,
+    oddFast,                                                                       // fast path, odd sizes (last row/col unused)
+    PoolShape(n: 1, c: 1, h: 2, w: 34, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 17: overlapping last vector
+    PoolShape(n: 1, c: 2, h: 4, w: 16, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 8 exactly
+    PoolShape(n: 2, c: 1, h: 3, w: 29, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0),  // fast path, OW = 14 (as 28x28), odd H and W
+    stem,
+    padded,
     PoolShape(n: 1, c: 1, h: 4, w: 6, kh: 2, kw: 3, sh: 3, sw: 1, ph: 1, pw: 0),   // different geometry per axis
     PoolShape(n: 2, c: 1, h: 7, w: 7, kh: 2, kw: 2, sh: 3, sw: 3, ph: 0, pw: 0),   // stride larger than kernel
     PoolShape(n: 1, c: 3, h: 3, w: 5, kh: 1, kw: 1, sh: 1, sw: 2, ph: 0, pw: 0),   // 1x1 kernel
@@ -118,17 +127,16 @@ final class MaxPoolTests: XCTestCase {
 
     func testTiesNaNAndPadding() {
         // A constant plane: every window picks its first element in row-major order, on both paths.
-        for s in [shapes[0], shapes[3]] {
+        for s in [fast2x2, stem] {
             let (y, idx) = maxPool([Float](repeating: 2, count: s.inCount), s)
             XCTAssertEqual(y, [Float](repeating: 2, count: s.outCount))
             XCTAssertEqual(idx, refMaxPool([Float](repeating: 2, count: s.inCount), s).idx, "\(s)")
         }
         // Padding is -inf, not 0: an all-negative input keeps its negative maxima.
-        let padded = shapes[4]
         let negative = randomFloats(padded.inCount, seed: 5, low: -9, high: -1)
         XCTAssertTrue(maxPool(negative, padded).y.allSatisfy { $0 < 0 })
         // NaN propagates, on the fast path and the general one.
-        for s in [shapes[0], shapes[3]] {
+        for s in [fast2x2, stem] {
             var x = randomFloats(s.inCount, seed: 6)
             x[s.w + 1] = .nan
             let (y, idx) = maxPool(x, s)
@@ -136,7 +144,7 @@ final class MaxPoolTests: XCTestCase {
             XCTAssertTrue(idx.contains(Int32(s.w + 1)), "\(s)")
         }
         // idx may be NULL; the values are the same.
-        let s = shapes[1]
+        let s = oddFast
         let x = randomFloats(s.inCount, seed: 7)
         var y = [Float](repeating: 0, count: s.outCount)
         XCTAssertEqual(tl_maxpool2d_forward(&y, nil, x, s.n, s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw), 0)
@@ -158,7 +166,7 @@ final class MaxPoolTests: XCTestCase {
     }
 
     func testBackwardRejectsOutOfRangeIndices() {
-        let s = shapes[0]
+        let s = fast2x2
         var (_, idx) = maxPool(randomFloats(s.inCount, seed: 1), s)
         var dx = [Float](repeating: 0, count: s.inCount)
         idx[5] = Int32(s.h * s.w)
@@ -180,7 +188,7 @@ final class AvgPoolTests: XCTestCase {
             }
         }
         // The two divisors differ exactly on windows that overlap padding.
-        let s = shapes[4]
+        let s = padded
         let ones = [Float](repeating: 1, count: s.inCount)
         XCTAssertEqual(avgPool(ones, s, includePad: false), [Float](repeating: 1, count: s.outCount))
         XCTAssertEqual(avgPool(ones, s, includePad: true)[0], 4.0 / 9.0, accuracy: 1e-7)
