@@ -19,22 +19,29 @@
 
 /* ---------------------------------------------------------------- masks */
 
+/* x[i] = +0 where mask[i] == 0, as an AND of the bits with an all-ones/all-zeros word: written as a select, the
+   compiler emits masked stores (vmaskmovps), which are very slow on AMD cores. */
+static void mask_run(float *restrict x, const uint8_t *restrict mask, tl_size n) {
+    for (tl_size i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        b &= 0u - (uint32_t)(mask[i] != 0);
+        memcpy(x + i, &b, sizeof b);
+    }
+}
+
 int tl_sparse_mask_apply(float *w, float *g, const uint8_t *mask, tl_size n) {
     static const char fn[] = "tl_sparse_mask_apply";
     TL_CHECK_PTR(fn, mask);
     TL_CHECK(fn, w != NULL || g != NULL, "%s: w and g are both NULL", fn);
     TL_CHECK_NONNEG(fn, n);
-    if (w && g) {
-        #pragma omp parallel for schedule(static) if (n > TL_SPARSE_PAR_MIN)
-        for (tl_size i = 0; i < n; i++) {
-            const int keep = mask[i] != 0;
-            w[i] = keep ? w[i] : 0.0f;
-            g[i] = keep ? g[i] : 0.0f;
-        }
-    } else {
-        float *x = w ? w : g;
-        #pragma omp parallel for schedule(static) if (n > TL_SPARSE_PAR_MIN)
-        for (tl_size i = 0; i < n; i++) x[i] = mask[i] != 0 ? x[i] : 0.0f;
+    const tl_size tiles = (n + TL_TOPK_CHUNK - 1) / TL_TOPK_CHUNK;
+    #pragma omp parallel for schedule(static) if (n > TL_SPARSE_PAR_MIN)
+    for (tl_size t = 0; t < tiles; t++) {
+        const tl_size i0 = t * TL_TOPK_CHUNK, len = n - i0 < TL_TOPK_CHUNK ? n - i0 : TL_TOPK_CHUNK;
+        /* Both arrays tile by tile, so the mask tile is read from memory once. */
+        if (w) mask_run(w + i0, mask + i0, len);
+        if (g) mask_run(g + i0, mask + i0, len);
     }
     return TL_OK;
 }
