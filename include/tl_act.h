@@ -1,8 +1,12 @@
 /* TrainingLab core: activations. Element-wise ones see their tensors as flat arrays of n floats
-   (n == 0 is an OK no-op); softmax and log-softmax see theirs as (outer, axis, inner), row-major,
-   and normalise over the middle axis (outer == 0 or inner == 0 is an OK no-op, axis must be > 0). In-place use (output pointer == input pointer) is allowed
-   wherever a comment says so; partially overlapping buffers are not. Every kernel is element-wise
-   or row-wise with a fixed order of operations, so 1 and N threads give bitwise-identical results. */
+   (n == 0 is an OK no-op); softmax and log-softmax see theirs as (outer, axis, inner), row-major, and
+   normalise over the middle axis (outer == 0 or inner == 0 is an OK no-op, axis must be > 0).
+   In-place use (output pointer == input pointer) is allowed wherever a comment says so; partially
+   overlapping buffers are not. Every kernel is element-wise or row-wise with a fixed order of
+   operations, so 1 and N threads give bitwise-identical results.
+   The exp-bound kernels (sigmoid, tanh, GELU-tanh, softmax, log-softmax) also have AVX-512 variants
+   chosen at run time; softmax sums then group differently, so its last bits can differ between CPUs
+   with and without AVX-512. TL_NO_AVX512=1 in the environment forces the AVX2 variants. */
 #ifndef TL_ACT_H
 #define TL_ACT_H
 

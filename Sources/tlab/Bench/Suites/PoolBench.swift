@@ -46,7 +46,7 @@ extension BenchSuites {
 }
 
 /// An int32 buffer from the core's aligned allocator (max-pool indices), freed on deinit.
-final class IndexBuffer {
+private final class IndexBuffer {
     let pointer: UnsafeMutablePointer<Int32>
 
     init(count: Int) {
