@@ -147,7 +147,8 @@ final class QuantFixedTests: XCTestCase {
         for n in [1, 3, 7, 33, 1000, 40_003] {
             let x = randomFloats(n, seed: UInt64(n), low: -40, high: 40).map { $0 * $0 * $0 / 100 }
             for (wl, fl) in configs {
-                for (r, offset) in [(nearest, UInt64(0)), (stochastic, UInt64(0)), (stochastic, UInt64(5)), (stochastic, UInt64(1) << 33 | 3)] {
+                for (r, offset) in [(nearest, UInt64(0)), (stochastic, UInt64(0)), (stochastic, UInt64(5)), (stochastic, UInt64(1) << 33 | 3),
+                                     (stochastic, 4 * ((UInt64(1) << 32) - 5) + 2)] { // the last: the counter's low word wraps
                     let (y, sat) = fixedForward(x, wl: wl, fl: fl, rounding: r, seed: 77, offset: offset)
                     let (e, esat) = refFixed(x, wl: wl, fl: fl, rounding: r, seed: 77, offset: offset)
                     assertBitwiseEqual(y, e, "n \(n) wl \(wl) fl \(fl) rounding \(r) offset \(offset)")
