@@ -183,6 +183,13 @@ final class QuantFixedTests: XCTestCase {
         var y = x
         XCTAssertEqual(tl_quant_fixed_forward(&y, y, y.count, 8, 4, stochastic, 3, 0, nil), 0)
         assertBitwiseEqual(y, refFixed(x, wl: 8, fl: 4, rounding: stochastic, seed: 3).0)
+        let big = randomFloats(100_001, seed: 9, low: -9, high: 9)
+        var z = big
+        var sat = 0
+        XCTAssertEqual(tl_quant_fixed_forward(&z, z, z.count, 8, 4, nearest, 0, 0, &sat), 0)
+        let (e, esat) = refFixed(big, wl: 8, fl: 4, rounding: nearest)
+        assertBitwiseEqual(z, e)
+        XCTAssertEqual(sat, esat)
     }
 
     func testClippedStraightThroughBackward() {
