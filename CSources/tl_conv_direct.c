@@ -326,34 +326,172 @@ int conv_direct_forward(float *y, const float *x, const float *w, const float *b
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
 }
 
-/* The stride-1 input gradient as a forward convolution: dx = conv(dy, w'), w'[c][k] = w[k][c] flipped,
-   padding dilation*(kernel-1) - pad. Applies when that padding is >= 0. */
+/* ---------------------------------------------------------------- input gradient */
+
+/* The input gradient by stride phases. Input rows ih = i*sh + py receive dy rows oh = i + e_r from the
+   taps r with (py + ph - r*dh) divisible by sh, e_r = (py + ph - r*dh) / sh; columns likewise. Each phase
+   (py, px) is therefore a stride-1 correlation of dy (zero padded by Pt rows / Pl columns so that every
+   offset is >= 0) with its own taps, computed by the forward kernel with the roles of C and K swapped,
+   then scattered to dx. Stride 1 is the single phase of the usual flipped-filter formulation. */
+#define BWD_MAX_PHASES 16
+
+typedef struct bwd_plan {
+    const direct_isa *isa;
+    tl_size Pt, Pl, Hb, LWb, planeb, dyp_floats, CB, Cp; /* padded dy layout; blocks of MR input channels */
+    tl_size phases, Qr_max;
+    tl_size Hi[BWD_MAX_PHASES], Wi[BWD_MAX_PHASES], Qr[BWD_MAX_PHASES];
+    tl_size T[BWD_MAX_PHASES], first_tap[BWD_MAX_PHASES]; /* taps of each phase in the shared tables */
+} bwd_plan;
+
+static int phase_tap(tl_size p, tl_size pad, tl_size t, tl_size dil, tl_size stride, tl_size *e) {
+    const tl_size a = p + pad - t * dil;
+    if (a % stride != 0) return 0;
+    *e = a / stride;
+    return 1;
+}
+
+static void bwd_plan_make(bwd_plan *b, const conv_shape *s) {
+    b->isa = direct_isa_pick();
+    b->phases = s->sh * s->sw;
+    tl_size emin = 0, emax = 0, fmin = 0, fmax = 0, e;
+    for (tl_size py = 0; py < s->sh; py++)
+        for (tl_size r = 0; r < s->R; r++)
+            if (phase_tap(py, s->ph, r, s->dh, s->sh, &e)) { emin = e < emin ? e : emin; emax = e > emax ? e : emax; }
+    for (tl_size px = 0; px < s->sw; px++)
+        for (tl_size q = 0; q < s->S; q++)
+            if (phase_tap(px, s->pw, q, s->dw, s->sw, &e)) { fmin = e < fmin ? e : fmin; fmax = e > fmax ? e : fmax; }
+    b->Pt = -emin;
+    b->Pl = -fmin;
+    const tl_size Himax = (s->H + s->sh - 1) / s->sh, Wimax = (s->W + s->sw - 1) / s->sw;
+    b->LWb = b->Pl + s->OW > Wimax + fmax + b->Pl ? b->Pl + s->OW : Wimax + fmax + b->Pl;
+    b->Hb = b->Pt + s->OH > Himax + emax + b->Pt ? b->Pt + s->OH : Himax + emax + b->Pt;
+    b->planeb = b->Hb * b->LWb + 32;
+    const tl_size chunk = b->isa->nv * b->isa->vl;
+    b->CB = (s->Cg + b->isa->mr - 1) / b->isa->mr;
+    b->Cp = b->CB * b->isa->mr;
+    b->Qr_max = 0;
+    tl_size taps = 0;
+    for (tl_size py = 0; py < s->sh; py++)
+        for (tl_size px = 0; px < s->sw; px++) {
+            const tl_size ph = py * s->sw + px;
+            tl_size nr = 0, ns = 0;
+            for (tl_size r = 0; r < s->R; r++) nr += phase_tap(py, s->ph, r, s->dh, s->sh, &e);
+            for (tl_size q = 0; q < s->S; q++) ns += phase_tap(px, s->pw, q, s->dw, s->sw, &e);
+            b->Hi[ph] = py < s->H ? (s->H - py + s->sh - 1) / s->sh : 0;
+            b->Wi[ph] = px < s->W ? (s->W - px + s->sw - 1) / s->sw : 0;
+            b->Qr[ph] = (b->Hi[ph] * b->LWb + chunk - 1) / chunk * chunk;
+            b->Qr_max = b->Qr[ph] > b->Qr_max ? b->Qr[ph] : b->Qr_max;
+            b->T[ph] = s->Kg * nr * ns;
+            b->first_tap[ph] = taps;
+            taps += b->T[ph];
+        }
+    b->dyp_floats = s->Kg * b->planeb + b->LWb + b->Qr_max + 2 * chunk;
+}
+
 int conv_direct_backward_input_supported(const conv_shape *s) {
-    if (s->sh != 1 || s->sw != 1 || s->ph > s->dh * (s->R - 1) || s->pw > s->dw * (s->S - 1)) return 0;
-    conv_shape t = *s;
-    t.C = s->K; t.K = s->C; t.Cg = s->Kg; t.Kg = s->Cg;
-    t.H = s->OH; t.W = s->OW; t.OH = s->H; t.OW = s->W; t.HW = s->P; t.P = s->HW;
-    t.ph = s->dh * (s->R - 1) - s->ph; t.pw = s->dw * (s->S - 1) - s->pw;
-    t.CRS = t.Cg * s->R * s->S;
-    return conv_direct_supported(&t, 0);
+    if (conv_mode & TL_CONV2D_NO_DIRECT) return 0;
+    if (s->Cg < 4 || s->sh * s->sw > BWD_MAX_PHASES) return 0;
+    bwd_plan b;
+    bwd_plan_make(&b, s);
+    /* Junk columns a small fraction, buffers of reasonable size. */
+    const tl_size Wimax = (s->W + s->sw - 1) / s->sw;
+    if (b.LWb * 4 > Wimax * 5 && Wimax < 16) return 0;
+    if (b.dyp_floats > ((tl_size)1 << 26) || s->Kg * b.planeb > INT_MAX / 2) return 0;
+    return 1;
+}
+
+/* dx rows i*sh + py (all Cg channels) = the two column phases a (even columns) and b (odd) interleaved. */
+__attribute__((target("avx512f"))) static void interleave_rows_avx512(float *dxg, const float *ya, const float *yb,
+                                                                       tl_size lda, tl_size ldb, tl_size LWb,
+                                                                       tl_size Cg, tl_size Hi, tl_size py,
+                                                                       const conv_shape *s) {
+    const __m512i zip = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    for (tl_size c = 0; c < Cg; c++)
+        for (tl_size i = 0; i < Hi; i++) {
+            const float *ra = ya + c * lda + i * LWb, *rb = yb + c * ldb + i * LWb;
+            float *out = dxg + (c * s->H + i * s->sh + py) * s->W;
+            for (tl_size j0 = 0; 2 * j0 < s->W; j0 += 8) {
+                /* Rows are followed by other rows or slack, so reading 16 floats from ra + j0 is safe. */
+                const __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(ra + j0), zip, _mm512_loadu_ps(rb + j0));
+                const tl_size left = s->W - 2 * j0;
+                _mm512_mask_storeu_ps(out + 2 * j0, left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1), v);
+            }
+        }
 }
 
 int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
-    conv_shape t = *s;
-    t.C = s->K; t.K = s->C; t.Cg = s->Kg; t.Kg = s->Cg;
-    t.H = s->OH; t.W = s->OW; t.OH = s->H; t.OW = s->W; t.HW = s->P; t.P = s->HW;
-    t.ph = s->dh * (s->R - 1) - s->ph; t.pw = s->dw * (s->S - 1) - s->pw;
-    t.CRS = t.Cg * s->R * s->S;
-    /* w' (G, Cg, Kg, R, S) from w (G, Kg, Cg, R, S), spatially flipped. */
-    const tl_size RS = s->R * s->S;
-    float *wt = tl_scratch(TL_SCR_PARTIALS, (size_t)(s->K * s->CRS));
-    if (!wt) return TL_ERR_OUT_OF_MEMORY;
-    for (tl_size g = 0; g < s->G; g++)
-        for (tl_size k = 0; k < s->Kg; k++)
-            for (tl_size c = 0; c < s->Cg; c++)
-                for (tl_size i = 0; i < RS; i++)
-                    wt[((g * s->Cg + c) * s->Kg + k) * RS + i] = w[((g * s->Kg + k) * s->Cg + c) * RS + RS - 1 - i];
-    return conv_direct_forward(dx, dy, wt, NULL, &t);
+    bwd_plan b;
+    bwd_plan_make(&b, s);
+    const tl_size mr = b.isa->mr, taps = s->Kg * s->R * s->S;
+    float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * b.Cp * taps));
+    int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)taps);
+    if (!wp || !toff) return TL_ERR_OUT_OF_MEMORY;
+    /* Tap tables and filters, phase by phase: wp (G, phase taps..., CB, T_phase, MR). */
+    for (tl_size py = 0; py < s->sh; py++)
+        for (tl_size px = 0; px < s->sw; px++) {
+            const tl_size ph = py * s->sw + px;
+            tl_size t = b.first_tap[ph], e, f;
+            for (tl_size k = 0; k < s->Kg; k++)
+                for (tl_size r = 0; r < s->R; r++) {
+                    if (!phase_tap(py, s->ph, r, s->dh, s->sh, &e)) continue;
+                    for (tl_size q = 0; q < s->S; q++) {
+                        if (!phase_tap(px, s->pw, q, s->dw, s->sw, &f)) continue;
+                        toff[t] = (int)(k * b.planeb + (e + b.Pt) * b.LWb + f + b.Pl);
+                        for (tl_size g = 0; g < s->G; g++) {
+                            float *wg = wp + g * b.Cp * taps + b.first_tap[ph] * b.Cp;
+                            for (tl_size c = 0; c < b.Cp; c++)
+                                wg[((c / mr) * b.T[ph] + (t - b.first_tap[ph])) * mr + c % mr] =
+                                    c < s->Cg ? w[((g * s->Kg + k) * s->Cg + c) * s->R * s->S + r * s->S + q] : 0.0f;
+                        }
+                        t++;
+                    }
+                }
+        }
+    const tl_size tasks = s->N * s->G;
+    int failed = 0;
+    #pragma omp parallel for schedule(static)
+    for (tl_size task = 0; task < tasks; task++) {
+        /* Two output buffers: the stride-2 AVX-512 path keeps both column phases; +16 for row over-reads. */
+        float *dyp = tl_scratch(TL_SCR_A, (size_t)b.dyp_floats), *yflat = tl_scratch(TL_SCR_B, (size_t)(2 * b.Cp * b.Qr_max + 16));
+        if (!dyp || !yflat) { failed = 1; continue; }
+        const tl_size n = task / s->G, g = task % s->G;
+        /* dyp (Kg, Hb, LWb): dy of this image and group at row Pt, column Pl, zero around. */
+        memset(dyp, 0, (size_t)b.dyp_floats * sizeof(float));
+        for (tl_size k = 0; k < s->Kg; k++) {
+            const float *src = dy + (n * s->K + g * s->Kg + k) * s->P;
+            float *dst = dyp + k * b.planeb + b.Pt * b.LWb + b.Pl;
+            for (tl_size oh = 0; oh < s->OH; oh++)
+                memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
+        }
+        float *dxg = dx + (n * s->C + g * s->Cg) * s->HW;
+        const int pairs = s->sw == 2 && b.isa == &isa_avx512; /* both column phases at once, interleaved */
+        for (tl_size py = 0; py < s->sh; py++) {
+            if (b.Hi[py * s->sw] == 0) continue;
+            for (tl_size px = 0; px < s->sw; px++) {
+                const tl_size ph = py * s->sw + px, Hi = b.Hi[ph], Wi = b.Wi[ph];
+                float *yph = yflat + (pairs ? px : 0) * b.Cp * b.Qr_max;
+                if (b.T[ph] == 0) /* no tap reaches this phase */
+                    memset(yph, 0, (size_t)(b.Cp * b.Qr[ph]) * sizeof(float));
+                else
+                    b.isa->forward(yph, b.Qr[ph], dyp, wp + g * b.Cp * taps + b.first_tap[ph] * b.Cp,
+                                   toff + b.first_tap[ph], b.T[ph], b.CB, b.Qr[ph]);
+                if (pairs || Wi == 0) continue;
+                for (tl_size c = 0; c < s->Cg; c++)
+                    for (tl_size i = 0; i < Hi; i++) {
+                        const float *row = yph + c * b.Qr[ph] + i * b.LWb;
+                        float *out = dxg + (c * s->H + i * s->sh + py) * s->W + px;
+                        if (s->sw == 1)
+                            memcpy(out, row, (size_t)Wi * sizeof(float));
+                        else
+                            for (tl_size j = 0; j < Wi; j++) out[j * s->sw] = row[j];
+                    }
+            }
+            if (pairs)
+                interleave_rows_avx512(dxg, yflat, yflat + b.Cp * b.Qr_max, b.Qr[py * 2], b.Qr[py * 2 + 1], b.LWb,
+                                       s->Cg, b.Hi[py * 2], py, s);
+        }
+    }
+    return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
 }
 
 /* ---------------------------------------------------------------- weight gradient */
