@@ -171,6 +171,15 @@ tl_size conv_weight_block_images(const conv_shape *s) {
     return (s->N + parts - 1) / parts;
 }
 
+void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n) {
+    #pragma omp parallel for schedule(static) if (n * blocks > 65536)
+    for (tl_size e = 0; e < n; e++) {
+        float acc = partials[e];
+        for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * n + e];
+        out[e] = acc;
+    }
+}
+
 /* dw = sum over fixed blocks of images of per-block partials, added in block order: the same bits for
    any number of threads. */
 static int conv_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
@@ -179,36 +188,26 @@ static int conv_backward_weight(float *dw, const float *dy, const float *x, cons
         memset(dw, 0, (size_t)wsize * sizeof(float));
         return TL_OK;
     }
-    const int algo = algo_backward_weight(s);
-    if (algo == TL_CONV2D_ALGO_WINOGRAD) return conv_winograd_backward_weight(dw, dy, x, s);
+    switch (algo_backward_weight(s)) {
+    case TL_CONV2D_ALGO_WINOGRAD: return conv_winograd_backward_weight(dw, dy, x, s);
+    case TL_CONV2D_ALGO_DIRECT: return conv_direct_backward_weight(dw, dy, x, s);
+    default: break;
+    }
     const tl_size nb = conv_weight_block_images(s);
     const tl_size blocks = (s->N + nb - 1) / nb;
-    float *partials = blocks > 1 ? tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize)) : NULL;
-    if (blocks > 1 && !partials) return TL_ERR_OUT_OF_MEMORY;
-    const int direct = algo == TL_CONV2D_ALGO_DIRECT;
+    float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize));
+    if (!partials) return TL_ERR_OUT_OF_MEMORY;
     const size_t col_floats = conv_im2col_col_floats(s);
     int failed = 0;
     #pragma omp parallel for schedule(static) if (blocks > 1)
     for (tl_size blk = 0; blk < blocks; blk++) {
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
-        float *pdw = blocks > 1 ? partials + blk * wsize : dw;
-        if (direct) {
-            conv_direct_weight_block(pdw, dy, x, s, n0, n1, &failed);
-        } else {
-            float *col = tl_scratch(TL_SCR_A, col_floats);
-            if (!col) { failed = 1; continue; }
-            conv_im2col_weight_block(pdw, dy, x, s, n0, n1, col);
-        }
+        float *col = tl_scratch(TL_SCR_A, col_floats);
+        if (!col) { failed = 1; continue; }
+        conv_im2col_weight_block(partials + blk * wsize, dy, x, s, n0, n1, col);
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
-    if (blocks > 1) {
-        #pragma omp parallel for schedule(static) if (wsize > 65536)
-        for (tl_size e = 0; e < wsize; e++) {
-            float acc = partials[e];
-            for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * wsize + e];
-            dw[e] = acc;
-        }
-    }
+    conv_sum_partials(dw, partials, blocks, wsize);
     return TL_OK;
 }
 

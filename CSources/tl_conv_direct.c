@@ -1,20 +1,29 @@
 /* Direct convolution as a "shifted GEMM". One image's input is copied, zero padded, into planes of
-   row length LW (split into stride phases, so that every tap reads consecutive floats). With the
-   outputs flattened as q = oh*LW + ow, tap t = (c, r, s) of output q reads input xp[toff[t] + q]:
-   the im2col matrix is never built, each of its rows is the padded image shifted by toff[t].
-       y_flat (Kg, Q)  = W (Kg, T) * X_shift (T, Q)      forward (register tile MR channels x NV vectors)
-       dW     (Kg, T) += dy_flat (Kg, Q) * X_shift^T      weight gradient (tile MRW channels x NTW taps)
-   Columns ow >= OW of the flattened rows are junk: dropped on output, zeroed in dy_flat. The input
-   gradient of a stride-1 convolution is the forward of dy with flipped, transposed filters.
-   Kernels exist for AVX2 (8 floats, 16 registers) and AVX-512 (16 floats, 32 registers); the latter
-   is chosen at run time when the CPU has it. */
+   row length LW (split into stride phases, so that every tap reads consecutive floats). Tap t = (c, r, s)
+   of output row oh, column ow then reads xp[toff[t] + oh*LW + ow]: the im2col matrix is never built,
+   each of its rows is the padded image shifted by toff[t]. Outputs are processed as vectors of VL
+   consecutive columns of one row ("positions", the last one of a row partial):
+       y  (Kg, positions) = W (Kg, T) * X_shift (T, positions)     forward, tile MR channels x NV vectors
+       dW (Kg, T)        += dy (Kg, positions) * X_shift^T          weight gradient, tile MRW channels x NTW taps
+   Both read and write the NCHW tensors directly (partial vectors masked). The input gradient is the
+   forward kernel applied per stride phase to the padded dy (see conv_direct_backward_input).
+   Kernels exist for AVX2 (8 floats, 16 registers) and AVX-512 (16 floats, 32 registers); the latter is
+   chosen at run time when the CPU has it. */
 #include "tl_conv_internal.h"
 
 #include <immintrin.h>
 #include <omp.h>
 #include <string.h>
 
+/* One output vector: offset of its first input in a packed plane, of its first output, valid lanes. */
+typedef struct vec_pos {
+    int xoff, yoff, lanes;
+} vec_pos;
+
 /* ---------------------------------------------------------------- kernels, one set per ISA */
+
+/* avx2 partial vectors: lanes [0, n) of mask8_table + 8 - n are all ones. */
+static const int mask8_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 #define KSUF avx2
 #define KATTR
@@ -29,6 +38,9 @@
 #define VZERO() _mm256_setzero_ps()
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VMASK(n) _mm256_loadu_si256((const __m256i *)(mask8_table + 8 - (n)))
+#define VLOADN(p, n) _mm256_maskload_ps(p, VMASK(n))
+#define VSTOREN(p, n, v) ((n) == 8 ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, VMASK(n), v))
 #include "tl_conv_direct_kernels.h"
 #undef KSUF
 #undef KATTR
@@ -43,6 +55,9 @@
 #undef VZERO
 #undef VSET1
 #undef VFMA
+#undef VMASK
+#undef VLOADN
+#undef VSTOREN
 
 #define KSUF avx512
 #define KATTR __attribute__((target("avx512f")))
@@ -57,6 +72,8 @@
 #define VZERO() _mm512_setzero_ps()
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define VLOADN(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
+#define VSTOREN(p, n, v) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
 #include "tl_conv_direct_kernels.h"
 #undef KSUF
 #undef KATTR
@@ -71,9 +88,13 @@
 #undef VZERO
 #undef VSET1
 #undef VFMA
+#undef VLOADN
+#undef VSTOREN
 
-typedef void (*forward_fn)(float *, tl_size, const float *, const float *, const int *, tl_size, tl_size, tl_size);
-typedef void (*weight_fn)(float *, const float *, const float *, const int *, tl_size, tl_size, tl_size, int);
+typedef void (*forward_fn)(float *, tl_size, tl_size, const float *, const float *, const float *, const int *,
+                           tl_size, tl_size, const vec_pos *, tl_size);
+typedef void (*weight_fn)(float *, const float *, tl_size, tl_size, const float *, const int *, tl_size, tl_size,
+                          const vec_pos *, tl_size, int);
 
 typedef struct direct_isa {
     tl_size vl, mr, nv, mrw, ntw;
@@ -89,14 +110,33 @@ static const direct_isa *direct_isa_pick(void) {
     return __builtin_cpu_supports("avx512f") ? &isa_avx512 : &isa_avx2;
 }
 
+/* Positions of an output plane of rows x cols: input offsets with row length `ldx`, output offsets with
+   row length `ldy`, row by row; padded with empty positions to a multiple of `multiple`. Returns the count. */
+static tl_size make_positions(vec_pos *pos, tl_size rows, tl_size cols, tl_size ldx, tl_size ldy, tl_size vl,
+                              tl_size multiple) {
+    tl_size n = 0;
+    for (tl_size r = 0; r < rows; r++)
+        for (tl_size c = 0; c < cols; c += vl) {
+            pos[n].xoff = (int)(r * ldx + c);
+            pos[n].yoff = (int)(r * ldy + c);
+            pos[n].lanes = (int)(cols - c < vl ? cols - c : vl);
+            n++;
+        }
+    while (n % multiple) {
+        pos[n].xoff = pos[n].yoff = pos[n].lanes = 0;
+        n++;
+    }
+    return n;
+}
+
 /* ---------------------------------------------------------------- plan */
 
-/* Sizes of the flattened layout of convolution s for the chosen kernels. */
+/* Sizes of the packed layout of convolution s for the chosen kernels. */
 typedef struct direct_plan {
     const direct_isa *isa;
-    tl_size phases, Hp, LW, plane;  /* stride phases, rows and row length of a phase plane, Hp*LW */
-    tl_size Q, Qr;                  /* flattened outputs OH*LW, rounded up to the forward tile */
+    tl_size phases, Hp, LW, plane;  /* stride phases, rows and row length of a phase plane, floats per plane */
     tl_size xp_floats;              /* packed input of one image and group, slack included */
+    tl_size npos;                   /* output positions (OH rows of ceil(OW / VL) vectors) */
     tl_size T, TBn, KB, KBW;        /* taps, tap blocks (weight tile), channel blocks (both tiles) */
 } direct_plan;
 
@@ -107,12 +147,10 @@ static direct_plan direct_plan_make(const conv_shape *s) {
     const tl_size roff = (s->R - 1) * s->dh / s->sh, coff = (s->S - 1) * s->dw / s->sw;
     p.Hp = s->OH + roff;
     p.LW = s->OW + coff;
-    p.plane = p.Hp * p.LW + 32; /* slack for whole-vector row stores, zeroed after packing */
-    p.Q = s->OH * p.LW;
-    const tl_size chunk = p.isa->nv * p.isa->vl;
-    p.Qr = (p.Q + chunk - 1) / chunk * chunk;
-    /* Junk outputs read up to coff + Qr - Q floats past the last plane. */
-    p.xp_floats = p.phases * s->Cg * p.plane + coff + (p.Qr - p.Q) + p.isa->vl;
+    /* Rows are written and read in whole vectors: 32 floats of zeroed slack after each plane. */
+    p.plane = p.Hp * p.LW + 32;
+    p.xp_floats = p.phases * s->Cg * p.plane + p.isa->vl;
+    p.npos = s->OH * ((s->OW + p.isa->vl - 1) / p.isa->vl);
     p.T = s->CRS;
     p.TBn = (p.T + p.isa->ntw - 1) / p.isa->ntw;
     p.KB = (s->Kg + p.isa->mr - 1) / p.isa->mr;
@@ -125,13 +163,14 @@ static tl_size vacc_floats(const conv_shape *s, const direct_plan *p) {
     return s->G * p->KBW * p->TBn * p->isa->mrw * p->isa->ntw * p->isa->vl;
 }
 
-/* Worth it and affordable: enough output channels to fill a tile, junk columns a small fraction.
-   Depends on the shape only (never on the thread count), so results are the same for any thread count. */
+/* Worth it and affordable: enough output channels to fill a tile, short partial vectors a small
+   fraction of the work. Depends on the shape only (never on the thread count), so results are the
+   same for any number of threads. */
 int conv_direct_supported(const conv_shape *s, int for_weight) {
     if (conv_mode & TL_CONV2D_NO_DIRECT) return 0;
     if (s->Kg < 4) return 0;
     const direct_plan p = direct_plan_make(s);
-    if (p.LW * 4 > s->OW * 5 && s->OW < 16) return 0;
+    if (p.npos * p.isa->vl * 2 > s->P * 3) return 0; /* more than a third of the lanes idle */
     if (p.T > INT_MAX / 2 || p.xp_floats > ((tl_size)1 << 26)) return 0;
     if (for_weight && vacc_floats(s, &p) > ((tl_size)1 << 22)) return 0;
     return 1;
@@ -283,45 +322,37 @@ static void pack_input(float *xp, const float *xg, const conv_shape *s, const di
 
 int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
     const direct_plan p = direct_plan_make(s);
-    const tl_size mr = p.isa->mr, Kp = p.KB * mr;
+    const tl_size mr = p.isa->mr, nv = p.isa->nv, Kp = p.KB * mr;
+    const tl_size npos = (p.npos + nv - 1) / nv * nv;
     float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * Kp * p.T));
     int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)p.T);
-    if (!wp || !toff) return TL_ERR_OUT_OF_MEMORY;
+    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)npos * 3);
+    if (!wp || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
     tap_offsets(toff, p.T, s, &p);
+    make_positions(pos, s->OH, s->OW, p.LW, s->OW, p.isa->vl, nv);
     /* wp (G, KB, T, MR): the MR filters of a block interleaved tap by tap, zero past Kg. */
     for (tl_size g = 0; g < s->G; g++)
         for (tl_size k = 0; k < Kp; k++)
             for (tl_size t = 0; t < p.T; t++)
                 wp[((g * p.KB + k / mr) * p.T + t) * mr + k % mr] = k < s->Kg ? w[((g * s->Kg + k) * p.T) + t] : 0.0f;
-    /* Few images: the flattened outputs are also cut into a fixed number of parts, so that every thread
-       has work; a part packs the whole image again, which is cheap next to its products. */
-    const tl_size chunk = p.isa->nv * p.isa->vl, chunks = p.Qr / chunk;
-    tl_size qparts = s->N * s->G >= 8 ? 1 : (8 + s->N * s->G - 1) / (s->N * s->G);
-    if (qparts > chunks) qparts = chunks;
-    const tl_size per_part = (chunks + qparts - 1) / qparts * chunk;
-    const tl_size tasks = s->N * s->G * qparts;
+    /* Few images: the positions are also cut into a fixed number of parts, so that every thread has
+       work; a part packs the whole image again, which is cheap next to its products. */
+    const tl_size tiles = npos / nv;
+    tl_size parts = s->N * s->G >= 8 ? 1 : (8 + s->N * s->G - 1) / (s->N * s->G);
+    if (parts > tiles) parts = tiles;
+    const tl_size per_part = (tiles + parts - 1) / parts * nv;
+    const tl_size tasks = s->N * s->G * parts;
     int failed = 0;
     #pragma omp parallel for schedule(static)
     for (tl_size task = 0; task < tasks; task++) {
-        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *yflat = tl_scratch(TL_SCR_B, (size_t)(Kp * p.Qr));
-        if (!xp || !yflat) { failed = 1; continue; }
-        const tl_size ng = task / qparts, n = ng / s->G, g = ng % s->G;
-        const tl_size q0 = (task % qparts) * per_part, q1 = q0 + per_part < p.Qr ? q0 + per_part : p.Qr;
-        if (q1 <= q0) continue;
+        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats);
+        if (!xp) { failed = 1; continue; }
+        const tl_size ng = task / parts, n = ng / s->G, g = ng % s->G;
+        const tl_size p0 = (task % parts) * per_part, p1 = p0 + per_part < npos ? p0 + per_part : npos;
+        if (p1 <= p0) continue;
         pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
-        p.isa->forward(yflat + q0, p.Qr, xp + q0, wp + g * Kp * p.T, toff, p.T, p.KB, q1 - q0);
-        /* Output rows meeting [q0, q1), their valid columns only, plus bias. */
-        const tl_size oh_end = (q1 - 1) / p.LW + 1 < s->OH ? (q1 - 1) / p.LW + 1 : s->OH;
-        for (tl_size k = 0; k < s->Kg; k++) {
-            float *out = y + (n * s->K + g * s->Kg + k) * s->P;
-            const float bias = b ? b[g * s->Kg + k] : 0.0f;
-            for (tl_size oh = q0 / p.LW; oh < oh_end; oh++) {
-                const tl_size a0 = q0 > oh * p.LW ? q0 - oh * p.LW : 0;
-                const tl_size a1 = q1 - oh * p.LW < s->OW ? q1 - oh * p.LW : s->OW;
-                const float *row = yflat + k * p.Qr + oh * p.LW;
-                for (tl_size ow = a0; ow < a1; ow++) out[oh * s->OW + ow] = row[ow] + bias;
-            }
-        }
+        p.isa->forward(y + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, b ? b + g * s->Kg : NULL, xp,
+                       wp + g * Kp * p.T, toff, p.T, p.KB, pos + p0, p1 - p0);
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
 }
@@ -331,16 +362,18 @@ int conv_direct_forward(float *y, const float *x, const float *w, const float *b
 /* The input gradient by stride phases. Input rows ih = i*sh + py receive dy rows oh = i + e_r from the
    taps r with (py + ph - r*dh) divisible by sh, e_r = (py + ph - r*dh) / sh; columns likewise. Each phase
    (py, px) is therefore a stride-1 correlation of dy (zero padded by Pt rows / Pl columns so that every
-   offset is >= 0) with its own taps, computed by the forward kernel with the roles of C and K swapped,
-   then scattered to dx. Stride 1 is the single phase of the usual flipped-filter formulation. */
+   offset is >= 0) with its own taps, computed by the forward kernel with the roles of C and K swapped.
+   Stride 1 has a single phase (the usual flipped-filter formulation) written straight into dx; other
+   strides go through a buffer and are scattered (stride 2 with AVX-512: two column phases interleaved). */
 #define BWD_MAX_PHASES 16
 
 typedef struct bwd_plan {
     const direct_isa *isa;
     tl_size Pt, Pl, Hb, LWb, planeb, dyp_floats, CB, Cp; /* padded dy layout; blocks of MR input channels */
-    tl_size phases, Qr_max;
-    tl_size Hi[BWD_MAX_PHASES], Wi[BWD_MAX_PHASES], Qr[BWD_MAX_PHASES];
+    tl_size phases, Qmax;                                 /* floats per channel of a phase output buffer */
+    tl_size Hi[BWD_MAX_PHASES], Wi[BWD_MAX_PHASES];
     tl_size T[BWD_MAX_PHASES], first_tap[BWD_MAX_PHASES]; /* taps of each phase in the shared tables */
+    tl_size npos[BWD_MAX_PHASES], first_pos[BWD_MAX_PHASES], total_pos;
 } bwd_plan;
 
 static int phase_tap(tl_size p, tl_size pad, tl_size t, tl_size dil, tl_size stride, tl_size *e) {
@@ -366,11 +399,11 @@ static void bwd_plan_make(bwd_plan *b, const conv_shape *s) {
     b->LWb = b->Pl + s->OW > Wimax + fmax + b->Pl ? b->Pl + s->OW : Wimax + fmax + b->Pl;
     b->Hb = b->Pt + s->OH > Himax + emax + b->Pt ? b->Pt + s->OH : Himax + emax + b->Pt;
     b->planeb = b->Hb * b->LWb + 32;
-    const tl_size chunk = b->isa->nv * b->isa->vl;
     b->CB = (s->Cg + b->isa->mr - 1) / b->isa->mr;
     b->Cp = b->CB * b->isa->mr;
-    b->Qr_max = 0;
-    tl_size taps = 0;
+    b->Qmax = Himax * b->LWb + 16; /* phase buffers: rows of LWb, +16 for whole-vector reads */
+    tl_size taps = 0, positions = 0;
+    const tl_size vl = b->isa->vl, nv = b->isa->nv;
     for (tl_size py = 0; py < s->sh; py++)
         for (tl_size px = 0; px < s->sw; px++) {
             const tl_size ph = py * s->sw + px;
@@ -379,13 +412,15 @@ static void bwd_plan_make(bwd_plan *b, const conv_shape *s) {
             for (tl_size q = 0; q < s->S; q++) ns += phase_tap(px, s->pw, q, s->dw, s->sw, &e);
             b->Hi[ph] = py < s->H ? (s->H - py + s->sh - 1) / s->sh : 0;
             b->Wi[ph] = px < s->W ? (s->W - px + s->sw - 1) / s->sw : 0;
-            b->Qr[ph] = (b->Hi[ph] * b->LWb + chunk - 1) / chunk * chunk;
-            b->Qr_max = b->Qr[ph] > b->Qr_max ? b->Qr[ph] : b->Qr_max;
             b->T[ph] = s->Kg * nr * ns;
             b->first_tap[ph] = taps;
             taps += b->T[ph];
+            b->npos[ph] = (b->Hi[ph] * ((b->Wi[ph] + vl - 1) / vl) + nv - 1) / nv * nv;
+            b->first_pos[ph] = positions;
+            positions += b->npos[ph];
         }
-    b->dyp_floats = s->Kg * b->planeb + b->LWb + b->Qr_max + 2 * chunk;
+    b->total_pos = positions;
+    b->dyp_floats = s->Kg * b->planeb + vl;
 }
 
 int conv_direct_backward_input_supported(const conv_shape *s) {
@@ -393,25 +428,22 @@ int conv_direct_backward_input_supported(const conv_shape *s) {
     if (s->Cg < 4 || s->sh * s->sw > BWD_MAX_PHASES) return 0;
     bwd_plan b;
     bwd_plan_make(&b, s);
-    /* Junk columns a small fraction, buffers of reasonable size. */
-    const tl_size Wimax = (s->W + s->sw - 1) / s->sw;
-    if (b.LWb * 4 > Wimax * 5 && Wimax < 16) return 0;
+    if (b.total_pos * b.isa->vl * 2 > s->HW * 3) return 0; /* more than a third of the lanes idle */
     if (b.dyp_floats > ((tl_size)1 << 26) || s->Kg * b.planeb > INT_MAX / 2) return 0;
     return 1;
 }
 
 /* dx rows i*sh + py (all Cg channels) = the two column phases a (even columns) and b (odd) interleaved. */
 __attribute__((target("avx512f"))) static void interleave_rows_avx512(float *dxg, const float *ya, const float *yb,
-                                                                       tl_size lda, tl_size ldb, tl_size LWb,
-                                                                       tl_size Cg, tl_size Hi, tl_size py,
-                                                                       const conv_shape *s) {
+                                                                       tl_size ld, tl_size LWb, tl_size Cg,
+                                                                       tl_size Hi, tl_size py, const conv_shape *s) {
     const __m512i zip = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     for (tl_size c = 0; c < Cg; c++)
         for (tl_size i = 0; i < Hi; i++) {
-            const float *ra = ya + c * lda + i * LWb, *rb = yb + c * ldb + i * LWb;
+            const float *ra = ya + c * ld + i * LWb, *rb = yb + c * ld + i * LWb;
             float *out = dxg + (c * s->H + i * s->sh + py) * s->W;
             for (tl_size j0 = 0; 2 * j0 < s->W; j0 += 8) {
-                /* Rows are followed by other rows or slack, so reading 16 floats from ra + j0 is safe. */
+                /* Rows are followed by other rows or 16 floats of slack: reading 16 floats is safe. */
                 const __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(ra + j0), zip, _mm512_loadu_ps(rb + j0));
                 const tl_size left = s->W - 2 * j0;
                 _mm512_mask_storeu_ps(out + 2 * j0, left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1), v);
@@ -423,13 +455,17 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
     bwd_plan b;
     bwd_plan_make(&b, s);
     const tl_size mr = b.isa->mr, taps = s->Kg * s->R * s->S;
+    const int single = b.phases == 1, pairs = s->sw == 2 && b.isa == &isa_avx512;
     float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * b.Cp * taps));
     int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)taps);
-    if (!wp || !toff) return TL_ERR_OUT_OF_MEMORY;
-    /* Tap tables and filters, phase by phase: wp (G, phase taps..., CB, T_phase, MR). */
+    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)b.total_pos * 3);
+    if (!wp || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
+    /* Tap tables, filters wp (G, [phase: CB, T_phase, MR]) and output positions, phase by phase. */
     for (tl_size py = 0; py < s->sh; py++)
         for (tl_size px = 0; px < s->sw; px++) {
             const tl_size ph = py * s->sw + px;
+            make_positions(pos + b.first_pos[ph], b.Hi[ph], b.Wi[ph], b.LWb, single ? s->W : b.LWb, b.isa->vl,
+                           b.isa->nv);
             tl_size t = b.first_tap[ph], e, f;
             for (tl_size k = 0; k < s->Kg; k++)
                 for (tl_size r = 0; r < s->R; r++) {
@@ -451,9 +487,9 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
     int failed = 0;
     #pragma omp parallel for schedule(static)
     for (tl_size task = 0; task < tasks; task++) {
-        /* Two output buffers: the stride-2 AVX-512 path keeps both column phases; +16 for row over-reads. */
-        float *dyp = tl_scratch(TL_SCR_A, (size_t)b.dyp_floats), *yflat = tl_scratch(TL_SCR_B, (size_t)(2 * b.Cp * b.Qr_max + 16));
-        if (!dyp || !yflat) { failed = 1; continue; }
+        float *dyp = tl_scratch(TL_SCR_A, (size_t)b.dyp_floats);
+        float *ybuf = single ? NULL : tl_scratch(TL_SCR_B, (size_t)(2 * s->Cg * b.Qmax));
+        if (!dyp || (!single && !ybuf)) { failed = 1; continue; }
         const tl_size n = task / s->G, g = task % s->G;
         /* dyp (Kg, Hb, LWb): dy of this image and group at row Pt, column Pl, zero around. */
         memset(dyp, 0, (size_t)b.dyp_floats * sizeof(float));
@@ -464,31 +500,31 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
                 memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
         }
         float *dxg = dx + (n * s->C + g * s->Cg) * s->HW;
-        const int pairs = s->sw == 2 && b.isa == &isa_avx512; /* both column phases at once, interleaved */
         for (tl_size py = 0; py < s->sh; py++) {
             if (b.Hi[py * s->sw] == 0) continue;
             for (tl_size px = 0; px < s->sw; px++) {
                 const tl_size ph = py * s->sw + px, Hi = b.Hi[ph], Wi = b.Wi[ph];
-                float *yph = yflat + (pairs ? px : 0) * b.Cp * b.Qr_max;
-                if (b.T[ph] == 0) /* no tap reaches this phase */
-                    memset(yph, 0, (size_t)(b.Cp * b.Qr[ph]) * sizeof(float));
-                else
-                    b.isa->forward(yph, b.Qr[ph], dyp, wp + g * b.Cp * taps + b.first_tap[ph] * b.Cp,
-                                   toff + b.first_tap[ph], b.T[ph], b.CB, b.Qr[ph]);
-                if (pairs || Wi == 0) continue;
+                if (Wi == 0) continue;
+                float *out = single ? dxg : ybuf + (pairs ? px : 0) * s->Cg * b.Qmax;
+                const tl_size ld = single ? s->HW : b.Qmax;
+                if (b.T[ph] == 0) { /* no tap reaches this phase */
+                    for (tl_size c = 0; c < s->Cg; c++) memset(out + c * ld, 0, (size_t)(Hi * b.LWb) * sizeof(float));
+                } else {
+                    b.isa->forward(out, ld, s->Cg, NULL, dyp, wp + g * b.Cp * taps + b.first_tap[ph] * b.Cp,
+                                   toff + b.first_tap[ph], b.T[ph], b.CB, pos + b.first_pos[ph], b.npos[ph]);
+                }
+                if (single || pairs) continue;
                 for (tl_size c = 0; c < s->Cg; c++)
                     for (tl_size i = 0; i < Hi; i++) {
-                        const float *row = yph + c * b.Qr[ph] + i * b.LWb;
-                        float *out = dxg + (c * s->H + i * s->sh + py) * s->W + px;
+                        const float *row = out + c * ld + i * b.LWb;
+                        float *o = dxg + (c * s->H + i * s->sh + py) * s->W + px;
                         if (s->sw == 1)
-                            memcpy(out, row, (size_t)Wi * sizeof(float));
+                            memcpy(o, row, (size_t)Wi * sizeof(float));
                         else
-                            for (tl_size j = 0; j < Wi; j++) out[j * s->sw] = row[j];
+                            for (tl_size j = 0; j < Wi; j++) o[j * s->sw] = row[j];
                     }
             }
-            if (pairs)
-                interleave_rows_avx512(dxg, yflat, yflat + b.Cp * b.Qr_max, b.Qr[py * 2], b.Qr[py * 2 + 1], b.LWb,
-                                       s->Cg, b.Hi[py * 2], py, s);
+            if (pairs) interleave_rows_avx512(dxg, ybuf, ybuf + s->Cg * b.Qmax, b.Qmax, b.LWb, s->Cg, b.Hi[py * 2], py, s);
         }
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
@@ -496,43 +532,42 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
 
 /* ---------------------------------------------------------------- weight gradient */
 
-void conv_direct_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
-                              tl_size n1, int *failed) {
+int conv_direct_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
     const direct_plan p = direct_plan_make(s);
-    const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl, Kp = p.KBW * mrw;
-    const tl_size per_group = p.KBW * p.TBn * mrw * ntw * vl;
-    float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *dyflat = tl_scratch(TL_SCR_B, (size_t)(Kp * p.Qr));
-    float *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
-    int *toff = (int *)tl_scratch(TL_SCR_TAPS, (size_t)(p.TBn * ntw));
-    if (!xp || !dyflat || !vacc || !toff) { *failed = 1; return; }
+    const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl;
+    const tl_size per_group = p.KBW * p.TBn * mrw * ntw * vl, wsize = s->K * s->CRS;
+    const tl_size nb = conv_weight_block_images(s), blocks = (s->N + nb - 1) / nb;
+    float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize));
+    int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)(p.TBn * ntw));
+    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)p.npos * 3);
+    if (!partials || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
     tap_offsets(toff, p.TBn * ntw, s, &p);
-    for (tl_size n = n0; n < n1; n++)
-        for (tl_size g = 0; g < s->G; g++) {
-            pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
-            /* dyflat (Kp, Qr): dy rows spread to LW columns, zero in junk columns and padding rows. */
-            for (tl_size k = 0; k < Kp; k++) {
-                float *row = dyflat + k * p.Qr;
-                if (k >= s->Kg) {
-                    memset(row, 0, (size_t)p.Qr * sizeof(float));
-                    continue;
-                }
-                const float *src = dy + (n * s->K + g * s->Kg + k) * s->P;
-                for (tl_size oh = 0; oh < s->OH; oh++) {
-                    memcpy(row + oh * p.LW, src + oh * s->OW, (size_t)s->OW * sizeof(float));
-                    for (tl_size j = s->OW; j < p.LW; j++) row[oh * p.LW + j] = 0.0f;
-                }
-                for (tl_size q = p.Q; q < p.Qr; q++) row[q] = 0.0f;
+    make_positions(pos, s->OH, s->OW, p.LW, s->OW, vl, 1);
+    int failed = 0;
+    #pragma omp parallel for schedule(static) if (blocks > 1)
+    for (tl_size blk = 0; blk < blocks; blk++) {
+        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
+        if (!xp || !vacc) { failed = 1; continue; }
+        const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
+        for (tl_size n = n0; n < n1; n++)
+            for (tl_size g = 0; g < s->G; g++) {
+                pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
+                p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff, p.TBn,
+                              p.KBW, pos, p.npos, n == n0);
             }
-            p.isa->weight(vacc + g * per_group, dyflat, xp, toff, p.TBn, p.KBW, p.Qr, n == n0);
-        }
-    /* Lanes summed in a fixed order into the block's partial. */
-    for (tl_size g = 0; g < s->G; g++)
-        for (tl_size k = 0; k < s->Kg; k++)
-            for (tl_size t = 0; t < p.T; t++) {
-                const float *lanes = vacc + g * per_group +
-                                     ((((k / mrw) * p.TBn + t / ntw) * mrw + k % mrw) * ntw + t % ntw) * vl;
-                float acc = 0.0f;
-                for (tl_size l = 0; l < vl; l++) acc += lanes[l];
-                pdw[(g * s->Kg + k) * p.T + t] = acc;
-            }
+        /* Lanes summed in a fixed order into the block's partial. */
+        float *pdw = partials + blk * wsize;
+        for (tl_size g = 0; g < s->G; g++)
+            for (tl_size k = 0; k < s->Kg; k++)
+                for (tl_size t = 0; t < p.T; t++) {
+                    const float *lanes = vacc + g * per_group +
+                                         ((((k / mrw) * p.TBn + t / ntw) * mrw + k % mrw) * ntw + t % ntw) * vl;
+                    float acc = 0.0f;
+                    for (tl_size l = 0; l < vl; l++) acc += lanes[l];
+                    pdw[(g * s->Kg + k) * p.T + t] = acc;
+                }
+    }
+    if (failed) return TL_ERR_OUT_OF_MEMORY;
+    conv_sum_partials(dw, partials, blocks, wsize);
+    return TL_OK;
 }

@@ -324,11 +324,6 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
         }
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
-    #pragma omp parallel for schedule(static) if (wsize > 65536)
-    for (tl_size e = 0; e < wsize; e++) {
-        float acc = partials[e];
-        for (tl_size part = 1; part < parts; part++) acc += partials[part * wsize + e];
-        dw[e] = acc;
-    }
+    conv_sum_partials(dw, partials, parts, wsize);
     return TL_OK;
 }
