@@ -129,6 +129,12 @@ static tl_size make_positions(vec_pos *pos, tl_size rows, tl_size cols, tl_size 
     return n;
 }
 
+/* Asks for `floats` floats from p into L2 while the current image is being computed: the next image's
+   input otherwise arrives from memory only when its packing stalls on it. */
+static void prefetch_l2(const float *p, tl_size floats) {
+    for (tl_size i = 0; i < floats; i += 16) _mm_prefetch((const char *)(p + i), _MM_HINT_T1);
+}
+
 /* ---------------------------------------------------------------- plan */
 
 /* Sizes of the packed layout of convolution s for the chosen kernels. */
@@ -320,38 +326,64 @@ static void pack_input(float *xp, const float *xg, const conv_shape *s, const di
 
 /* ---------------------------------------------------------------- forward */
 
+/* Images per forward task: the one of 1..4 that leaves the fewest idle slots in the last tile of NV
+   vectors (positions of consecutive images are concatenated). */
+static tl_size images_per_task(const conv_shape *s, const direct_plan *p) {
+    const tl_size nv = p->isa->nv;
+    tl_size best = 1, best_idle = nv;
+    for (tl_size k = 1; k <= 4 && k <= s->N; k++) {
+        const tl_size idle = (nv - k * p->npos % nv) % nv;
+        if (idle * best < best_idle * k) { best = k; best_idle = idle; } /* idle fraction idle / (k npos) */
+    }
+    return best;
+}
+
 int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
     const direct_plan p = direct_plan_make(s);
     const tl_size mr = p.isa->mr, nv = p.isa->nv, Kp = p.KB * mr;
-    const tl_size npos = (p.npos + nv - 1) / nv * nv;
+    /* Few images: positions cut into a fixed number of parts so that every thread has work (a part
+       packs the whole image again, cheap next to its products). Otherwise several images per task. */
+    const tl_size few = s->N * s->G < 8;
+    const tl_size ipt = few ? 1 : images_per_task(s, &p);
+    const tl_size npos = ipt * p.npos;
     float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * Kp * p.T));
     int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)p.T);
     vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)npos * 3);
     if (!wp || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
     tap_offsets(toff, p.T, s, &p);
-    make_positions(pos, s->OH, s->OW, p.LW, s->OW, p.isa->vl, nv);
+    /* Image i of a task: its packed input follows at i * xp_floats, its output at i * K * P. */
+    for (tl_size i = 0; i < ipt; i++) {
+        vec_pos *pi = pos + i * p.npos;
+        make_positions(pi, s->OH, s->OW, p.LW, s->OW, p.isa->vl, 1);
+        for (tl_size j = 0; j < p.npos; j++) {
+            pi[j].xoff += (int)(i * p.xp_floats);
+            pi[j].yoff += (int)(i * s->K * s->P);
+        }
+    }
     /* wp (G, KB, T, MR): the MR filters of a block interleaved tap by tap, zero past Kg. */
     for (tl_size g = 0; g < s->G; g++)
         for (tl_size k = 0; k < Kp; k++)
             for (tl_size t = 0; t < p.T; t++)
                 wp[((g * p.KB + k / mr) * p.T + t) * mr + k % mr] = k < s->Kg ? w[((g * s->Kg + k) * p.T) + t] : 0.0f;
-    /* Few images: the positions are also cut into a fixed number of parts, so that every thread has
-       work; a part packs the whole image again, which is cheap next to its products. */
-    const tl_size tiles = npos / nv;
-    tl_size parts = s->N * s->G >= 8 ? 1 : (8 + s->N * s->G - 1) / (s->N * s->G);
+    const tl_size tiles = (npos + nv - 1) / nv;
+    tl_size parts = few ? (8 + s->N * s->G - 1) / (s->N * s->G) : 1;
     if (parts > tiles) parts = tiles;
     const tl_size per_part = (tiles + parts - 1) / parts * nv;
-    const tl_size tasks = s->N * s->G * parts;
+    const tl_size groups_of_images = (s->N + ipt - 1) / ipt;
+    const tl_size tasks = groups_of_images * s->G * parts;
     int failed = 0;
     #pragma omp parallel for schedule(static)
     for (tl_size task = 0; task < tasks; task++) {
-        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats);
+        float *xp = tl_scratch(TL_SCR_A, (size_t)(ipt * p.xp_floats));
         if (!xp) { failed = 1; continue; }
-        const tl_size ng = task / parts, n = ng / s->G, g = ng % s->G;
-        const tl_size p0 = (task % parts) * per_part, p1 = p0 + per_part < npos ? p0 + per_part : npos;
+        const tl_size ig = task / parts, part = task % parts, g = ig % s->G, n0 = ig / s->G * ipt;
+        const tl_size count = s->N - n0 < ipt ? s->N - n0 : ipt;
+        const tl_size p0 = part * per_part, p1 = p0 + per_part < count * p.npos ? p0 + per_part : count * p.npos;
         if (p1 <= p0) continue;
-        pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
-        p.isa->forward(y + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, b ? b + g * s->Kg : NULL, xp,
+        for (tl_size i = 0; i < count; i++) pack_input(xp + i * p.xp_floats, x + ((n0 + i) * s->C + g * s->Cg) * s->HW, s, &p);
+        if (part == parts - 1 && n0 + count < s->N) /* the next task's first image */
+            prefetch_l2(x + ((n0 + count) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW * (s->N - n0 - count < ipt ? s->N - n0 - count : ipt));
+        p.isa->forward(y + (n0 * s->K + g * s->Kg) * s->P, s->P, s->Kg, b ? b + g * s->Kg : NULL, xp,
                        wp + g * Kp * p.T, toff, p.T, p.KB, pos + p0, p1 - p0);
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
@@ -499,6 +531,7 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
             for (tl_size oh = 0; oh < s->OH; oh++)
                 memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
         }
+        if (task + 1 < tasks) prefetch_l2(dy + ((task + 1) / s->G * s->K + (task + 1) % s->G * s->Kg) * s->P, s->Kg * s->P);
         float *dxg = dx + (n * s->C + g * s->Cg) * s->HW;
         for (tl_size py = 0; py < s->sh; py++) {
             if (b.Hi[py * s->sw] == 0) continue;
@@ -552,6 +585,10 @@ int conv_direct_backward_weight(float *dw, const float *dy, const float *x, cons
         for (tl_size n = n0; n < n1; n++)
             for (tl_size g = 0; g < s->G; g++) {
                 pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
+                if (n + 1 < s->N) { /* the next image of the block */
+                    prefetch_l2(x + ((n + 1) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW);
+                    prefetch_l2(dy + ((n + 1) * s->K + g * s->Kg) * s->P, s->Kg * s->P);
+                }
                 p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff, p.TBn,
                               p.KBW, pos, p.npos, n == n0);
             }

@@ -12,8 +12,7 @@
 #define KCAT(a, b) KCAT2(a, b)
 #define KNAME(name) KCAT(name, KSUF)
 
-/* For the output vectors pos[0 .. npos) (npos a multiple of NV; padding entries have lanes 0) and the
-   output channels k < Kvalid in blocks of MR:
+/* For the output vectors pos[0 .. npos) and the output channels k < Kvalid in blocks of MR:
      y[k*ldk + pos.yoff + l] = bias[k] + sum over taps t of wp (KB, T, MR)[kb][t][m] * xp[toff[t] + pos.xoff + l]
    for lanes l < pos.lanes. bias may be NULL. */
 static KATTR void KNAME(direct_forward_kernel)(float *restrict y, tl_size ldk, tl_size Kvalid,
@@ -21,7 +20,11 @@ static KATTR void KNAME(direct_forward_kernel)(float *restrict y, tl_size ldk, t
                                                const float *restrict wp, const int *restrict toff, tl_size T,
                                                tl_size KB, const vec_pos *restrict pos, tl_size npos) {
     for (tl_size p0 = 0; p0 < npos; p0 += NV) {
-        const vec_pos *vp = pos + p0;
+        vec_pos vp[NV]; /* past the end: empty positions (read offset 0, store nothing) */
+        for (int v = 0; v < NV; v++) {
+            if (p0 + v < npos) vp[v] = pos[p0 + v];
+            else vp[v].xoff = vp[v].yoff = vp[v].lanes = 0;
+        }
         for (tl_size kb = 0; kb < KB; kb++) {
             VT acc[MR][NV];
             for (int m = 0; m < MR; m++) {
