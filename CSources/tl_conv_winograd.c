@@ -77,33 +77,43 @@ static inline void a4(float *restrict out, tl_size os, const float *restrict in,
     }
 }
 
-/* 3 -> 6 filter transform G g (scalars). */
-static inline void g3(float out[6], const float g[3]) {
-    out[0] = g[0] * 0.25f;
-    out[1] = -(g[0] + g[1] + g[2]) * (1.0f / 6.0f);
-    out[2] = -(g[0] - g[1] + g[2]) * (1.0f / 6.0f);
-    out[3] = g[0] * (1.0f / 24.0f) + g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);
-    out[4] = g[0] * (1.0f / 24.0f) - g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);
-    out[5] = g[2];
-}
-
-/* U (36, Kg, Cg) = G f G^T for the 3x3 filters f(k, c) = w[((k*cs + c*ks) * 9)] (flipped when `flip`),
+/* U (36, Kg, Cg) = G f G^T for the 3x3 filters f(k, c) = w[(k*kstride + c*cstride) * 9 ...] (flipped when `flip`),
    which covers both w (Kg, Cg) and its transpose. */
 static void filter_transform(float *U, const float *w, tl_size Kg, tl_size Cg, tl_size kstride, tl_size cstride,
                              int flip) {
+    /* Vectorised over c: f[i][c] gathered from w, then the two passes G f and (G f) G^T as loops over c,
+       written to U rows that are contiguous in c. */
+    enum { CB = 64 };
+    float f[9][CB], h[6][3][CB];
     for (tl_size k = 0; k < Kg; k++)
-        for (tl_size c = 0; c < Cg; c++) {
-            const float *f = w + (k * kstride + c * cstride) * 9;
-            float g[9], tmp[6][3], u[6];
-            for (int i = 0; i < 9; i++) g[i] = flip ? f[8 - i] : f[i];
-            for (int j = 0; j < 3; j++) {
-                const float col[3] = {g[j], g[3 + j], g[6 + j]};
-                g3(u, col);
-                for (int a = 0; a < 6; a++) tmp[a][j] = u[a];
+        for (tl_size c0 = 0; c0 < Cg; c0 += CB) {
+            const tl_size nc = Cg - c0 < CB ? Cg - c0 : CB;
+            for (tl_size c = 0; c < nc; c++) {
+                const float *src = w + (k * kstride + (c0 + c) * cstride) * 9;
+                for (int i = 0; i < 9; i++) f[i][c] = flip ? src[8 - i] : src[i];
             }
-            for (int a = 0; a < 6; a++) {
-                g3(u, tmp[a]);
-                for (int b = 0; b < 6; b++) U[((a * 6 + b) * Kg + k) * Cg + c] = u[b];
+            for (int j = 0; j < 3; j++) /* h[a][j] = sum_i G[a][i] f[i][j] */
+                for (tl_size c = 0; c < nc; c++) {
+                    const float g0 = f[j][c], g1 = f[3 + j][c], g2 = f[6 + j][c];
+                    h[0][j][c] = g0 * 0.25f;
+                    h[1][j][c] = -(g0 + g1 + g2) * (1.0f / 6.0f);
+                    h[2][j][c] = -(g0 - g1 + g2) * (1.0f / 6.0f);
+                    h[3][j][c] = g0 * (1.0f / 24.0f) + g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
+                    h[4][j][c] = g0 * (1.0f / 24.0f) - g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
+                    h[5][j][c] = g2;
+                }
+            for (int a = 0; a < 6; a++) { /* U[a][b] = sum_j G[b][j] h[a][j] */
+                float *u = U + ((a * 6) * Kg + k) * Cg + c0;
+                const tl_size step = Kg * Cg;
+                for (tl_size c = 0; c < nc; c++) {
+                    const float g0 = h[a][0][c], g1 = h[a][1][c], g2 = h[a][2][c];
+                    u[c] = g0 * 0.25f;
+                    u[step + c] = -(g0 + g1 + g2) * (1.0f / 6.0f);
+                    u[2 * step + c] = -(g0 - g1 + g2) * (1.0f / 6.0f);
+                    u[3 * step + c] = g0 * (1.0f / 24.0f) + g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
+                    u[4 * step + c] = g0 * (1.0f / 24.0f) - g1 * (1.0f / 12.0f) + g2 * (1.0f / 6.0f);
+                    u[5 * step + c] = g2;
+                }
             }
         }
 }
@@ -117,7 +127,19 @@ typedef struct tile_info {
     tl_size in_off, out_off;
     unsigned rows, cols;
     int out_rows, out_cols;
+    tl_size n, pad_off; /* image, and patch origin in a zero-padded copy of the image plane (row length PW) */
 } tile_info;
+
+/* Row length and rows of the zero-padded plane that holds every 6x6 patch of an image. */
+static tl_size padded_w(const wino_dims *d) { return d->TW * 4 + 2; }
+static tl_size padded_h(const wino_dims *d) { return d->TH * 4 + 2; }
+
+/* Scratch of input_transform for the padded planes of one block of small images (0 otherwise). */
+static tl_size wino_pad_floats(const wino_dims *d) {
+    if (d->tiles > TB) return 0;
+    const tl_size images = TB / d->tiles + 2; /* a block can start and end inside an image */
+    return images * d->Cg * padded_h(d) * padded_w(d);
+}
 
 static void tile_table(tile_info *tab, const wino_dims *d, tl_size t0, tl_size nt) {
     const tl_size C = d->G * d->Cg, K = d->G * d->Kg;
@@ -132,21 +154,47 @@ static void tile_table(tile_info *tab, const wino_dims *d, tl_size t0, tl_size n
             if (y0 + i >= 0 && y0 + i < d->H) ti->rows |= 1u << i;
             if (x0 + i >= 0 && x0 + i < d->W) ti->cols |= 1u << i;
         }
+        ti->n = n;
+        ti->pad_off = ty * 4 * padded_w(d) + tx * 4;
         ti->out_rows = d->OH - ty * 4 < 4 ? (int)(d->OH - ty * 4) : 4;
         ti->out_cols = d->OW - tx * 4 < 4 ? (int)(d->OW - tx * 4) : 4;
     }
 }
 
 /* V (36, Cg, TB) = B^T d B for channel group g of the block's nt tiles of `in`; lanes >= nt are zero.
-   D (36 * TB) and T (36 * TB) are scratch. */
+   D (36 * TB) and T (36 * TB + wino_pad_floats) are scratch. */
 static void input_transform(float *V, const float *in, const wino_dims *d, tl_size g, const tile_info *tab,
                             tl_size nt, float *D, float *T) {
     const tl_size HW = d->H * d->W, W = d->W;
     for (tl_size t = nt; t < TB; t++)
         for (int i = 0; i < 36; i++) D[i * TB + t] = 0.0f;
+    /* Small images (at most one block of tiles): the block's images are first copied, zero bordered,
+       into planes P[image][c] of PH x PW, so that every patch is read without tests; all copies are done
+       before the first patch read (no store-to-load forwarding stalls). */
+    const tl_size PW = padded_w(d), PH = padded_h(d), plane_p = PH * PW;
+    float *P = T + 36 * TB;
+    const int small = d->tiles <= TB;
+    const tl_size n_first = nt > 0 ? tab[0].n : 0, images = nt > 0 ? tab[nt - 1].n - n_first + 1 : 0;
+    if (small) {
+        const tl_size C = d->G * d->Cg;
+        memset(P, 0, (size_t)(images * d->Cg * plane_p) * sizeof(float));
+        for (tl_size i = 0; i < images; i++)
+            for (tl_size c = 0; c < d->Cg; c++) {
+                const float *src = in + ((n_first + i) * C + g * d->Cg + c) * HW;
+                float *dst = P + (i * d->Cg + c) * plane_p + d->ph * PW + d->pw;
+                for (tl_size iy = 0; iy < d->H; iy++)
+                    for (tl_size k = 0; k < W; k++) dst[iy * PW + k] = src[iy * W + k];
+            }
+    }
     for (tl_size c = 0; c < d->Cg; c++) {
         const float *plane = in + (g * d->Cg + c) * HW;
-        for (tl_size t = 0; t < nt; t++) {
+        if (small) {
+            for (tl_size t = 0; t < nt; t++) {
+                const float *p = P + ((tab[t].n - n_first) * d->Cg + c) * plane_p + tab[t].pad_off;
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) D[(i * 6 + j) * TB + t] = p[i * PW + j];
+            }
+        } else for (tl_size t = 0; t < nt; t++) {
             const float *p = plane + tab[t].in_off;
             const unsigned rows = tab[t].rows, cols = tab[t].cols;
             if (rows == 0x3F && cols == 0x3F) {
@@ -195,7 +243,7 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
     int failed = 0;
     #pragma omp parallel for schedule(static) if (tasks > 1)
     for (tl_size task = 0; task < tasks; task++) {
-        float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats), *tmp = tl_scratch(TL_SCR_C, 3 * 36 * TB);
+        float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats), *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + wino_pad_floats(d)));
         if (!V || !M || !tmp) { failed = 1; continue; }
         const tl_size g = task / blocks, t0 = (task - g * blocks) * TB;
         const tl_size nt = d->N * d->tiles - t0 < TB ? d->N * d->tiles - t0 : TB;
@@ -275,10 +323,13 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     #pragma omp parallel for schedule(static) if (tasks > 1)
     for (tl_size task = 0; task < tasks; task++) {
         float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
-        float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg)), *dU = tl_scratch(TL_SCR_D, u_floats);
+        float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);
         if (!V || !M || !tmp || !dU) { failed = 1; continue; }
         const tl_size g = task / parts, part = task % parts;
         const tl_size b0 = part * per_part, b1 = b0 + per_part < blocks ? b0 + per_part : blocks;
+        /* Always beta = 1 on a zeroed dU: OpenBLAS 0.3.21 takes a much slower path for this product
+           (A B^T, 64 x 64 x 32) with beta = 0 than with beta = 1. */
+        memset(dU, 0, u_floats * sizeof(float));
         for (tl_size blk = b0; blk < b1; blk++) {
             const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
             tile_info tab[TB];
@@ -286,8 +337,8 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB);
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB);
             for (int xi = 0; xi < 36; xi++)
-                conv_gemm(0, 1, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, V + xi * d.Cg * TB, TB,
-                          blk == b0 ? 0.0f : 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+                conv_gemm(0, 1, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, V + xi * d.Cg * TB, TB, 1.0f,
+                          dU + xi * d.Kg * d.Cg, d.Cg);
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */
         float *out = partials + part * wsize + g * d.Kg * d.Cg * 9;
