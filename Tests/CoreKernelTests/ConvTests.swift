@@ -132,6 +132,7 @@ private let shapes: [Conv] = [
     Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
     Conv(n: 3, c: 8, h: 10, w: 13, k: 9, ph: 0, pw: 2),
     Conv(n: 1, c: 16, h: 6, w: 5, k: 16, ph: 2, pw: 0, groups: 2),
+    Conv(n: 1, c: 8, h: 26, w: 23, k: 8),                                           // Winograd, > 32 tiles per image
 ]
 
 final class ConvTests: XCTestCase {
