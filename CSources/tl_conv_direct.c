@@ -435,7 +435,7 @@ static void bwd_plan_make(bwd_plan *b, const conv_shape *s) {
     b->Cp = b->CB * b->isa->mr;
     b->Qmax = Himax * b->LWb + 16; /* phase buffers: rows of LWb, +16 for whole-vector reads */
     tl_size taps = 0, positions = 0;
-    const tl_size vl = b->isa->vl, nv = b->isa->nv;
+    const tl_size vl = b->isa->vl;
     for (tl_size py = 0; py < s->sh; py++)
         for (tl_size px = 0; px < s->sw; px++) {
             const tl_size ph = py * s->sw + px;
@@ -447,7 +447,7 @@ static void bwd_plan_make(bwd_plan *b, const conv_shape *s) {
             b->T[ph] = s->Kg * nr * ns;
             b->first_tap[ph] = taps;
             taps += b->T[ph];
-            b->npos[ph] = (b->Hi[ph] * ((b->Wi[ph] + vl - 1) / vl) + nv - 1) / nv * nv;
+            b->npos[ph] = b->Hi[ph] * ((b->Wi[ph] + vl - 1) / vl);
             b->first_pos[ph] = positions;
             positions += b->npos[ph];
         }
@@ -486,18 +486,38 @@ __attribute__((target("avx512f"))) static void interleave_rows_avx512(float *dxg
 int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
     bwd_plan b;
     bwd_plan_make(&b, s);
-    const tl_size mr = b.isa->mr, taps = s->Kg * s->R * s->S;
+    const tl_size mr = b.isa->mr, nv = b.isa->nv, taps = s->Kg * s->R * s->S;
     const int single = b.phases == 1, pairs = s->sw == 2 && b.isa == &isa_avx512;
+    /* Several images per task when that fills the last register tile of each phase better. */
+    tl_size ipt = 1;
+    if (s->N * s->G >= 8) {
+        tl_size best_idle = 0;
+        for (tl_size ph = 0; ph < b.phases; ph++) best_idle += (nv - b.npos[ph] % nv) % nv;
+        for (tl_size k = 2; k <= 4 && k <= s->N; k++) {
+            tl_size idle = 0;
+            for (tl_size ph = 0; ph < b.phases; ph++) idle += (nv - k * b.npos[ph] % nv) % nv;
+            if (idle * ipt < best_idle * k) { ipt = k; best_idle = idle; }
+        }
+    }
+    /* Per image of a task: dy copy at i * dyp_floats; output in dx (i * C*HW) or in its buffers. */
+    const tl_size ybuf_floats = single ? 0 : 2 * s->Cg * b.Qmax;
     float *wp = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * b.Cp * taps));
     int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)taps);
-    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)b.total_pos * 3);
+    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)(ipt * b.total_pos) * 3);
     if (!wp || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
     /* Tap tables, filters wp (G, [phase: CB, T_phase, MR]) and output positions, phase by phase. */
     for (tl_size py = 0; py < s->sh; py++)
         for (tl_size px = 0; px < s->sw; px++) {
             const tl_size ph = py * s->sw + px;
-            make_positions(pos + b.first_pos[ph], b.Hi[ph], b.Wi[ph], b.LWb, single ? s->W : b.LWb, b.isa->vl,
-                           b.isa->nv);
+            vec_pos *pp = pos + ipt * b.first_pos[ph];
+            for (tl_size i = 0; i < ipt; i++) {
+                vec_pos *pi = pp + i * b.npos[ph];
+                make_positions(pi, b.Hi[ph], b.Wi[ph], b.LWb, single ? s->W : b.LWb, b.isa->vl, 1);
+                for (tl_size j = 0; j < b.npos[ph]; j++) {
+                    pi[j].xoff += (int)(i * b.dyp_floats);
+                    pi[j].yoff += (int)(i * (single ? s->C * s->HW : ybuf_floats));
+                }
+            }
             tl_size t = b.first_tap[ph], e, f;
             for (tl_size k = 0; k < s->Kg; k++)
                 for (tl_size r = 0; r < s->R; r++) {
@@ -515,24 +535,26 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
                     }
                 }
         }
-    const tl_size tasks = s->N * s->G;
+    const tl_size tasks = (s->N + ipt - 1) / ipt * s->G;
     int failed = 0;
     #pragma omp parallel for schedule(static)
     for (tl_size task = 0; task < tasks; task++) {
-        float *dyp = tl_scratch(TL_SCR_A, (size_t)b.dyp_floats);
-        float *ybuf = single ? NULL : tl_scratch(TL_SCR_B, (size_t)(2 * s->Cg * b.Qmax));
+        float *dyp = tl_scratch(TL_SCR_A, (size_t)(ipt * b.dyp_floats));
+        float *ybuf = single ? NULL : tl_scratch(TL_SCR_B, (size_t)(ipt * ybuf_floats));
         if (!dyp || (!single && !ybuf)) { failed = 1; continue; }
-        const tl_size n = task / s->G, g = task % s->G;
-        /* dyp (Kg, Hb, LWb): dy of this image and group at row Pt, column Pl, zero around. */
-        memset(dyp, 0, (size_t)b.dyp_floats * sizeof(float));
-        for (tl_size k = 0; k < s->Kg; k++) {
-            const float *src = dy + (n * s->K + g * s->Kg + k) * s->P;
-            float *dst = dyp + k * b.planeb + b.Pt * b.LWb + b.Pl;
-            for (tl_size oh = 0; oh < s->OH; oh++)
-                memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
-        }
-        if (task + 1 < tasks) prefetch_l2(dy + ((task + 1) / s->G * s->K + (task + 1) % s->G * s->Kg) * s->P, s->Kg * s->P);
-        float *dxg = dx + (n * s->C + g * s->Cg) * s->HW;
+        const tl_size g = task % s->G, n0 = task / s->G * ipt, count = s->N - n0 < ipt ? s->N - n0 : ipt;
+        /* dyp (Kg, Hb, LWb) per image: dy at row Pt, column Pl, zero around. */
+        memset(dyp, 0, (size_t)(count * b.dyp_floats) * sizeof(float));
+        for (tl_size i = 0; i < count; i++)
+            for (tl_size k = 0; k < s->Kg; k++) {
+                const float *src = dy + ((n0 + i) * s->K + g * s->Kg + k) * s->P;
+                float *dst = dyp + i * b.dyp_floats + k * b.planeb + b.Pt * b.LWb + b.Pl;
+                for (tl_size oh = 0; oh < s->OH; oh++)
+                    memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
+            }
+        if (n0 + count < s->N) /* the next task's images */
+            prefetch_l2(dy + ((n0 + count) * s->K + g * s->Kg) * s->P, s->K * s->P * (s->N - n0 - count < ipt ? s->N - n0 - count : ipt));
+        float *dxg = dx + (n0 * s->C + g * s->Cg) * s->HW;
         for (tl_size py = 0; py < s->sh; py++) {
             if (b.Hi[py * s->sw] == 0) continue;
             for (tl_size px = 0; px < s->sw; px++) {
@@ -541,23 +563,30 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
                 float *out = single ? dxg : ybuf + (pairs ? px : 0) * s->Cg * b.Qmax;
                 const tl_size ld = single ? s->HW : b.Qmax;
                 if (b.T[ph] == 0) { /* no tap reaches this phase */
-                    for (tl_size c = 0; c < s->Cg; c++) memset(out + c * ld, 0, (size_t)(Hi * b.LWb) * sizeof(float));
+                    for (tl_size i = 0; i < count; i++)
+                        for (tl_size c = 0; c < s->Cg; c++)
+                            memset(out + i * ybuf_floats + c * ld, 0, (size_t)(Hi * b.LWb) * sizeof(float));
                 } else {
                     b.isa->forward(out, ld, s->Cg, NULL, dyp, wp + g * b.Cp * taps + b.first_tap[ph] * b.Cp,
-                                   toff + b.first_tap[ph], b.T[ph], b.CB, pos + b.first_pos[ph], b.npos[ph]);
+                                   toff + b.first_tap[ph], b.T[ph], b.CB, pos + ipt * b.first_pos[ph],
+                                   count * b.npos[ph]);
                 }
                 if (single || pairs) continue;
-                for (tl_size c = 0; c < s->Cg; c++)
-                    for (tl_size i = 0; i < Hi; i++) {
-                        const float *row = out + c * ld + i * b.LWb;
-                        float *o = dxg + (c * s->H + i * s->sh + py) * s->W + px;
-                        if (s->sw == 1)
-                            memcpy(o, row, (size_t)Wi * sizeof(float));
-                        else
-                            for (tl_size j = 0; j < Wi; j++) o[j * s->sw] = row[j];
-                    }
+                for (tl_size i = 0; i < count; i++)
+                    for (tl_size c = 0; c < s->Cg; c++)
+                        for (tl_size r = 0; r < Hi; r++) {
+                            const float *row = out + i * ybuf_floats + c * ld + r * b.LWb;
+                            float *o = dxg + i * s->C * s->HW + (c * s->H + r * s->sh + py) * s->W + px;
+                            if (s->sw == 1)
+                                memcpy(o, row, (size_t)Wi * sizeof(float));
+                            else
+                                for (tl_size j = 0; j < Wi; j++) o[j * s->sw] = row[j];
+                        }
             }
-            if (pairs) interleave_rows_avx512(dxg, ybuf, ybuf + s->Cg * b.Qmax, b.Qmax, b.LWb, s->Cg, b.Hi[py * 2], py, s);
+            if (pairs)
+                for (tl_size i = 0; i < count; i++)
+                    interleave_rows_avx512(dxg + i * s->C * s->HW, ybuf + i * ybuf_floats, ybuf + i * ybuf_floats + s->Cg * b.Qmax,
+                                           b.Qmax, b.LWb, s->Cg, b.Hi[py * 2], py, s);
         }
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
@@ -570,28 +599,48 @@ int conv_direct_backward_weight(float *dw, const float *dy, const float *x, cons
     const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl;
     const tl_size per_group = p.KBW * p.TBn * mrw * ntw * vl, wsize = s->K * s->CRS;
     const tl_size nb = conv_weight_block_images(s), blocks = (s->N + nb - 1) / nb;
+    /* Images per kernel call: enough positions (>= 48) that the accumulator loads and stores of each
+       tile are a small part of its work. */
+    tl_size ipw = (48 + p.npos - 1) / p.npos;
+    if (ipw > 4) ipw = 4;
+    if (ipw > nb) ipw = nb;
     float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize));
     int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)(p.TBn * ntw));
-    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)p.npos * 3);
+    vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)(ipw * p.npos) * 3);
     if (!partials || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
     tap_offsets(toff, p.TBn * ntw, s, &p);
-    make_positions(pos, s->OH, s->OW, p.LW, s->OW, vl, 1);
+    /* Image i of a call: its packed input at i * xp_floats, its dy at i * K * P. */
+    for (tl_size i = 0; i < ipw; i++) {
+        vec_pos *pi = pos + i * p.npos;
+        make_positions(pi, s->OH, s->OW, p.LW, s->OW, vl, 1);
+        for (tl_size j = 0; j < p.npos; j++) {
+            pi[j].xoff += (int)(i * p.xp_floats);
+            pi[j].yoff += (int)(i * s->K * s->P);
+        }
+    }
     int failed = 0;
     #pragma omp parallel for schedule(static) if (blocks > 1)
     for (tl_size blk = 0; blk < blocks; blk++) {
-        float *xp = tl_scratch(TL_SCR_A, (size_t)p.xp_floats), *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
+        float *xp = tl_scratch(TL_SCR_A, (size_t)(ipw * p.xp_floats));
+        float *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
         if (!xp || !vacc) { failed = 1; continue; }
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
-        for (tl_size n = n0; n < n1; n++)
+        for (tl_size n = n0; n < n1; n += ipw) {
+            const tl_size count = n1 - n < ipw ? n1 - n : ipw;
             for (tl_size g = 0; g < s->G; g++) {
-                pack_input(xp, x + (n * s->C + g * s->Cg) * s->HW, s, &p);
-                if (n + 1 < s->N) { /* the next image of the block */
-                    prefetch_l2(x + ((n + 1) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW);
-                    prefetch_l2(dy + ((n + 1) * s->K + g * s->Kg) * s->P, s->Kg * s->P);
+                for (tl_size i = 0; i < count; i++)
+                    pack_input(xp + i * p.xp_floats, x + ((n + i) * s->C + g * s->Cg) * s->HW, s, &p);
+                if (n + count < n1) { /* the next images of the block */
+                    const tl_size next = n1 - n - count < ipw ? n1 - n - count : ipw;
+                    for (tl_size i = 0; i < next; i++) {
+                        prefetch_l2(x + ((n + count + i) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW);
+                        prefetch_l2(dy + ((n + count + i) * s->K + g * s->Kg) * s->P, s->Kg * s->P);
+                    }
                 }
-                p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff, p.TBn,
-                              p.KBW, pos, p.npos, n == n0);
+                p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff,
+                              p.TBn, p.KBW, pos, count * p.npos, n == n0);
             }
+        }
         /* Lanes summed in a fixed order into the block's partial. */
         float *pdw = partials + blk * wsize;
         for (tl_size g = 0; g < s->G; g++)
