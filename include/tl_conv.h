@@ -7,10 +7,12 @@
    reused, so steady-state calls do not allocate; it is freed when the thread exits.
    Results do not depend on the number of threads (bitwise): work is cut into pieces that depend only
    on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
-   Implementations, chosen by shape (tl_conv2d_algorithms tells which): Winograd F(4x4,3x3) for 3x3
-   stride-1 convolutions with >= 8 channels per group (forward and input gradient; it agrees with the
-   direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
-   kernel (AVX2 or AVX-512, chosen at run time) for most other shapes; im2col + OpenBLAS otherwise. */
+   Implementations, chosen by shape only (tl_conv2d_algorithms tells which, tl_conv2d_set_mode can
+   switch them off): Winograd F(4x4,3x3) for 3x3 stride-1 undilated convolutions with >= 32 channels
+   per group in and out, or >= 8 where the direct kernel does not apply (all three passes; it agrees with
+   the direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
+   kernel (AVX2, or AVX-512 when the CPU has it) for most other shapes with >= 4 output channels per
+   group and rows that fill the vectors; im2col + OpenBLAS for the rest (depthwise, 1x1, tiny rows). */
 #ifndef TL_CONV_H
 #define TL_CONV_H
 

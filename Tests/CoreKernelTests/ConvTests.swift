@@ -212,6 +212,7 @@ final class ConvTests: XCTestCase {
         let modes: [(String, Int32)] = [
             ("auto", Int32(TL_CONV2D_AUTO)),
             ("no avx512", Int32(TL_CONV2D_NO_AVX512)),
+            ("no direct", Int32(TL_CONV2D_NO_DIRECT)),
             ("no winograd", Int32(TL_CONV2D_NO_WINOGRAD)),
             ("no winograd, no avx512", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_AVX512)),
             ("im2col", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_DIRECT)),
