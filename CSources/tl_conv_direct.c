@@ -177,7 +177,8 @@ int conv_direct_supported(const conv_shape *s, int for_weight) {
     if (s->Kg < 4) return 0;
     const direct_plan p = direct_plan_make(s);
     if (p.npos * p.isa->vl * 2 > s->P * 3) return 0; /* more than a third of the lanes idle */
-    if (p.T > INT_MAX / 2 || p.xp_floats > ((tl_size)1 << 26)) return 0;
+    /* Position offsets are ints and span up to four images. */
+    if (p.T > INT_MAX / 2 || p.xp_floats > ((tl_size)1 << 26) || s->K * s->P > INT_MAX / 4) return 0;
     if (for_weight && vacc_floats(s, &p) > ((tl_size)1 << 22)) return 0;
     return 1;
 }
@@ -461,7 +462,7 @@ int conv_direct_backward_input_supported(const conv_shape *s) {
     bwd_plan b;
     bwd_plan_make(&b, s);
     if (b.total_pos * b.isa->vl * 2 > s->HW * 3) return 0; /* more than a third of the lanes idle */
-    if (b.dyp_floats > ((tl_size)1 << 26) || s->Kg * b.planeb > INT_MAX / 2) return 0;
+    if (b.dyp_floats > ((tl_size)1 << 26) || s->Kg * b.planeb > INT_MAX / 2 || s->C * s->HW > INT_MAX / 4) return 0;
     return 1;
 }
 

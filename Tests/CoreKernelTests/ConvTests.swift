@@ -254,6 +254,7 @@ final class ConvTests: XCTestCase {
             Conv(n: 11, c: 16, h: 8, w: 8, k: 16),           // Winograd, several tile blocks and parts
             Conv(n: 1, c: 3, h: 30, w: 30, k: 8),            // direct, one image cut into parts
             Conv(n: 10, c: 6, h: 17, w: 17, k: 12, sh: 2, sw: 2), // several images per task, last one partial
+            Conv(n: 1, c: 128, h: 6, w: 6, k: 128, sh: 2, sw: 2),  // im2col, one image: products split between threads
         ]
         for cv in cases {
             let (x, w, b, dy) = inputs(cv, seed: 900)
