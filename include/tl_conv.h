@@ -1,7 +1,8 @@
 /* TrainingLab core: 2-D convolution, NCHW, float32, forward and backward.
    Weight layout (out_channels, in_channels/groups, kernel_h, kernel_w); bias (out_channels).
    Output size per axis: (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1, which must be > 0.
-   A batch of 0 images is allowed: forward does nothing, backward zeroes dw and db.
+   A batch of 0 images is allowed: forward does nothing, backward zeroes dw and db. Outputs must not
+   overlap inputs.
    Scratch memory (im2col columns, Winograd tiles, weight-gradient partials) lives in grow-only
    buffers owned by each calling/worker thread: it is allocated once at the largest size seen and
    reused, so steady-state calls do not allocate; it is freed when the thread exits.
