@@ -77,15 +77,15 @@ static inline void a4(float *restrict out, tl_size os, const float *restrict in,
     }
 }
 
-/* U (36, Kg, Cg) = G f G^T for the 3x3 filters f(k, c) = w[(k*kstride + c*cstride) * 9 ...] (flipped when `flip`),
+/* U (36, Kg, Cg) = G f G^T, rows k_begin .. k_end-1, for the 3x3 filters f(k, c) = w[(k*kstride + c*cstride) * 9 ...] (flipped when `flip`),
    which covers both w (Kg, Cg) and its transpose. */
 static void filter_transform(float *U, const float *w, tl_size Kg, tl_size Cg, tl_size kstride, tl_size cstride,
-                             int flip) {
+                             int flip, tl_size k_begin, tl_size k_end) {
     /* Vectorised over c: f[i][c] gathered from w, then the two passes G f and (G f) G^T as loops over c,
        written to U rows that are contiguous in c. */
     enum { CB = 64 };
     float f[9][CB], h[6][3][CB];
-    for (tl_size k = 0; k < Kg; k++)
+    for (tl_size k = k_begin; k < k_end; k++)
         for (tl_size c0 = 0; c0 < Cg; c0 += CB) {
             const tl_size nc = Cg - c0 < CB ? Cg - c0 : CB;
             for (tl_size c = 0; c < nc; c++) {
@@ -263,8 +263,10 @@ int conv_winograd_forward(float *y, const float *x, const float *w, const float 
     float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
     if (!U) return TL_ERR_OUT_OF_MEMORY;
     #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
-    for (tl_size g = 0; g < s->G; g++)
-        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Kg, s->Cg, s->Cg, 1, 0);
+    for (tl_size gk = 0; gk < s->K; gk++) { /* one filter row (group g, output channel k) per iteration */
+        const tl_size g = gk / s->Kg, k = gk % s->Kg;
+        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Kg, s->Cg, s->Cg, 1, 0, k, k + 1);
+    }
     const wino_dims d = wino_make(s->N, s->G, s->Cg, s->Kg, s->H, s->W, s->OH, s->OW, s->ph, s->pw);
     return wino_run(y, x, U, b, &d);
 }
@@ -274,8 +276,10 @@ int conv_winograd_backward_input(float *dx, const float *dy, const float *w, con
     float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
     if (!U) return TL_ERR_OUT_OF_MEMORY;
     #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
-    for (tl_size g = 0; g < s->G; g++)
-        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Cg, s->Kg, 1, s->Cg, 1);
+    for (tl_size gc = 0; gc < s->C; gc++) { /* one row (group g, input channel c) per iteration */
+        const tl_size g = gc / s->Cg, c = gc % s->Cg;
+        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Cg, s->Kg, 1, s->Cg, 1, c, c + 1);
+    }
     const wino_dims d = wino_make(s->N, s->G, s->Kg, s->Cg, s->OH, s->OW, s->H, s->W, 2 - s->ph, 2 - s->pw);
     return wino_run(dx, dy, U, NULL, &d);
 }
@@ -322,13 +326,15 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     int failed = 0;
     #pragma omp parallel for schedule(static) if (tasks > 1)
     for (tl_size task = 0; task < tasks; task++) {
-        float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
+        /* V and its transpose VT (36, TB, Cg): the product dU += Mhat VT^T is then the plain A*B form. */
+        float *V = tl_scratch(TL_SCR_A, 2 * v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
         float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);
         if (!V || !M || !tmp || !dU) { failed = 1; continue; }
         const tl_size g = task / parts, part = task % parts;
         const tl_size b0 = part * per_part, b1 = b0 + per_part < blocks ? b0 + per_part : blocks;
-        /* Always beta = 1 on a zeroed dU: OpenBLAS 0.3.21 takes a much slower path for this product
-           (A B^T, 64 x 64 x 32) with beta = 0 than with beta = 1. */
+        /* dU accumulated with beta = 1 from zero over the part's blocks. The product is taken as
+           Mhat (Kg, TB) * VT (TB, Cg) with V transposed first: OpenBLAS 0.3.21 runs the A*B^T form of this
+           small product (64 x 64 x 32) at 35-80 GFLOP/s, the A*B form at ~110. */
         memset(dU, 0, u_floats * sizeof(float));
         for (tl_size blk = b0; blk < b1; blk++) {
             const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
@@ -336,9 +342,14 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             tile_table(tab, &d, t0, nt);
             input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB);
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB);
-            for (int xi = 0; xi < 36; xi++)
-                conv_gemm(0, 1, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, V + xi * d.Cg * TB, TB, 1.0f,
-                          dU + xi * d.Kg * d.Cg, d.Cg);
+            float *VT = V + v_floats;
+            for (int xi = 0; xi < 36; xi++) {
+                const float *v = V + xi * d.Cg * TB;
+                float *vt = VT + xi * d.Cg * TB;
+                for (tl_size c = 0; c < d.Cg; c++)
+                    for (tl_size t = 0; t < TB; t++) vt[t * d.Cg + c] = v[c * TB + t];
+                conv_gemm(0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+            }
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */
         float *out = partials + part * wsize + g * d.Kg * d.Cg * 9;
