@@ -178,18 +178,19 @@ tl_size conv_weight_block_images(const conv_shape *s) {
     return (s->N + parts - 1) / parts;
 }
 
-void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n) {
+void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n, tl_size stride) {
     #pragma omp parallel for schedule(static) if (n * blocks > 65536)
     for (tl_size e = 0; e < n; e++) {
         float acc = partials[e];
-        for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * n + e];
+        for (tl_size blk = 1; blk < blocks; blk++) acc += partials[blk * stride + e];
         out[e] = acc;
     }
 }
 
 /* dw = sum over fixed blocks of images of per-block partials, added in block order: the same bits for
-   any number of threads. */
-static int conv_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
+   any number of threads. Sets *db_done when the chosen path also computed db. */
+static int conv_backward_weight(float *dw, float *db, int *db_done, const float *dy, const float *x,
+                                const conv_shape *s) {
     const tl_size wsize = s->K * s->CRS;
     if (s->N == 0) {
         memset(dw, 0, (size_t)wsize * sizeof(float));
@@ -197,7 +198,9 @@ static int conv_backward_weight(float *dw, const float *dy, const float *x, cons
     }
     switch (algo_backward_weight(s)) {
     case TL_CONV2D_ALGO_WINOGRAD: return conv_winograd_backward_weight(dw, dy, x, s);
-    case TL_CONV2D_ALGO_DIRECT: return conv_direct_backward_weight(dw, dy, x, s);
+    case TL_CONV2D_ALGO_DIRECT:
+        *db_done = db != NULL;
+        return conv_direct_backward_weight(dw, db, dy, x, s);
     default: break;
     }
     const tl_size nb = conv_weight_block_images(s);
@@ -214,7 +217,7 @@ static int conv_backward_weight(float *dw, const float *dy, const float *x, cons
         conv_im2col_weight_block(partials + blk * wsize, dy, x, s, n0, n1, col);
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
-    conv_sum_partials(dw, partials, blocks, wsize);
+    conv_sum_partials(dw, partials, blocks, wsize, wsize);
     return TL_OK;
 }
 
@@ -255,11 +258,12 @@ int tl_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const f
         }
         if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
     }
+    int db_done = 0;
     if (dw) {
-        int status = conv_backward_weight(dw, dy, x, &s);
+        int status = conv_backward_weight(dw, db, &db_done, dy, x, &s);
         if (status != TL_OK) return tl_fail(status, "%s: out of memory for scratch buffers", fn);
     }
-    if (db) conv_backward_bias(db, dy, &s);
+    if (db && !db_done) conv_backward_bias(db, dy, &s);
     return TL_OK;
 }
 

@@ -595,42 +595,55 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
 
 /* ---------------------------------------------------------------- weight gradient */
 
-int conv_direct_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
+int conv_direct_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s) {
     const direct_plan p = direct_plan_make(s);
     const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl;
-    const tl_size per_group = p.KBW * p.TBn * mrw * ntw * vl, wsize = s->K * s->CRS;
+    /* The bias gradient rides along as one more tap that reads a plane of ones placed after the packed
+       input: sum(dy * 1) per channel, reduced like the weights (and dy is read once, not twice). */
+    const tl_size taps = p.T + (db ? 1 : 0), TBn = (taps + ntw - 1) / ntw;
+    const tl_size ones_off = p.phases * s->Cg * p.plane, xpw_floats = ones_off + p.plane + vl;
+    const tl_size per_group = p.KBW * TBn * mrw * ntw * vl, wsize = s->K * s->CRS, psize = wsize + s->K;
     const tl_size nb = conv_weight_block_images(s), blocks = (s->N + nb - 1) / nb;
     /* Images per kernel call: enough positions (>= 48) that the accumulator loads and stores of each
        tile are a small part of its work. */
     tl_size ipw = (48 + p.npos - 1) / p.npos;
     if (ipw > 4) ipw = 4;
     if (ipw > nb) ipw = nb;
-    float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize));
-    int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)(p.TBn * ntw));
+    float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * psize));
+    int *toff = (int *)tl_scratch(TL_SCR_TABLE, (size_t)(TBn * ntw));
     vec_pos *pos = (vec_pos *)tl_scratch(TL_SCR_POSITIONS, (size_t)(ipw * p.npos) * 3);
     if (!partials || !toff || !pos) return TL_ERR_OUT_OF_MEMORY;
-    tap_offsets(toff, p.TBn * ntw, s, &p);
-    /* Image i of a call: its packed input at i * xp_floats, its dy at i * K * P. */
+    tap_offsets(toff, TBn * ntw, s, &p);
+    if (db) toff[p.T] = (int)ones_off;
+    /* Image i of a call: its packed input at i * xpw_floats, its dy at i * K * P. */
     for (tl_size i = 0; i < ipw; i++) {
         vec_pos *pi = pos + i * p.npos;
         make_positions(pi, s->OH, s->OW, p.LW, s->OW, vl, 1);
         for (tl_size j = 0; j < p.npos; j++) {
-            pi[j].xoff += (int)(i * p.xp_floats);
+            pi[j].xoff += (int)(i * xpw_floats);
             pi[j].yoff += (int)(i * s->K * s->P);
         }
     }
     int failed = 0;
     #pragma omp parallel for schedule(static) if (blocks > 1)
     for (tl_size blk = 0; blk < blocks; blk++) {
-        float *xp = tl_scratch(TL_SCR_A, (size_t)(ipw * p.xp_floats));
+        float *xp = tl_scratch(TL_SCR_A, (size_t)(ipw * xpw_floats));
         float *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
         if (!xp || !vacc) { failed = 1; continue; }
+        if (db)
+            for (tl_size i = 0; i < ipw; i++) {
+                float *ones = xp + i * xpw_floats + ones_off;
+                for (tl_size e = 0; e < p.plane; e++) ones[e] = 1.0f;
+            }
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
         for (tl_size n = n0; n < n1; n += ipw) {
             const tl_size count = n1 - n < ipw ? n1 - n : ipw;
             for (tl_size g = 0; g < s->G; g++) {
-                for (tl_size i = 0; i < count; i++)
-                    pack_input(xp + i * p.xp_floats, x + ((n + i) * s->C + g * s->Cg) * s->HW, s, &p);
+                for (tl_size i = 0; i < count; i++) {
+                    pack_input(xp + i * xpw_floats, x + ((n + i) * s->C + g * s->Cg) * s->HW, s, &p);
+                    if (db) /* pack_input zeroes vl floats past the planes: the start of the ones plane */
+                        for (tl_size e = 0; e < vl; e++) xp[i * xpw_floats + ones_off + e] = 1.0f;
+                }
                 if (n + count < n1) { /* the next images of the block */
                     const tl_size next = n1 - n - count < ipw ? n1 - n - count : ipw;
                     for (tl_size i = 0; i < next; i++) {
@@ -639,22 +652,24 @@ int conv_direct_backward_weight(float *dw, const float *dy, const float *x, cons
                     }
                 }
                 p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff,
-                              p.TBn, p.KBW, pos, count * p.npos, n == n0);
+                              TBn, p.KBW, pos, count * p.npos, n == n0);
             }
         }
-        /* Lanes summed in a fixed order into the block's partial. */
-        float *pdw = partials + blk * wsize;
+        /* Lanes summed in a fixed order into the block's partial (weights, then bias). */
+        float *pdw = partials + blk * psize;
         for (tl_size g = 0; g < s->G; g++)
             for (tl_size k = 0; k < s->Kg; k++)
-                for (tl_size t = 0; t < p.T; t++) {
+                for (tl_size t = 0; t < taps; t++) {
                     const float *lanes = vacc + g * per_group +
-                                         ((((k / mrw) * p.TBn + t / ntw) * mrw + k % mrw) * ntw + t % ntw) * vl;
+                                         ((((k / mrw) * TBn + t / ntw) * mrw + k % mrw) * ntw + t % ntw) * vl;
                     float acc = 0.0f;
                     for (tl_size l = 0; l < vl; l++) acc += lanes[l];
-                    pdw[(g * s->Kg + k) * p.T + t] = acc;
+                    if (t < p.T) pdw[(g * s->Kg + k) * p.T + t] = acc;
+                    else pdw[wsize + g * s->Kg + k] = acc;
                 }
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
-    conv_sum_partials(dw, partials, blocks, wsize);
+    conv_sum_partials(dw, partials, blocks, wsize, psize);
+    if (db) conv_sum_partials(db, partials + wsize, blocks, s->K, psize);
     return TL_OK;
 }

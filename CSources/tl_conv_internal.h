@@ -32,8 +32,8 @@ extern int conv_mode;
 /* Images per block of the weight gradient: the partition into partial sums depends on the shape only. */
 tl_size conv_weight_block_images(const conv_shape *s);
 
-/* out[e] = sum over blocks b (in order) of partials[b*n + e], e < n; OpenMP-parallel over e. */
-void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n);
+/* out[e] = sum over blocks b (in order) of partials[b*stride + e], e < n; OpenMP-parallel over e. */
+void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n, tl_size stride);
 
 /* Single-threaded row-major sgemm without checks (sizes known valid). */
 void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
@@ -52,7 +52,8 @@ int conv_direct_supported(const conv_shape *s, int for_weight);
 int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_direct_backward_input_supported(const conv_shape *s);
 int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
-int conv_direct_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s);
+/* dw, and db too when db is not NULL. */
+int conv_direct_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s);
 
 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1, padding <= 2, at least 8 channels per group. */
 int conv_winograd_supported(const conv_shape *s);

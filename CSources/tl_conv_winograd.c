@@ -386,6 +386,6 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
         }
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
-    conv_sum_partials(dw, partials, parts, wsize);
+    conv_sum_partials(dw, partials, parts, wsize, wsize);
     return TL_OK;
 }
