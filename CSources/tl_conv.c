@@ -198,9 +198,7 @@ static int conv_backward_weight(float *dw, float *db, int *db_done, const float 
     }
     switch (algo_backward_weight(s)) {
     case TL_CONV2D_ALGO_WINOGRAD: return conv_winograd_backward_weight(dw, dy, x, s);
-    case TL_CONV2D_ALGO_DIRECT:
-        *db_done = db != NULL;
-        return conv_direct_backward_weight(dw, db, dy, x, s);
+    case TL_CONV2D_ALGO_DIRECT: return conv_direct_backward_weight(dw, db, db_done, dy, x, s);
     default: break;
     }
     const tl_size nb = conv_weight_block_images(s);

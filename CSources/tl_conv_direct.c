@@ -595,11 +595,16 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
 
 /* ---------------------------------------------------------------- weight gradient */
 
-int conv_direct_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s) {
+int conv_direct_backward_weight(float *dw, float *db, int *db_done, const float *dy, const float *x,
+                                const conv_shape *s) {
     const direct_plan p = direct_plan_make(s);
     const tl_size mrw = p.isa->mrw, ntw = p.isa->ntw, vl = p.isa->vl;
-    /* The bias gradient rides along as one more tap that reads a plane of ones placed after the packed
-       input: sum(dy * 1) per channel, reduced like the weights (and dy is read once, not twice). */
+    /* When the last block of NTW taps has a free slot, the bias gradient rides along as one more tap that
+       reads a plane of ones placed after the packed input: sum(dy * 1) per channel, reduced like the
+       weights, and dy is read once. Otherwise (3x3 filters: 9*Cg taps) a whole extra block of taps would
+       cost more than the caller's separate pass over dy, so db is left to it (db = NULL here). */
+    if (p.T % ntw == 0) db = NULL;
+    *db_done = db != NULL;
     const tl_size taps = p.T + (db ? 1 : 0), TBn = (taps + ntw - 1) / ntw;
     const tl_size ones_off = p.phases * s->Cg * p.plane, xpw_floats = ones_off + p.plane + vl;
     const tl_size per_group = p.KBW * TBn * mrw * ntw * vl, wsize = s->K * s->CRS, psize = wsize + s->K;

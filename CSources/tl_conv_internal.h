@@ -52,8 +52,9 @@ int conv_direct_supported(const conv_shape *s, int for_weight);
 int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_direct_backward_input_supported(const conv_shape *s);
 int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
-/* dw, and db too when db is not NULL. */
-int conv_direct_backward_weight(float *dw, float *db, const float *dy, const float *x, const conv_shape *s);
+/* dw, and db too when db is not NULL and it is free to compute here: returns 1 in *db_done then. */
+int conv_direct_backward_weight(float *dw, float *db, int *db_done, const float *dy, const float *x,
+                                const conv_shape *s);
 
 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1, padding <= 2, at least 8 channels per group. */
 int conv_winograd_supported(const conv_shape *s);
