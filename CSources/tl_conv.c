@@ -27,6 +27,13 @@ static void scratch_release(void *unused) {
     }
 }
 
+int tl_conv2d_release_scratch(void) {
+    scratch_release(NULL);
+    #pragma omp parallel
+    scratch_release(NULL);
+    return TL_OK;
+}
+
 static void scratch_make_key(void) { pthread_key_create(&scratch_key, scratch_release); }
 
 float *tl_scratch(int slot, size_t count) {

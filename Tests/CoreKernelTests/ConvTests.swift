@@ -276,6 +276,14 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    func testReleaseScratchThenReuse() throws {
+        let cv = Conv(n: 4, c: 16, h: 9, w: 16, k: 8)
+        let (x, w, b, _) = inputs(cv, seed: 1300)
+        let before = try cv.forward(x: x, weight: w, bias: b)
+        try tlCheck(tl_conv2d_release_scratch())
+        assertBitwiseEqual(try cv.forward(x: x, weight: w, bias: b), before)
+    }
+
     func testEmptyBatch() throws {
         var cv = shapes[0]
         cv.n = 0
