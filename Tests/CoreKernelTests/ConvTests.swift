@@ -128,6 +128,7 @@ private let shapes: [Conv] = [
     Conv(n: 1, c: 6, h: 8, w: 9, k: 5, sh: 2, sw: 1, ph: 1, pw: 2, dh: 1, dw: 2),
     Conv(n: 8, c: 3, h: 5, w: 16, k: 5),                                            // several images per task
     Conv(n: 3, c: 5, h: 4, w: 16, k: 6, r: 1, s: 2, ph: 0, pw: 0),                 // 10 taps: bias folded into dw
+    Conv(n: 2, c: 4, h: 6, w: 64, k: 3, r: 1, s: 1, sh: 2, sw: 2, ph: 0, pw: 0),   // input-gradient phases without taps
     Conv(n: 2, c: 3, h: 11, w: 19, k: 5, sh: 3, sw: 3),
     Conv(n: 1, c: 4, h: 3, w: 40, k: 9, ph: 0, pw: 2),
     Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
