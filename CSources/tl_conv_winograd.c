@@ -119,6 +119,18 @@ static void filter_transform(float *U, const float *w, tl_size Kg, tl_size Cg, t
         }
 }
 
+/* dst[j*ld + l] = r_l[j] for l, j < 4: four rows of 4 floats written as four columns, so that four
+   tiles are moved to (or from) the tile-major [element][tile] layout with vector loads and stores. */
+static inline void transpose4(float *dst, tl_size ld, const float *r0, const float *r1, const float *r2,
+                              const float *r3) {
+    __m128 a = _mm_loadu_ps(r0), b = _mm_loadu_ps(r1), c = _mm_loadu_ps(r2), e = _mm_loadu_ps(r3);
+    _MM_TRANSPOSE4_PS(a, b, c, e);
+    _mm_storeu_ps(dst, a);
+    _mm_storeu_ps(dst + ld, b);
+    _mm_storeu_ps(dst + 2 * ld, c);
+    _mm_storeu_ps(dst + 3 * ld, e);
+}
+
 /* ------------------------------------------------------------------ tiles */
 
 /* Where the tiles of a block are: offset of the 6x6 input patch origin (channel 0 of the image, may
@@ -190,7 +202,24 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
     for (tl_size c = 0; c < d->Cg; c++) {
         const float *plane = in + (g * d->Cg + c) * HW;
         if (small) {
-            for (tl_size t = 0; t < nt; t++) {
+            tl_size t = 0;
+            for (; t + 4 <= nt; t += 4) { /* four tiles at a time, 4x4 transposes (P has slack for j = 6, 7) */
+                const float *p0 = P + ((tab[t].n - n_first) * d->Cg + c) * plane_p + tab[t].pad_off;
+                const float *p1 = P + ((tab[t + 1].n - n_first) * d->Cg + c) * plane_p + tab[t + 1].pad_off;
+                const float *p2 = P + ((tab[t + 2].n - n_first) * d->Cg + c) * plane_p + tab[t + 2].pad_off;
+                const float *p3 = P + ((tab[t + 3].n - n_first) * d->Cg + c) * plane_p + tab[t + 3].pad_off;
+                for (int i = 0; i < 6; i++) {
+                    const tl_size r = i * PW;
+                    transpose4(D + (i * 6) * TB + t, TB, p0 + r, p1 + r, p2 + r, p3 + r);
+                    float tail[16]; /* columns 4..7 of the four rows; 6 and 7 are not needed */
+                    transpose4(tail, 4, p0 + r + 4, p1 + r + 4, p2 + r + 4, p3 + r + 4);
+                    for (int l = 0; l < 4; l++) {
+                        D[(i * 6 + 4) * TB + t + l] = tail[l];
+                        D[(i * 6 + 5) * TB + t + l] = tail[4 + l];
+                    }
+                }
+            }
+            for (; t < nt; t++) {
                 const float *p = P + ((tab[t].n - n_first) * d->Cg + c) * plane_p + tab[t].pad_off;
                 for (int i = 0; i < 6; i++)
                     for (int j = 0; j < 6; j++) D[(i * 6 + j) * TB + t] = p[i * PW + j];
@@ -223,7 +252,21 @@ static void output_transform(float *out, const float *M, const float *bias, cons
         for (int a = 0; a < 4; a++) at6(O + a * 4 * TB, TB, T + a * 6 * TB, TB);
         const float b = bias ? bias[g * d->Kg + k] : 0.0f;
         float *plane = out + (g * d->Kg + k) * P;
-        for (tl_size t = 0; t < nt; t++) {
+        tl_size t = 0;
+        for (; t + 4 <= nt; t += 4) { /* four whole tiles: 4x4 transposes (element, tile) -> (tile, element) */
+            const tile_info *q = tab + t;
+            if (q[0].out_rows + q[1].out_rows + q[2].out_rows + q[3].out_rows +
+                q[0].out_cols + q[1].out_cols + q[2].out_cols + q[3].out_cols != 32) break;
+            float buf[16]; /* buf[4*l + b] = output (a, b) of tile t + l */
+            const __m128 bv = _mm_set1_ps(b);
+            for (int a = 0; a < 4; a++) {
+                transpose4(buf, 4, O + (a * 4) * TB + t, O + (a * 4 + 1) * TB + t, O + (a * 4 + 2) * TB + t,
+                           O + (a * 4 + 3) * TB + t);
+                for (int l = 0; l < 4; l++)
+                    _mm_storeu_ps(plane + q[l].out_off + a * OW, _mm_add_ps(_mm_loadu_ps(buf + 4 * l), bv));
+            }
+        }
+        for (; t < nt; t++) {
             float *o = plane + tab[t].out_off;
             const int rows = tab[t].out_rows, cols = tab[t].out_cols;
             if (rows == 4 && cols == 4) {
@@ -307,7 +350,16 @@ static void grad_transform(float *Mhat, const float *dy, const wino_dims *d, tl_
         for (int i = 0; i < 16; i++) E[i * TB + t] = 0.0f;
     for (tl_size k = 0; k < d->Kg; k++) {
         const float *plane = dy + (g * d->Kg + k) * P;
-        for (tl_size t = 0; t < nt; t++) {
+        tl_size t = 0;
+        for (; t + 4 <= nt; t += 4) { /* four whole tiles: 4x4 transposes */
+            const tile_info *q = tab + t;
+            if (q[0].out_rows + q[1].out_rows + q[2].out_rows + q[3].out_rows +
+                q[0].out_cols + q[1].out_cols + q[2].out_cols + q[3].out_cols != 32) break;
+            for (int i = 0; i < 4; i++)
+                transpose4(E + (i * 4) * TB + t, TB, plane + q[0].out_off + i * OW, plane + q[1].out_off + i * OW,
+                           plane + q[2].out_off + i * OW, plane + q[3].out_off + i * OW);
+        }
+        for (; t < nt; t++) {
             const float *e = plane + tab[t].out_off;
             const int rows = tab[t].out_rows, cols = tab[t].out_cols;
             if (rows == 4 && cols == 4) {
