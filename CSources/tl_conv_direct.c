@@ -129,12 +129,6 @@ static tl_size make_positions(vec_pos *pos, tl_size rows, tl_size cols, tl_size 
     return n;
 }
 
-/* Asks for `floats` floats from p into L2 while the current image is being computed: the next image's
-   input otherwise arrives from memory only when its packing stalls on it. */
-static void prefetch_l2(const float *p, tl_size floats) {
-    for (tl_size i = 0; i < floats; i += 16) _mm_prefetch((const char *)(p + i), _MM_HINT_T1);
-}
-
 /* ---------------------------------------------------------------- plan */
 
 /* Sizes of the packed layout of convolution s for the chosen kernels. */
@@ -382,8 +376,6 @@ int conv_direct_forward(float *y, const float *x, const float *w, const float *b
         const tl_size p0 = part * per_part, p1 = p0 + per_part < count * p.npos ? p0 + per_part : count * p.npos;
         if (p1 <= p0) continue;
         for (tl_size i = 0; i < count; i++) pack_input(xp + i * p.xp_floats, x + ((n0 + i) * s->C + g * s->Cg) * s->HW, s, &p);
-        if (part == parts - 1 && n0 + count < s->N) /* the next task's first image */
-            prefetch_l2(x + ((n0 + count) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW * (s->N - n0 - count < ipt ? s->N - n0 - count : ipt));
         p.isa->forward(y + (n0 * s->K + g * s->Kg) * s->P, s->P, s->Kg, b ? b + g * s->Kg : NULL, xp,
                        wp + g * Kp * p.T, toff, p.T, p.KB, pos + p0, p1 - p0);
     }
@@ -553,8 +545,6 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
                 for (tl_size oh = 0; oh < s->OH; oh++)
                     memcpy(dst + oh * b.LWb, src + oh * s->OW, (size_t)s->OW * sizeof(float));
             }
-        if (n0 + count < s->N) /* the next task's images */
-            prefetch_l2(dy + ((n0 + count) * s->K + g * s->Kg) * s->P, s->K * s->P * (s->N - n0 - count < ipt ? s->N - n0 - count : ipt));
         float *dxg = dx + (n0 * s->C + g * s->Cg) * s->HW;
         for (tl_size py = 0; py < s->sh; py++) {
             if (b.Hi[py * s->sw] == 0) continue;
@@ -648,13 +638,6 @@ int conv_direct_backward_weight(float *dw, float *db, int *db_done, const float 
                     pack_input(xp + i * xpw_floats, x + ((n + i) * s->C + g * s->Cg) * s->HW, s, &p);
                     if (db) /* pack_input zeroes vl floats past the planes: the start of the ones plane */
                         for (tl_size e = 0; e < vl; e++) xp[i * xpw_floats + ones_off + e] = 1.0f;
-                }
-                if (n + count < n1) { /* the next images of the block */
-                    const tl_size next = n1 - n - count < ipw ? n1 - n - count : ipw;
-                    for (tl_size i = 0; i < next; i++) {
-                        prefetch_l2(x + ((n + count + i) * s->C + g * s->Cg) * s->HW, s->Cg * s->HW);
-                        prefetch_l2(dy + ((n + count + i) * s->K + g * s->Kg) * s->P, s->Kg * s->P);
-                    }
                 }
                 p.isa->weight(vacc + g * per_group, dy + (n * s->K + g * s->Kg) * s->P, s->P, s->Kg, xp, toff,
                               TBn, p.KBW, pos, count * p.npos, n == n0);

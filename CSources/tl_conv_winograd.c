@@ -280,18 +280,6 @@ static void output_transform(float *out, const float *M, const float *bias, cons
     }
 }
 
-/* Asks for the images of tiles [t0, t0 + TB) of a (N, C, H, W) tensor into L2, while the current block is
-   computed: the first reads of a block would otherwise wait on memory. */
-static void prefetch_block(const float *t, const wino_dims *d, tl_size C, tl_size H, tl_size W, tl_size t0) {
-    const tl_size total = d->N * d->tiles;
-    if (t0 >= total) return;
-    const tl_size last = t0 + TB - 1 < total ? t0 + TB - 1 : total - 1;
-    const tl_size n0 = t0 / d->tiles, n1 = last / d->tiles;
-    const float *begin = t + n0 * C * H * W, *end = t + (n1 + 1) * C * H * W;
-    if (end - begin > ((tl_size)1 << 18)) end = begin + ((tl_size)1 << 18); /* at most 1 MiB */
-    for (const float *p = begin; p < end; p += 16) _mm_prefetch((const char *)p, _MM_HINT_T1);
-}
-
 /* out (N, G*Kg, OH, OW) = Winograd convolution of in with transformed filters U (G, 36, Kg, Cg). */
 static int wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d) {
     const tl_size blocks = (d->N * d->tiles + TB - 1) / TB, tasks = blocks * d->G;
@@ -305,7 +293,6 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
         const tl_size nt = d->N * d->tiles - t0 < TB ? d->N * d->tiles - t0 : TB;
         tile_info tab[TB];
         tile_table(tab, d, t0, nt);
-        prefetch_block(in, d, d->G * d->Cg, d->H, d->W, t0 + TB);
         input_transform(V, in, d, g, tab, nt, tmp, tmp + 36 * TB);
         const float *Ug = U + g * 36 * d->Kg * d->Cg;
         for (int xi = 0; xi < 36; xi++)
@@ -406,10 +393,6 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
             tile_info tab[TB];
             tile_table(tab, &d, t0, nt);
-            if (blk + 1 < b1) {
-                prefetch_block(x, &d, s->C, s->H, s->W, t0 + TB);
-                prefetch_block(dy, &d, s->K, s->OH, s->OW, t0 + TB);
-            }
             input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB);
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB);
             float *VT = V + v_floats;
