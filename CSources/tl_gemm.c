@@ -52,7 +52,8 @@ static void gemm_parallel(int trans_a, int trans_b, tl_size M, tl_size N, tl_siz
                           tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
     const int split_cols = N > M; /* rows on ties: measured a few % faster for square products */
     const tl_size dim = split_cols ? N : M;
-    const int parts = M * N * K >= TL_GEMM_PARALLEL_MIN_FMA && dim >= 32 ? 2 : 1;
+    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow for any int sizes */
+    const int parts = fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && dim >= 32 ? 2 : 1;
     if (parts == 1) {
         blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
@@ -94,7 +95,8 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
     if (batch == 0) return TL_OK;
     /* Shape-only choice again: several products run one per thread, a single product is cut in two. */
     if (batch >= 2) {
-        #pragma omp parallel for schedule(static) if (batch * M * N * K >= TL_GEMM_PARALLEL_MIN_FMA)
+        const double fma = (double)batch * (double)M * (double)N * (double)K;
+        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA)
         for (tl_size b = 0; b < batch; b++)
             blas(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
                  C + b * stride_c, ldc);
