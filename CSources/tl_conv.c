@@ -214,8 +214,9 @@ static int conv_backward_weight(float *dw, float *db, int *db_done, const float 
     if (!partials) return TL_ERR_OUT_OF_MEMORY;
     const size_t col_floats = conv_im2col_col_floats(s);
     int failed = 0;
-    #pragma omp parallel for schedule(static) if (blocks > 1)
-    for (tl_size blk = 0; blk < blocks; blk++) {
+    tl_size next_blk = 0; /* tasks handed out one by one: a slowed thread takes fewer */
+    #pragma omp parallel if (blocks > 1)
+    for (tl_size blk; (blk = conv_next_task(&next_blk)) < blocks;) {
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
         float *col = tl_scratch(TL_SCR_A, col_floats);
         if (!col) { failed = 1; continue; }

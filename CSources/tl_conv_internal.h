@@ -35,6 +35,17 @@ tl_size conv_weight_block_images(const conv_shape *s);
 /* out[e] = sum over blocks b (in order) of partials[b*stride + e], e < n; OpenMP-parallel over e. */
 void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n, tl_size stride);
 
+/* The next task number of a parallel loop: tasks go to the threads one by one as they finish (a thread
+   slowed down by another process then takes fewer), and each task's result does not depend on which
+   thread runs it. The runtime's schedule(dynamic) would do this, but the entry point clang 21 emits for
+   it is missing from Debian's libomp 14. */
+static inline tl_size conv_next_task(tl_size *counter) {
+    tl_size task;
+    #pragma omp atomic capture
+    task = (*counter)++;
+    return task;
+}
+
 /* Single-threaded row-major sgemm without checks (sizes known valid). */
 void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
                const float *B, tl_size ldb, float beta, float *C, tl_size ldc);

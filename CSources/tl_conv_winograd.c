@@ -285,8 +285,9 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
     const tl_size blocks = (d->N * d->tiles + TB - 1) / TB, tasks = blocks * d->G;
     const size_t v_floats = (size_t)(36 * d->Cg * TB), m_floats = (size_t)(36 * d->Kg * TB);
     int failed = 0;
-    #pragma omp parallel for schedule(static) if (tasks > 1)
-    for (tl_size task = 0; task < tasks; task++) {
+    tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
+    #pragma omp parallel if (tasks > 1)
+    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
         float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats), *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + wino_pad_floats(d)));
         if (!V || !M || !tmp) { failed = 1; continue; }
         const tl_size g = task / blocks, t0 = (task - g * blocks) * TB;
@@ -377,8 +378,9 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     const size_t u_floats = (size_t)(36 * d.Kg * d.Cg);
     const tl_size tasks = parts * d.G;
     int failed = 0;
-    #pragma omp parallel for schedule(static) if (tasks > 1)
-    for (tl_size task = 0; task < tasks; task++) {
+    tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
+    #pragma omp parallel if (tasks > 1)
+    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
         /* V and its transpose VT (36, TB, Cg): the product dU += Mhat VT^T is then the plain A*B form. */
         float *V = tl_scratch(TL_SCR_A, 2 * v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
         float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);

@@ -8,6 +8,7 @@
    reused, so steady-state calls do not allocate; it is freed when the thread exits.
    Results do not depend on the number of threads (bitwise): work is cut into pieces that depend only
    on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
+   The pieces are handed out dynamically, which keeps both threads busy on a shared machine.
    Implementations, chosen by shape only (tl_conv2d_algorithms tells which, tl_conv2d_set_mode can
    switch them off): Winograd F(4x4,3x3) for 3x3 stride-1 undilated convolutions with >= 32 channels
    per group in and out, or >= 8 where the direct kernel does not apply (all three passes; it agrees with
