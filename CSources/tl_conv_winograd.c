@@ -364,14 +364,17 @@ static void grad_transform(float *Mhat, const float *dy, const wino_dims *d, tl_
     }
 }
 
-/* Fixed number of parts the tile blocks are split into for the weight gradient (thread-count independent). */
+/* Parts the tile blocks are split into for the weight gradient: fixed (thread-count independent), fewer
+   when the partial sums would pass 2^24 floats. */
 #define WINO_WEIGHT_PARTS 8
 
 int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, const conv_shape *s) {
     const wino_dims d = wino_make(s->N, s->G, s->Cg, s->Kg, s->H, s->W, s->OH, s->OW, s->ph, s->pw);
     const tl_size blocks = (d.N * d.tiles + TB - 1) / TB;
-    const tl_size parts = blocks < WINO_WEIGHT_PARTS ? blocks : WINO_WEIGHT_PARTS;
-    const tl_size per_part = (blocks + parts - 1) / parts, wsize = s->K * s->CRS;
+    const tl_size wsize = s->K * s->CRS;
+    tl_size parts = blocks < WINO_WEIGHT_PARTS ? blocks : WINO_WEIGHT_PARTS;
+    if (parts * wsize > ((tl_size)1 << 24)) parts = ((tl_size)1 << 24) / wsize > 0 ? ((tl_size)1 << 24) / wsize : 1;
+    const tl_size per_part = (blocks + parts - 1) / parts;
     float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(parts * wsize));
     if (!partials) return TL_ERR_OUT_OF_MEMORY;
     const size_t v_floats = (size_t)(36 * d.Cg * TB), m_floats = (size_t)(36 * d.Kg * TB);
