@@ -118,8 +118,10 @@ private let shapes: [Conv] = [
     Conv(n: 1, c: 2, h: 1, w: 9, k: 2, r: 1, s: 5, ph: 0, pw: 2),                   // one row
     Conv(n: 2, c: 1, h: 7, w: 7, k: 1),
     Conv(n: 3, c: 2, h: 13, w: 3, k: 4, r: 5, s: 3, sh: 2, sw: 1, ph: 2, pw: 1),
-    // Shapes for the optimised paths: wide rows (several 16-float chunks), stride 3, and Winograd
-    // (3x3 stride 1, >= 8 channels per group) with every padding it takes and partial edge tiles.
+    // Shapes for the optimised paths: wide rows (several 16-float chunks), strides 2 and 3, several images
+    // per task, and Winograd-eligible ones (3x3 stride 1, >= 8 channels per group; the automatic choice
+    // takes Winograd where the direct kernel does not apply, the "no direct" mode everywhere) with every
+    // padding it takes and partial edge tiles.
     Conv(n: 2, c: 3, h: 5, w: 37, k: 5, sh: 2, sw: 2),
     Conv(n: 1, c: 2, h: 4, w: 53, k: 4, sh: 2, sw: 2, ph: 0, pw: 2),
     Conv(n: 2, c: 2, h: 7, w: 12, k: 6, r: 2, s: 4, sh: 2, sw: 2, ph: 2, pw: 0),
@@ -134,7 +136,7 @@ private let shapes: [Conv] = [
     Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
     Conv(n: 3, c: 8, h: 10, w: 13, k: 9, ph: 0, pw: 2),
     Conv(n: 1, c: 16, h: 6, w: 5, k: 16, ph: 2, pw: 0, groups: 2),
-    Conv(n: 1, c: 8, h: 26, w: 23, k: 8),                                           // Winograd, > 32 tiles per image
+    Conv(n: 1, c: 8, h: 26, w: 23, k: 8),                                           // > 32 Winograd tiles per image
 ]
 
 final class ConvTests: XCTestCase {
