@@ -619,3 +619,335 @@ int tl_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
     tl_apply_backward(dx, dy, x, a, c1, m, c0, N, C, S, P);
     return TL_OK;
 }
+
+/* ---- batch norm fused with ReLU (and with a residual add before the ReLU) ----
+   One pass instead of two or three over the activation in each direction. The training forwards take
+   their affine coefficients from the statistics rounded to float (save_mean, save_rstd), so that the
+   backward of batch norm + ReLU recomputes the ReLU mask from x exactly (one fewer tensor to read
+   than a mask from the output); with the residual the mask comes from the output y. The masked
+   gradient sums follow tl_sums' lane order, so they equal the unfused ReLU backward followed by the
+   batch-norm backward bit for bit when the coefficients agree. */
+
+/* a = gamma rstd, b = beta - mean a (double, rounded once), from float statistics. */
+static void tl_bn_fused_coefficients(float *a, float *b, const float *gamma, const float *beta, const float *mean,
+                                     const float *rstd, tl_size C) {
+    for (tl_size c = 0; c < C; c++) {
+        const double ac = (gamma ? (double)gamma[c] : 1.0) * (double)rstd[c];
+        a[c] = (float)ac;
+        if (b) b[c] = (float)((beta ? (double)beta[c] : 0.0) - (double)mean[c] * ac);
+    }
+}
+
+/* Batch statistics of x into save_mean / save_rstd (floats) and the running averages, as in
+   tl_batchnorm_train_forward; part holds tl_channel_ws doubles, s0, s1 and shift 2C doubles + C floats. */
+static void tl_bn_batch_stats(float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                              const float *x, double *s0, double *s1, float *shift, double *part, tl_size N, tl_size C,
+                              tl_size S, float momentum, float eps) {
+    for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
+    tl_channel_sums(s0, s1, part, TL_SUM_VARIANCE, NULL, x, shift, N, C, S);
+    const tl_size M = N * S;
+    const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
+    for (tl_size c = 0; c < C; c++) {
+        const double d = s0[c] * inv_m, mean = (double)shift[c] + d;
+        double var = s1[c] * inv_m - d * d;
+        var = var > 0.0 ? var : 0.0;
+        save_mean[c] = (float)mean;
+        save_rstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+        if (running_var) running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * unbias);
+    }
+}
+
+/* y = max(0, fma(x, a, b) [+ r]) over (N, C, S), coefficients per channel. y == x or y == r allowed. */
+static void tl_apply_affine_relu(float *y, const float *x, const float *r, const float *a, const float *b, tl_size N,
+                                 tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++) {
+            const float *xr = x + n * C, *rr = r ? r + n * C : NULL;
+            float *yr = y + n * C;
+            if (rr) {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) { const float v = fmaf(xr[c], a[c], b[c]) + rr[c]; yr[c] = v > 0.0f ? v : 0.0f; }
+            } else {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) { const float v = fmaf(xr[c], a[c], b[c]); yr[c] = v > 0.0f ? v : 0.0f; }
+            }
+        }
+        return;
+    }
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const float ap = a[p % C], bp = b[p % C];
+        const float *xp = x + p * S, *rp = r ? r + p * S : NULL;
+        float *yp = y + p * S;
+        if (rp) {
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) { const float v = fmaf(xp[s], ap, bp) + rp[s]; yp[s] = v > 0.0f ? v : 0.0f; }
+        } else {
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) { const float v = fmaf(xp[s], ap, bp); yp[s] = v > 0.0f ? v : 0.0f; }
+        }
+    }
+}
+
+/* The masked gradient g = dy where the ReLU was active (y > 0 when y is given, else fma(x, ma, mb) > 0),
+   else 0, for n values; dr (optional) receives g. */
+static inline void tl_relu_mask16(float *g, const float *dy, const float *x, const float *y, float ma, float mb, int n) {
+    if (y) {
+        for (int l = 0; l < n; l++) g[l] = y[l] > 0.0f ? dy[l] : 0.0f;
+    } else {
+        for (int l = 0; l < n; l++) g[l] = fmaf(x[l], ma, mb) > 0.0f ? dy[l] : 0.0f;
+    }
+}
+
+/* s0 = sum g, s1 = sum g (x - c) for the masked gradient g of n values, in tl_sums' order (gradient
+   kind, no weight); writes g to dr when dr is not NULL. */
+static inline void tl_sums_relu(double *s0, double *s1, float *dr, const float *dy, const float *x, const float *y,
+                                float ma, float mb, double c, tl_size n) {
+    double la[TL_NLANES] = {0}, lb[TL_NLANES] = {0};
+    float g[TL_NLANES];
+    tl_size i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256d a[4], b[4], xv[4], yv[4];
+    const __m256d vc = _mm256_set1_pd(c);
+    for (int k = 0; k < 4; k++) { a[k] = _mm256_setzero_pd(); b[k] = _mm256_setzero_pd(); }
+    const __m256 vma = _mm256_set1_ps(ma), vmb = _mm256_set1_ps(mb), zero = _mm256_setzero_ps();
+    for (; i + TL_NLANES <= n; i += TL_NLANES) {
+        for (int h = 0; h < 2; h++) { /* g = dy & (mask source > 0), the same bits as the scalar select */
+            const __m256 src = y ? _mm256_loadu_ps(y + i + 8 * h)
+                                 : _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * h), vma, vmb);
+            const __m256 gv = _mm256_and_ps(_mm256_cmp_ps(src, zero, _CMP_GT_OQ), _mm256_loadu_ps(dy + i + 8 * h));
+            _mm256_storeu_ps(g + 8 * h, gv);
+            if (dr) _mm256_storeu_ps(dr + i + 8 * h, gv);
+        }
+        tl_load16_pd(g, xv);
+        tl_load16_pd(x + i, yv);
+        for (int k = 0; k < 4; k++) {
+            a[k] = _mm256_add_pd(a[k], xv[k]);
+            b[k] = _mm256_fmadd_pd(xv[k], _mm256_sub_pd(yv[k], vc), b[k]);
+        }
+    }
+    tl_store_lanes(la, a);
+    tl_store_lanes(lb, b);
+#else
+    for (; i + TL_NLANES <= n; i += TL_NLANES) {
+        tl_relu_mask16(g, dy + i, x + i, y ? y + i : NULL, ma, mb, TL_NLANES);
+        if (dr) memcpy(dr + i, g, sizeof g);
+        for (int l = 0; l < TL_NLANES; l++) {
+            la[l] += (double)g[l];
+            lb[l] += (double)g[l] * ((double)x[i + l] - c);
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        tl_relu_mask16(g, dy + i, x + i, y ? y + i : NULL, ma, mb, 1);
+        if (dr) dr[i] = g[0];
+        la[0] += (double)g[0];
+        lb[0] += (double)g[0] * ((double)x[i] - c);
+    }
+    *s0 = tl_lanes_sum(la);
+    *s1 = tl_lanes_sum(lb);
+}
+
+/* Per-channel s0 = sum g, s1 = sum g (x - mean) of the masked gradient over (N, C, S), combined in the
+   order of tl_channel_sums; dr (optional) receives g. ws holds tl_channel_ws doubles. */
+static void tl_channel_sums_relu(double *s0, double *s1, double *ws, float *dr, const float *dy, const float *x,
+                                 const float *y, const float *ma, const float *mb, const float *mean, tl_size N,
+                                 tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S > 1) {
+        #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+        for (tl_size p = 0; p < P; p++) {
+            const tl_size c = p % C, o = p * S;
+            tl_sums_relu(&ws[2 * p], &ws[2 * p + 1], dr ? dr + o : NULL, dy + o, x + o, y ? y + o : NULL,
+                         ma ? ma[c] : 0.0f, mb ? mb[c] : 0.0f, (double)mean[c], S);
+        }
+        for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+        for (tl_size n = 0; n < N; n++)
+            for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * (n * C + c)]; s1[c] += ws[2 * (n * C + c) + 1]; }
+        return;
+    }
+    const tl_size nb = tl_row_blocks(N);
+    #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && nb > 1)
+    for (tl_size blk = 0; blk < nb; blk++) {
+        double *a0 = ws + 2 * blk * C, *a1 = a0 + C;
+        for (tl_size c = 0; c < C; c++) { a0[c] = 0.0; a1[c] = 0.0; }
+        for (tl_size n = tl_block_start(blk, N, nb); n < tl_block_start(blk + 1, N, nb); n++) {
+            const float *xr = x + n * C, *dyr = dy + n * C, *yr = y ? y + n * C : NULL;
+            float *drr = dr ? dr + n * C : NULL;
+            for (tl_size c = 0; c < C; c++) {
+                const float g = (yr ? yr[c] > 0.0f : fmaf(xr[c], ma[c], mb[c]) > 0.0f) ? dyr[c] : 0.0f;
+                if (drr) drr[c] = g;
+                a0[c] += (double)g;
+                a1[c] += (double)g * ((double)xr[c] - (double)mean[c]);
+            }
+        }
+    }
+    for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+    for (tl_size blk = 0; blk < nb; blk++)
+        for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * blk * C + c]; s1[c] += ws[2 * blk * C + C + c]; }
+}
+
+/* dx = a g + c1 (x - m) + c0 with g the masked gradient: from g itself when given (dr of the first
+   pass), else from dy and the mask of y or of fma(x, ma, mb). */
+static void tl_apply_backward_relu(float *dx, const float *g, const float *dy, const float *x, const float *y,
+                                   const float *ma, const float *mb, const float *a, const float *c1, const float *m,
+                                   const float *c0, tl_size N, tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++)
+            for (tl_size c = 0; c < C; c++) {
+                const tl_size i = n * C + c;
+                const float gi = g ? g[i] : (y ? y[i] > 0.0f : fmaf(x[i], ma[c], mb[c]) > 0.0f) ? dy[i] : 0.0f;
+                dx[i] = a[c] * gi + c1[c] * (x[i] - m[c]) + c0[c];
+            }
+        return;
+    }
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const tl_size c = p % C, o = p * S;
+        const float ap = a[c], c1p = c1[c], mp = m[c], c0p = c0[c];
+        const float *xp = x + o;
+        float *dxp = dx + o;
+        if (g) {
+            const float *gp = g + o;
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) dxp[s] = ap * gp[s] + c1p * (xp[s] - mp) + c0p;
+        } else if (y) {
+            const float *dyp = dy + o, *yp = y + o;
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) {
+                const float gs = yp[s] > 0.0f ? dyp[s] : 0.0f;
+                dxp[s] = ap * gs + c1p * (xp[s] - mp) + c0p;
+            }
+        } else {
+            const float *dyp = dy + o;
+            const float map = ma[c], mbp = mb[c];
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) {
+                const float gs = fmaf(xp[s], map, mbp) > 0.0f ? dyp[s] : 0.0f;
+                dxp[s] = ap * gs + c1p * (xp[s] - mp) + c0p;
+            }
+        }
+    }
+}
+
+/* Shared by the two training forwards: statistics, coefficients, apply (r NULL: no residual). */
+static int tl_bn_relu_forward_common(const char *fn, float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                     float *running_var, const float *x, const float *r, const float *gamma,
+                                     const float *beta, tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK(fn, N * S >= 2, "%s: training statistics need N*S >= 2 values per channel, got %td", fn, N * S);
+    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
+    TL_CHECK_EPS(fn, eps);
+    /* Scratch: s0, s1 (2C doubles), shift, a, b (3C floats in 2C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
+    tl_bn_batch_stats(save_mean, save_rstd, running_mean, running_var, x, s0, s1, shift, ws + 4 * C, N, C, S,
+                      momentum, eps);
+    tl_bn_fused_coefficients(a, b, gamma, beta, save_mean, save_rstd, C);
+    tl_apply_affine_relu(y, x, r, a, b, N, C, S);
+    return TL_OK;
+}
+
+/* Shared by the two training backwards: y NULL means the mask is recomputed from x (batch norm + ReLU). */
+static int tl_bn_relu_backward_common(const char *fn, float *dx, float *dr, float *dgamma, float *dbeta, const float *dy,
+                                      const float *y, const float *x, const float *gamma, const float *beta,
+                                      const float *save_mean, const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    if (dx == NULL && dr == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+    /* Scratch: s0, s1 (2C doubles), a, c1, c0, ma, mb (5C floats in 3C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 5 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *a = (float *)(ws + 2 * C), *c1 = a + C, *c0 = c1 + C, *ma = c0 + C, *mb = ma + C;
+    if (y == NULL) tl_bn_fused_coefficients(ma, mb, gamma, beta, save_mean, save_rstd, C);
+    /* With dr wanted, the first pass writes the masked gradient there and the second reads it back. */
+    tl_channel_sums_relu(s0, s1, ws + 5 * C, dr, dy, x, y, y ? NULL : ma, y ? NULL : mb, save_mean, N, C, S);
+    const double inv_m = 1.0 / (double)(N * S);
+    for (tl_size c = 0; c < C; c++) {
+        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
+        if (dbeta) dbeta[c] = (float)s0[c];
+        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
+        const double ac = g * rstd;
+        a[c] = (float)ac;
+        c0[c] = (float)(-ac * s0[c] * inv_m);
+        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
+    }
+    if (dx) tl_apply_backward_relu(dx, dr, dy, x, y, ma, mb, a, c1, save_mean, c0, N, C, S);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                    float *running_var, const float *x, const float *gamma, const float *beta,
+                                    tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    return tl_bn_relu_forward_common("tl_batchnorm_relu_train_forward", y, save_mean, save_rstd, running_mean,
+                                     running_var, x, NULL, gamma, beta, N, C, S, momentum, eps);
+}
+
+int tl_batchnorm_relu_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                     const float *gamma, const float *beta, const float *save_mean,
+                                     const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    return tl_bn_relu_backward_common("tl_batchnorm_relu_train_backward", dx, NULL, dgamma, dbeta, dy, NULL, x, gamma,
+                                      beta, save_mean, save_rstd, N, C, S);
+}
+
+int tl_batchnorm_add_relu_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                        float *running_var, const float *x, const float *r, const float *gamma,
+                                        const float *beta, tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_train_forward", r);
+    return tl_bn_relu_forward_common("tl_batchnorm_add_relu_train_forward", y, save_mean, save_rstd, running_mean,
+                                     running_var, x, r, gamma, beta, N, C, S, momentum, eps);
+}
+
+int tl_batchnorm_add_relu_train_backward(float *dx, float *dr, float *dgamma, float *dbeta, const float *dy,
+                                         const float *y, const float *x, const float *gamma, const float *save_mean,
+                                         const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_train_backward", y);
+    return tl_bn_relu_backward_common("tl_batchnorm_add_relu_train_backward", dx, dr, dgamma, dbeta, dy, y, x, gamma,
+                                      NULL, save_mean, save_rstd, N, C, S);
+}
+
+/* Shared by the two inference forwards (r NULL: no residual). */
+static int tl_bn_relu_eval_common(const char *fn, float *y, const float *x, const float *r, const float *gamma,
+                                  const float *beta, const float *running_mean, const float *running_var, tl_size N,
+                                  tl_size C, tl_size S, float eps) {
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_NORM_SCRATCH(fn, ws, (size_t)C);
+    float *a = (float *)ws, *b = a + C;
+    tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
+    tl_apply_affine_relu(y, x, r, a, b, N, C, S);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                                   const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                   tl_size S, float eps) {
+    return tl_bn_relu_eval_common("tl_batchnorm_relu_eval_forward", y, x, NULL, gamma, beta, running_mean, running_var,
+                                  N, C, S, eps);
+}
+
+int tl_batchnorm_add_relu_eval_forward(float *y, const float *x, const float *r, const float *gamma, const float *beta,
+                                       const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                       tl_size S, float eps) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_eval_forward", r);
+    return tl_bn_relu_eval_common("tl_batchnorm_add_relu_eval_forward", y, x, r, gamma, beta, running_mean,
+                                  running_var, N, C, S, eps);
+}

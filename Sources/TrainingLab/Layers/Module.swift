@@ -75,8 +75,22 @@ public final class Sequential: Module {
     public init(_ layers: [Module]) { self.layers = layers }
     public convenience init(_ layers: Module...) { self.init(layers) }
 
+    /// Runs the layers in order; a BatchNorm directly followed by a ReLU runs as one fused op (same parameters,
+    /// same names, same result up to an ulp).
     override public func forward(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0) }
+        var h = x
+        var i = 0
+        while i < layers.count {
+            if let bn = layers[i] as? BatchNorm, i + 1 < layers.count, let act = layers[i + 1] as? Activation,
+               case .relu = act.kind {
+                h = try bn.forwardReLU(h)
+                i += 2
+            } else {
+                h = try layers[i](h)
+                i += 1
+            }
+        }
+        return h
     }
 }
 

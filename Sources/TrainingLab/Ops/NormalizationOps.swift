@@ -82,3 +82,83 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps
         return [dx, dgamma, dbeta]
     }
 }
+
+/// relu(batch norm(x)) with batch statistics, one pass each way (tl_batchnorm_relu_train_*); updates
+/// `runningMean` / `runningVar` in place. Equal to `relu(batchNormTraining(...))` up to an ulp (the
+/// affine coefficients come from the statistics rounded to float).
+public func batchNormReLUTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                  momentum: Float, eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "batchNormReLU")
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNormReLU: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    let y = Tensor(uninitializedShape: x.shape)
+    let mean = Tensor(uninitializedShape: [c]), rstd = Tensor(uninitializedShape: [c])
+    try tlCheck(tl_batchnorm_relu_train_forward(y.pointer, mean.pointer, rstd.pointer, runningMean.pointer, runningVar.pointer,
+                                                x.pointer, gamma.pointer, beta.pointer, n, c, s, momentum, eps))
+    return y.recording("batch_norm_relu", inputs: [x, gamma, beta]) { g, _, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_relu_train_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer, x.pointer,
+                                                     gamma.pointer, beta.pointer, mean.pointer, rstd.pointer, n, c, s))
+        return [dx, dgamma, dbeta]
+    }
+}
+
+/// relu(batch norm(x) + residual) with batch statistics (the end of a ResNet basic block), one pass each way.
+public func batchNormAddReLUTraining(_ x: Tensor, residual: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor,
+                                     runningVar: Tensor, momentum: Float, eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "batchNormAddReLU")
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNormAddReLU: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    guard residual.shape == x.shape else { throw TensorError("batchNormAddReLU: residual \(residual.shape) != input \(x.shape)") }
+    let y = Tensor(uninitializedShape: x.shape)
+    let mean = Tensor(uninitializedShape: [c]), rstd = Tensor(uninitializedShape: [c])
+    try tlCheck(tl_batchnorm_add_relu_train_forward(y.pointer, mean.pointer, rstd.pointer, runningMean.pointer,
+                                                    runningVar.pointer, x.pointer, residual.pointer, gamma.pointer,
+                                                    beta.pointer, n, c, s, momentum, eps))
+    return y.recording("batch_norm_add_relu", inputs: [x, residual, gamma, beta]) { g, out, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dr = needs[1] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[3] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_add_relu_train_backward(dx?.pointer, dr?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer,
+                                                         out.pointer, x.pointer, gamma.pointer, mean.pointer, rstd.pointer,
+                                                         n, c, s))
+        return [dx, dr, dgamma, dbeta]
+    }
+}
+
+/// relu(batch norm(x) [+ residual]) with fixed (running) statistics, one pass forward; the backward is the
+/// ReLU mask of the output followed by the inference batch-norm backward.
+public func batchNormReLUInference(_ x: Tensor, residual: Tensor? = nil, gamma: Tensor, beta: Tensor, runningMean: Tensor,
+                                   runningVar: Tensor, eps: Float) throws -> Tensor {
+    let (n, c, s) = try channelLayout(x, "batchNormReLU")
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNormReLU: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    if let residual, residual.shape != x.shape {
+        throw TensorError("batchNormAddReLU: residual \(residual.shape) != input \(x.shape)")
+    }
+    let y = Tensor(uninitializedShape: x.shape)
+    if let residual {
+        try tlCheck(tl_batchnorm_add_relu_eval_forward(y.pointer, x.pointer, residual.pointer, gamma.pointer, beta.pointer,
+                                                       runningMean.pointer, runningVar.pointer, n, c, s, eps))
+    } else {
+        try tlCheck(tl_batchnorm_relu_eval_forward(y.pointer, x.pointer, gamma.pointer, beta.pointer, runningMean.pointer,
+                                                   runningVar.pointer, n, c, s, eps))
+    }
+    let inputs = residual.map { [x, gamma, beta, $0] } ?? [x, gamma, beta]
+    return y.recording(residual == nil ? "batch_norm_relu_eval" : "batch_norm_add_relu_eval", inputs: inputs) { g, out, needs in
+        let dz = Tensor(uninitializedShape: x.shape)
+        try tlCheck(tl_relu_backward(dz.pointer, g.pointer, out.pointer, dz.count))
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_eval_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, dz.pointer, x.pointer,
+                                               gamma.pointer, runningMean.pointer, runningVar.pointer, n, c, s, eps))
+        return needs.count > 3 ? [dx, dgamma, dbeta, needs[3] ? dz : nil] : [dx, dgamma, dbeta]
+    }
+}

@@ -19,8 +19,13 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenMP threads for the kernels.")
     var threads: Int?
 
+    @Option(help: "wall (default) or cpu: process CPU time of all threads, steadier on a shared machine at 1 thread.")
+    var clock = "wall"
+
     func run() throws {
         if let threads { try tlCheck(tl_set_num_threads(Int32(threads))) }
+        guard let chosen = BenchClock(rawValue: clock) else { throw ValidationError("--clock must be wall or cpu, got '\(clock)'") }
+        benchClock = chosen
         #if DEBUG
         FileHandle.standardError.write(Data("warning: debug build; benchmark with `swift build -c release`\n".utf8))
         #endif
