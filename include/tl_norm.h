@@ -74,6 +74,26 @@ int tl_batchnorm_add_relu_eval_forward(float *y, const float *x, const float *r,
                                        const float *running_mean, const float *running_var, tl_size N, tl_size C,
                                        tl_size S, float eps);
 
+/* Batch norm + ReLU + 2x2 max pooling with stride 2 (the tail of a conv block), training: y (N,C,H/2,W/2) =
+   max over each 2x2 window of x (N,C,H,W) of max(0, a[c] x + b[c]), with the statistics (over all of x), a, b and
+   conditions of tl_batchnorm_relu_train_forward; floor mode (an odd last row or column is normalised but not
+   pooled); ties and NaN as tl_maxpool2d_forward. Nothing but y is stored: the backward finds the maxima again
+   from x. Needs H, W >= 2. */
+int tl_batchnorm_relu_maxpool2_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                             float *running_var, const float *x, const float *gamma, const float *beta,
+                                             tl_size N, tl_size C, tl_size H, tl_size W, float momentum, float eps);
+/* dx (N,C,H,W), dgamma, dbeta (C) from dy (N,C,H/2,W/2) and the forward's OUTPUT y: dy goes to the maximum of
+   its window where y > 0, then back through batch norm. dx must not overlap the other arguments. */
+int tl_batchnorm_relu_maxpool2_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                                              const float *x, const float *gamma, const float *beta,
+                                              const float *save_mean, const float *save_rstd, tl_size N, tl_size C,
+                                              tl_size H, tl_size W);
+/* Inference form: y (N,C,H/2,W/2) = 2x2 max pooling of max(0, a x + b) with the running statistics (as
+   tl_batchnorm_eval_forward, tl_relu_forward, tl_maxpool2d_forward in turn, up to the sign of zeros). */
+int tl_batchnorm_relu_maxpool2_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                                            const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                            tl_size H, tl_size W, float eps);
+
 /* Layer norm: y (R,D) = gamma[d] (x - mean[r]) rstd[r] + beta[d] over each row of D; mean, rstd (R)
    are written for the backward. eps > 0. y == x allowed. */
 int tl_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,

@@ -162,3 +162,52 @@ public func batchNormReLUInference(_ x: Tensor, residual: Tensor? = nil, gamma: 
         return needs.count > 3 ? [dx, dgamma, dbeta, needs[3] ? dz : nil] : [dx, dgamma, dbeta]
     }
 }
+
+/// maxPool2d(relu(batch norm(x)), kernel 2, stride 2) with batch statistics, for (N, C, H, W) inputs with H, W >= 2:
+/// one pass over x forward (after the statistics), and the backward finds the window maxima again from x instead of
+/// keeping indices (tl_batchnorm_relu_maxpool2_train_*). Updates `runningMean` / `runningVar` in place.
+public func batchNormReLUMaxPool2Training(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                          momentum: Float, eps: Float) throws -> Tensor {
+    guard x.rank == 4, x.shape[2] >= 2, x.shape[3] >= 2 else {
+        throw TensorError("batchNormReLUMaxPool2: needs (N, C, H, W) with H, W >= 2, got \(x.shape)")
+    }
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNormReLUMaxPool2: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    let y = Tensor(uninitializedShape: [n, c, h / 2, w / 2])
+    let mean = Tensor(uninitializedShape: [c]), rstd = Tensor(uninitializedShape: [c])
+    try tlCheck(tl_batchnorm_relu_maxpool2_train_forward(y.pointer, mean.pointer, rstd.pointer, runningMean.pointer,
+                                                         runningVar.pointer, x.pointer, gamma.pointer, beta.pointer,
+                                                         n, c, h, w, momentum, eps))
+    return y.recording("batch_norm_relu_max_pool2", inputs: [x, gamma, beta]) { g, out, needs in
+        let dx = needs[0] ? Tensor(uninitializedShape: x.shape) : nil
+        let dgamma = needs[1] ? Tensor(uninitializedShape: [c]) : nil
+        let dbeta = needs[2] ? Tensor(uninitializedShape: [c]) : nil
+        try tlCheck(tl_batchnorm_relu_maxpool2_train_backward(dx?.pointer, dgamma?.pointer, dbeta?.pointer, g.pointer,
+                                                              out.pointer, x.pointer, gamma.pointer, beta.pointer,
+                                                              mean.pointer, rstd.pointer, n, c, h, w))
+        return [dx, dgamma, dbeta]
+    }
+}
+
+/// maxPool2d(relu(batch norm(x)), kernel 2, stride 2) with fixed (running) statistics. Recorded for differentiation,
+/// it runs as the separate ops (the fused kernel keeps no indices); otherwise as one pass.
+public func batchNormReLUMaxPool2Inference(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                           eps: Float) throws -> Tensor {
+    guard x.rank == 4, x.shape[2] >= 2, x.shape[3] >= 2 else {
+        throw TensorError("batchNormReLUMaxPool2: needs (N, C, H, W) with H, W >= 2, got \(x.shape)")
+    }
+    if GradMode.isEnabled && (x.requiresGrad || gamma.requiresGrad || beta.requiresGrad) {
+        let h = try batchNormReLUInference(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, eps: eps)
+        return try maxPool2d(h, Pool2dGeometry(kernel: 2))
+    }
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    guard gamma.count == c, beta.count == c, runningMean.count == c, runningVar.count == c else {
+        throw TensorError("batchNormReLUMaxPool2: input \(x.shape) has \(c) channels, parameters have \(gamma.count)")
+    }
+    let y = Tensor(uninitializedShape: [n, c, h / 2, w / 2])
+    try tlCheck(tl_batchnorm_relu_maxpool2_eval_forward(y.pointer, x.pointer, gamma.pointer, beta.pointer, runningMean.pointer,
+                                                        runningVar.pointer, n, c, h, w, eps))
+    return y
+}
