@@ -36,47 +36,7 @@ int conv_winograd_supported(const conv_shape *s) {
            s->pw <= 2 && s->Cg >= 8 && s->Kg >= 8;
 }
 
-/* ------------------------------------------------------------------ 1-D transforms over TB lanes */
-
-/* out[a] = sum_i BT[a][i] in[i] for the six rows of B^T, on arrays of TB floats spaced `is` / `os` apart. */
-static inline void bt6(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
-    const float *d0 = in, *d1 = in + is, *d2 = in + 2 * is, *d3 = in + 3 * is, *d4 = in + 4 * is, *d5 = in + 5 * is;
-    for (int t = 0; t < TB; t++) {
-        out[t] = 4.0f * d0[t] - 5.0f * d2[t] + d4[t];
-        out[os + t] = -4.0f * (d1[t] + d2[t]) + d3[t] + d4[t];
-        out[2 * os + t] = 4.0f * (d1[t] - d2[t]) - d3[t] + d4[t];
-        out[3 * os + t] = 2.0f * (d3[t] - d1[t]) - d2[t] + d4[t];
-        out[4 * os + t] = 2.0f * (d1[t] - d3[t]) - d2[t] + d4[t];
-        out[5 * os + t] = 4.0f * d1[t] - 5.0f * d3[t] + d5[t];
-    }
-}
-
-/* out[a] = sum_i AT[a][i] in[i], four outputs from six inputs. */
-static inline void at6(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
-    const float *m0 = in, *m1 = in + is, *m2 = in + 2 * is, *m3 = in + 3 * is, *m4 = in + 4 * is, *m5 = in + 5 * is;
-    for (int t = 0; t < TB; t++) {
-        const float p12 = m1[t] + m2[t], d12 = m1[t] - m2[t], p34 = m3[t] + m4[t], d34 = m3[t] - m4[t];
-        out[t] = m0[t] + p12 + p34;
-        out[os + t] = d12 + 2.0f * d34;
-        out[2 * os + t] = p12 + 4.0f * p34;
-        out[3 * os + t] = d12 + 8.0f * d34 + m5[t];
-    }
-}
-
-/* out[a] = sum_i A[a][i] in[i] (A = (A^T)^T), six outputs from four inputs: the adjoint of at6. */
-static inline void a4(float *restrict out, tl_size os, const float *restrict in, tl_size is) {
-    const float *e0 = in, *e1 = in + is, *e2 = in + 2 * is, *e3 = in + 3 * is;
-    for (int t = 0; t < TB; t++) {
-        const float p02 = e0[t] + e2[t], p13 = e1[t] + e3[t];
-        const float q02 = e0[t] + 4.0f * e2[t], q13 = 2.0f * e1[t] + 8.0f * e3[t];
-        out[t] = e0[t];
-        out[os + t] = p02 + p13;
-        out[2 * os + t] = p02 - p13;
-        out[3 * os + t] = q02 + q13;
-        out[4 * os + t] = q02 - q13;
-        out[5 * os + t] = e3[t];
-    }
-}
+/* ------------------------------------------------------------------ filter transform */
 
 /* U (36, Kg, Cg) = G f G^T, rows k_begin .. k_end-1, for the 3x3 filters f(k, c) = w[(k*kstride + c*cstride) * 9 ...] (flipped when `flip`),
    which covers both w (Kg, Cg) and its transpose. */
@@ -119,162 +79,220 @@ static void filter_transform(float *U, const float *w, tl_size Kg, tl_size Cg, t
         }
 }
 
-/* dst[j*ld + l] = r_l[j] for l, j < 4: four rows of 4 floats written as four columns, so that four
-   tiles are moved to (or from) the tile-major [element][tile] layout with vector loads and stores. */
-static inline void transpose4(float *dst, tl_size ld, const float *r0, const float *r1, const float *r2,
-                              const float *r3) {
-    __m128 a = _mm_loadu_ps(r0), b = _mm_loadu_ps(r1), c = _mm_loadu_ps(r2), e = _mm_loadu_ps(r3);
-    _MM_TRANSPOSE4_PS(a, b, c, e);
-    _mm_storeu_ps(dst, a);
-    _mm_storeu_ps(dst + ld, b);
-    _mm_storeu_ps(dst + 2 * ld, c);
-    _mm_storeu_ps(dst + 3 * ld, e);
+/* The same transforms on vectors of 8 tiles (one tile per lane), for the in-register passes below. */
+static inline void bt6v(__m256 o[6], const __m256 d[6]) {
+    const __m256 two = _mm256_set1_ps(2.0f), four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
+    const __m256 p12 = _mm256_add_ps(d[1], d[2]), p34 = _mm256_add_ps(d[3], d[4]);
+    const __m256 m12 = _mm256_sub_ps(d[1], d[2]), m43 = _mm256_sub_ps(d[4], d[3]);
+    const __m256 m31 = _mm256_sub_ps(d[3], d[1]), m42 = _mm256_sub_ps(d[4], d[2]);
+    o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+    o[1] = _mm256_fnmadd_ps(four, p12, p34);
+    o[2] = _mm256_fmadd_ps(four, m12, m43);
+    o[3] = _mm256_fmadd_ps(two, m31, m42);
+    o[4] = _mm256_fnmadd_ps(two, m31, m42);
+    o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+static inline void at6v(__m256 o[4], const __m256 m[6]) {
+    const __m256 p12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 p34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m[0], p12), p34);
+    o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d34, d12);
+    o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), p34, p12);
+    o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d34, d12), m[5]);
+}
+
+static inline void a4v(__m256 o[6], const __m256 e[4]) {
+    const __m256 p02 = _mm256_add_ps(e[0], e[2]), p13 = _mm256_add_ps(e[1], e[3]);
+    const __m256 q02 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), e[2], e[0]);
+    const __m256 q13 = _mm256_fmadd_ps(_mm256_set1_ps(8.0f), e[3], _mm256_add_ps(e[1], e[1]));
+    o[0] = e[0];
+    o[1] = _mm256_add_ps(p02, p13);
+    o[2] = _mm256_sub_ps(p02, p13);
+    o[3] = _mm256_add_ps(q02, q13);
+    o[4] = _mm256_sub_ps(q02, q13);
+    o[5] = e[3];
+}
+
+/* c[j] lane l = r[l][j] for j < nc (8x8 transpose, the first nc columns). */
+static inline void transpose8(__m256 *c, const __m256 r[8], int nc) {
+    __m256 t[8], u[8];
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int h = 0; h < 2; h++) { /* rows 4h .. 4h+3 */
+        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int j = 0; j < 4 && j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    for (int j = 4; j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j - 4], u[j], 0x31);
+}
+
+/* Lanes below n (0..8) all ones. */
+static inline __m256 lanes_below(tl_size n) {
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
 }
 
 /* ------------------------------------------------------------------ tiles */
 
-/* Where the tiles of a block are: offset of the 6x6 input patch origin (channel 0 of the image, may
-   lie in the padding), offset of the 4x4 output block, which patch rows/columns are inside the input
-   (bit i), and how many output rows/columns are inside the output. Computed once per block. */
+/* Where the tiles of a block are: image, tile row and column, offset of the 4x4 output block, and how
+   many output rows/columns are inside the output. Computed once per block. */
 typedef struct tile_info {
-    tl_size in_off, out_off;
-    unsigned rows, cols;
+    tl_size out_off;
     int out_rows, out_cols;
-    tl_size n, pad_off; /* image, and patch origin in a zero-padded copy of the image plane (row length PW) */
+    tl_size n, ty, tx;
 } tile_info;
 
-/* Row length and rows of the zero-padded plane that holds every 6x6 patch of an image. */
-static tl_size padded_w(const wino_dims *d) { return d->TW * 4 + 2; }
-static tl_size padded_h(const wino_dims *d) { return d->TH * 4 + 2; }
+/* Row length of the zero-padded bands of input rows that hold the 6x6 patches of a block's tiles:
+   every patch row is read as 8 floats (columns 4 tx .. 4 tx + 7), all inside the band row. */
+static tl_size band_w(const wino_dims *d) { return d->TW * 4 + 4; }
 
-/* Scratch of input_transform for the padded planes of one block of small images (0 otherwise). */
+/* Scratch of input_transform for the bands of one block: a block of TB consecutive tiles touches at most
+   (TB - 1) / TW + 2 tile rows in at most (TB - 1) / tiles + 2 images; each image's band has 4 rows per
+   tile row plus 2. */
 static tl_size wino_pad_floats(const wino_dims *d) {
-    if (d->tiles > TB) return 0;
-    const tl_size images = TB / d->tiles + 2; /* a block can start and end inside an image */
-    return images * d->Cg * padded_h(d) * padded_w(d);
+    const tl_size rows = 4 * ((TB - 1) / d->TW + 2) + 2 * ((TB - 1) / d->tiles + 2);
+    return d->Cg * rows * band_w(d) + 16;
 }
 
 static void tile_table(tile_info *tab, const wino_dims *d, tl_size t0, tl_size nt) {
-    const tl_size C = d->G * d->Cg, K = d->G * d->Kg;
+    const tl_size K = d->G * d->Kg;
     for (tl_size t = 0; t < nt; t++) {
         const tl_size tile = t0 + t, n = tile / d->tiles, r = tile - n * d->tiles, ty = r / d->TW, tx = r - ty * d->TW;
-        const tl_size y0 = ty * 4 - d->ph, x0 = tx * 4 - d->pw;
         tile_info *ti = &tab[t];
-        ti->in_off = n * C * d->H * d->W + y0 * d->W + x0;
         ti->out_off = n * K * d->OH * d->OW + ty * 4 * d->OW + tx * 4;
-        ti->rows = ti->cols = 0;
-        for (int i = 0; i < 6; i++) {
-            if (y0 + i >= 0 && y0 + i < d->H) ti->rows |= 1u << i;
-            if (x0 + i >= 0 && x0 + i < d->W) ti->cols |= 1u << i;
-        }
         ti->n = n;
-        ti->pad_off = ty * 4 * padded_w(d) + tx * 4;
+        ti->ty = ty;
+        ti->tx = tx;
         ti->out_rows = d->OH - ty * 4 < 4 ? (int)(d->OH - ty * 4) : 4;
         ti->out_cols = d->OW - tx * 4 < 4 ? (int)(d->OW - tx * 4) : 4;
     }
 }
 
-/* V (36, Cg, TB) = B^T d B for channel group g of the block's nt tiles of `in`; lanes >= nt are zero.
-   D (36 * TB) and T (36 * TB + wino_pad_floats) are scratch. */
+/* V (Cg, 36, TB) = B^T d B for channel group g of the block's nt tiles of `in`; lanes >= nt are zero.
+   D (36 * TB) and T (36 * TB + wino_pad_floats) are scratch. The input rows the block's patches cover are
+   first copied, zero-padded, into one band per image (channel-major, rows of band_w floats) so that every
+   patch is read without tests and four tiles at a time through 4x4 transposes (a patch read element by
+   element from the image costs three times as much). */
 static void input_transform(float *V, const float *in, const wino_dims *d, tl_size g, const tile_info *tab,
                             tl_size nt, float *D, float *T) {
-    const tl_size HW = d->H * d->W, W = d->W;
-    for (tl_size t = nt; t < TB; t++)
-        for (int i = 0; i < 36; i++) D[i * TB + t] = 0.0f;
-    /* Small images (at most one block of tiles): the block's images are first copied, zero bordered,
-       into planes P[image][c] of PH x PW, so that every patch is read without tests; all copies are done
-       before the first patch read (no store-to-load forwarding stalls). */
-    const tl_size PW = padded_w(d), PH = padded_h(d), plane_p = PH * PW;
+    const tl_size HW = d->H * d->W, W = d->W, C = d->G * d->Cg, BW = band_w(d);
     float *P = T + 36 * TB;
-    const int small = d->tiles <= TB;
+    /* Bands: image i of the block (n_first + i) covers tile rows ty_lo[i] .. ty_hi[i]. */
+    enum { MAXIMG = TB + 2 };
+    tl_size ty_lo[MAXIMG], rows[MAXIMG], off[MAXIMG];
     const tl_size n_first = nt > 0 ? tab[0].n : 0, images = nt > 0 ? tab[nt - 1].n - n_first + 1 : 0;
-    if (small) {
-        const tl_size C = d->G * d->Cg;
-        memset(P, 0, (size_t)(images * d->Cg * plane_p) * sizeof(float));
-        for (tl_size i = 0; i < images; i++)
-            for (tl_size c = 0; c < d->Cg; c++) {
-                const float *src = in + ((n_first + i) * C + g * d->Cg + c) * HW;
-                float *dst = P + (i * d->Cg + c) * plane_p + d->ph * PW + d->pw;
-                for (tl_size iy = 0; iy < d->H; iy++)
-                    for (tl_size k = 0; k < W; k++) dst[iy * PW + k] = src[iy * W + k];
-            }
+    tl_size total = 0;
+    for (tl_size i = 0; i < images; i++) {
+        const tl_size lo = i == 0 ? tab[0].ty : 0, hi = i == images - 1 ? tab[nt - 1].ty : d->TH - 1;
+        ty_lo[i] = lo;
+        rows[i] = 4 * (hi - lo) + 6;
+        off[i] = total;
+        total += d->Cg * rows[i] * BW;
     }
-    for (tl_size c = 0; c < d->Cg; c++) {
-        const float *plane = in + (g * d->Cg + c) * HW;
-        if (small) {
-            tl_size t = 0;
-            for (; t + 4 <= nt; t += 4) { /* four tiles at a time, 4x4 transposes (P has slack for j = 6, 7) */
-                const float *p0 = P + ((tab[t].n - n_first) * d->Cg + c) * plane_p + tab[t].pad_off;
-                const float *p1 = P + ((tab[t + 1].n - n_first) * d->Cg + c) * plane_p + tab[t + 1].pad_off;
-                const float *p2 = P + ((tab[t + 2].n - n_first) * d->Cg + c) * plane_p + tab[t + 2].pad_off;
-                const float *p3 = P + ((tab[t + 3].n - n_first) * d->Cg + c) * plane_p + tab[t + 3].pad_off;
-                for (int i = 0; i < 6; i++) {
-                    const tl_size r = i * PW;
-                    transpose4(D + (i * 6) * TB + t, TB, p0 + r, p1 + r, p2 + r, p3 + r);
-                    float tail[16]; /* columns 4..7 of the four rows; 6 and 7 are not needed */
-                    transpose4(tail, 4, p0 + r + 4, p1 + r + 4, p2 + r + 4, p3 + r + 4);
-                    for (int l = 0; l < 4; l++) {
-                        D[(i * 6 + 4) * TB + t + l] = tail[l];
-                        D[(i * 6 + 5) * TB + t + l] = tail[4 + l];
-                    }
+    for (tl_size i = 0; i < images; i++)
+        for (tl_size c = 0; c < d->Cg; c++) {
+            const float *src = in + ((n_first + i) * C + g * d->Cg + c) * HW;
+            float *band = P + off[i] + c * rows[i] * BW;
+            for (tl_size r = 0; r < rows[i]; r++) {
+                float *dst = band + r * BW;
+                const tl_size iy = 4 * ty_lo[i] + r - d->ph;
+                /* plain loops: rows are short, a library call per row costs more than the copy */
+                if (iy < 0 || iy >= d->H) {
+                    for (tl_size k = 0; k < BW; k++) dst[k] = 0.0f;
+                    continue;
                 }
-            }
-            for (; t < nt; t++) {
-                const float *p = P + ((tab[t].n - n_first) * d->Cg + c) * plane_p + tab[t].pad_off;
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) D[(i * 6 + j) * TB + t] = p[i * PW + j];
-            }
-        } else for (tl_size t = 0; t < nt; t++) {
-            const float *p = plane + tab[t].in_off;
-            const unsigned rows = tab[t].rows, cols = tab[t].cols;
-            if (rows == 0x3F && cols == 0x3F) {
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) D[(i * 6 + j) * TB + t] = p[i * W + j];
-            } else {
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++)
-                        D[(i * 6 + j) * TB + t] = (rows >> i) & (cols >> j) & 1u ? p[i * W + j] : 0.0f;
+                const float *row = src + iy * W;
+                for (tl_size k = 0; k < d->pw; k++) dst[k] = 0.0f;
+                for (tl_size k = 0; k < W; k++) dst[d->pw + k] = row[k];
+                for (tl_size k = d->pw + W; k < BW; k++) dst[k] = 0.0f;
             }
         }
-        /* Columns: T[a][j] = sum_i BT[a][i] D[i][j]; rows: V[a][b] = sum_j BT[b][j] T[a][j]. */
-        for (int j = 0; j < 6; j++) bt6(T + j * TB, 6 * TB, D + j * TB, 6 * TB);
-        for (int a = 0; a < 6; a++) bt6(V + ((a * 6) * d->Cg + c) * TB, d->Cg * TB, T + a * 6 * TB, TB);
+    /* Patch origin of each tile in its band, channel 0, and the distance between channels. */
+    tl_size porg[TB], pstep[TB];
+    for (tl_size t = 0; t < nt; t++) {
+        const tl_size i = tab[t].n - n_first;
+        porg[t] = off[i] + 4 * (tab[t].ty - ty_lo[i]) * BW + 4 * tab[t].tx;
+        pstep[t] = rows[i] * BW;
     }
+    /* Per channel and 8 tiles: patch rows as 8 vectors, transposed to one tile per lane, the row pass
+       (along j) in registers, then the column pass (along i); lanes past nt are zeroed. */
+    float *R = D; /* 36 vectors of 8: R[i][b] = sum_j BT[b][j] d[i][j] */
+    for (tl_size c = 0; c < d->Cg; c++)
+        for (tl_size t0 = 0; t0 < nt; t0 += 8) {
+            float *Vc = V + c * 36 * TB;
+            const float *pk[8];
+            for (int l = 0; l < 8; l++) {
+                const tl_size t = t0 + l < nt ? t0 + l : t0;
+                pk[l] = P + porg[t] + c * pstep[t];
+            }
+            for (int i = 0; i < 6; i++) {
+                __m256 r[8], dv[6], o[6];
+                for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_ps(pk[l] + i * BW);
+                transpose8(dv, r, 6);
+                bt6v(o, dv);
+                for (int b = 0; b < 6; b++) _mm256_storeu_ps(R + (i * 6 + b) * 8, o[b]);
+            }
+            const __m256 keep = lanes_below(nt - t0);
+            for (int b = 0; b < 6; b++) {
+                __m256 dv[6], o[6];
+                for (int i = 0; i < 6; i++) dv[i] = _mm256_loadu_ps(R + (i * 6 + b) * 8);
+                bt6v(o, dv);
+                for (int a = 0; a < 6; a++) _mm256_storeu_ps(Vc + (a * 6 + b) * TB + t0, _mm256_and_ps(o[a], keep));
+            }
+        }
+    /* Lanes of whole empty groups (nt <= 24). */
+    for (tl_size t0 = (nt + 7) / 8 * 8; t0 < TB; t0 += 8)
+        for (tl_size r = 0; r < 36 * d->Cg; r++) _mm256_storeu_ps(V + r * TB + t0, _mm256_setzero_ps());
 }
 
-/* out = A^T M A (+ bias) for the block's nt tiles, cropped to the output; M (36, Kg, TB). */
+/* out = A^T M A (+ bias) for the block's nt tiles, cropped to the output; M (Kg, 36, TB). Per output
+   channel and 8 tiles: the column pass into T (24 vectors), the row pass in registers, a 4x8 transpose
+   to rows of 4 outputs per tile, stored whole (or cropped for tiles at the edge). O is unused. */
 static void output_transform(float *out, const float *M, const float *bias, const wino_dims *d, tl_size g,
                              const tile_info *tab, tl_size nt, float *T, float *O) {
+    (void)O;
     const tl_size P = d->OH * d->OW, OW = d->OW;
     for (tl_size k = 0; k < d->Kg; k++) {
-        /* T[a][j] = sum_i AT[a][i] M[i][j] (4 x 6); O[a][b] = sum_j AT[b][j] T[a][j] (4 x 4). */
-        for (int j = 0; j < 6; j++) at6(T + j * TB, 6 * TB, M + (j * d->Kg + k) * TB, 6 * d->Kg * TB);
-        for (int a = 0; a < 4; a++) at6(O + a * 4 * TB, TB, T + a * 6 * TB, TB);
-        const float b = bias ? bias[g * d->Kg + k] : 0.0f;
+        const __m256 bv = _mm256_set1_ps(bias ? bias[g * d->Kg + k] : 0.0f);
         float *plane = out + (g * d->Kg + k) * P;
-        tl_size t = 0;
-        for (; t + 4 <= nt; t += 4) { /* four whole tiles: 4x4 transposes (element, tile) -> (tile, element) */
-            const tile_info *q = tab + t;
-            if (q[0].out_rows + q[1].out_rows + q[2].out_rows + q[3].out_rows +
-                q[0].out_cols + q[1].out_cols + q[2].out_cols + q[3].out_cols != 32) break;
-            float buf[16]; /* buf[4*l + b] = output (a, b) of tile t + l */
-            const __m128 bv = _mm_set1_ps(b);
-            for (int a = 0; a < 4; a++) {
-                transpose4(buf, 4, O + (a * 4) * TB + t, O + (a * 4 + 1) * TB + t, O + (a * 4 + 2) * TB + t,
-                           O + (a * 4 + 3) * TB + t);
-                for (int l = 0; l < 4; l++)
-                    _mm_storeu_ps(plane + q[l].out_off + a * OW, _mm_add_ps(_mm_loadu_ps(buf + 4 * l), bv));
+        const float *Mk = M + k * 36 * TB;
+        for (tl_size t0 = 0; t0 < nt; t0 += 8) {
+            for (int j = 0; j < 6; j++) { /* T[a][j] = sum_i AT[a][i] M[i][j] */
+                __m256 m[6], o[4];
+                for (int i = 0; i < 6; i++) m[i] = _mm256_loadu_ps(Mk + (i * 6 + j) * TB + t0);
+                at6v(o, m);
+                for (int a = 0; a < 4; a++) _mm256_storeu_ps(T + (a * 6 + j) * 8, o[a]);
             }
-        }
-        for (; t < nt; t++) {
-            float *o = plane + tab[t].out_off;
-            const int rows = tab[t].out_rows, cols = tab[t].out_cols;
-            if (rows == 4 && cols == 4) {
-                for (int a = 0; a < 4; a++)
-                    for (int bb = 0; bb < 4; bb++) o[a * OW + bb] = O[(a * 4 + bb) * TB + t] + b;
-            } else {
-                for (int a = 0; a < rows; a++)
-                    for (int bb = 0; bb < cols; bb++) o[a * OW + bb] = O[(a * 4 + bb) * TB + t] + b;
+            const tl_size n8 = nt - t0 < 8 ? nt - t0 : 8;
+            for (int a = 0; a < 4; a++) { /* O[a][b] = sum_j AT[b][j] T[a][j], then row a of each tile */
+                __m256 tv[6], o[4];
+                for (int jj = 0; jj < 6; jj++) tv[jj] = _mm256_loadu_ps(T + (a * 6 + jj) * 8);
+                at6v(o, tv);
+                for (int b = 0; b < 4; b++) o[b] = _mm256_add_ps(o[b], bv);
+                const __m256 t0v = _mm256_unpacklo_ps(o[0], o[1]), t1v = _mm256_unpackhi_ps(o[0], o[1]);
+                const __m256 t2v = _mm256_unpacklo_ps(o[2], o[3]), t3v = _mm256_unpackhi_ps(o[2], o[3]);
+                __m256 u[4];
+                u[0] = _mm256_shuffle_ps(t0v, t2v, 0x44);
+                u[1] = _mm256_shuffle_ps(t0v, t2v, 0xEE);
+                u[2] = _mm256_shuffle_ps(t1v, t3v, 0x44);
+                u[3] = _mm256_shuffle_ps(t1v, t3v, 0xEE);
+                for (tl_size l = 0; l < n8; l++) {
+                    const tile_info *q = tab + t0 + l;
+                    if (a >= q->out_rows) continue;
+                    const __m128 row = l < 4 ? _mm256_castps256_ps128(u[l]) : _mm256_extractf128_ps(u[l - 4], 1);
+                    float *dst = plane + q->out_off + a * OW;
+                    if (q->out_cols == 4) {
+                        _mm_storeu_ps(dst, row);
+                    } else {
+                        float buf[4];
+                        _mm_storeu_ps(buf, row);
+                        for (int bb = 0; bb < q->out_cols; bb++) dst[bb] = buf[bb];
+                    }
+                }
             }
         }
     }
@@ -296,9 +314,10 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
         tile_table(tab, d, t0, nt);
         input_transform(V, in, d, g, tab, nt, tmp, tmp + 36 * TB);
         const float *Ug = U + g * 36 * d->Kg * d->Cg;
+        /* V (Cg, 36, TB) and M (Kg, 36, TB) keep the 36 x TB values of one channel together for the transforms. */
         for (int xi = 0; xi < 36; xi++)
-            conv_gemm(0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * d->Cg * TB, TB, 0.0f,
-                      M + xi * d->Kg * TB, TB);
+            conv_gemm(0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * TB, 36 * TB, 0.0f,
+                      M + xi * TB, 36 * TB);
         output_transform(out, M, bias, d, g, tab, nt, tmp, tmp + 36 * TB);
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
@@ -329,39 +348,85 @@ int conv_winograd_backward_input(float *dx, const float *dy, const float *w, con
     return wino_run(dx, dy, U, NULL, &d);
 }
 
-/* Mhat (36, Kg, TB) = A e A^T for the 4x4 output-gradient tiles e of group g in the block; zero
-   outside the output and for lanes >= nt. E (16 * TB) and T (24 * TB) are scratch. */
+/* Mhat (Kg, 36, TB) = A e A^T for the 4x4 output-gradient tiles e of group g in the block; zero
+   outside the output and for lanes >= nt. Per output channel and 8 tiles: rows of 4 gathered as vectors
+   and transposed in 128-bit lanes, the column pass into T, the row pass in registers. E (16 * TB) and
+   T (24 * TB) are scratch. */
 static void grad_transform(float *Mhat, const float *dy, const wino_dims *d, tl_size g, const tile_info *tab,
                            tl_size nt, float *E, float *T) {
     const tl_size P = d->OH * d->OW, OW = d->OW;
-    for (tl_size t = nt; t < TB; t++)
-        for (int i = 0; i < 16; i++) E[i * TB + t] = 0.0f;
+    float *edge = E; /* cropped copies of edge tiles, zero padded: 4x4 each */
     for (tl_size k = 0; k < d->Kg; k++) {
         const float *plane = dy + (g * d->Kg + k) * P;
-        tl_size t = 0;
-        for (; t + 4 <= nt; t += 4) { /* four whole tiles: 4x4 transposes */
-            const tile_info *q = tab + t;
-            if (q[0].out_rows + q[1].out_rows + q[2].out_rows + q[3].out_rows +
-                q[0].out_cols + q[1].out_cols + q[2].out_cols + q[3].out_cols != 32) break;
-            for (int i = 0; i < 4; i++)
-                transpose4(E + (i * 4) * TB + t, TB, plane + q[0].out_off + i * OW, plane + q[1].out_off + i * OW,
-                           plane + q[2].out_off + i * OW, plane + q[3].out_off + i * OW);
-        }
-        for (; t < nt; t++) {
-            const float *e = plane + tab[t].out_off;
-            const int rows = tab[t].out_rows, cols = tab[t].out_cols;
-            if (rows == 4 && cols == 4) {
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) E[(i * 4 + j) * TB + t] = e[i * OW + j];
-            } else {
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) E[(i * 4 + j) * TB + t] = i < rows && j < cols ? e[i * OW + j] : 0.0f;
+        for (tl_size t0 = 0; t0 < TB; t0 += 8) {
+            if (t0 >= nt) {
+                for (int xi = 0; xi < 36; xi++) _mm256_storeu_ps(Mhat + (k * 36 + xi) * TB + t0, _mm256_setzero_ps());
+                continue;
+            }
+            const float *src[8];
+            tl_size ld[8];
+            for (int l = 0; l < 8; l++) {
+                const tl_size t = t0 + l;
+                float *buf = edge + 16 * l;
+                if (t >= nt) {
+                    for (int e = 0; e < 16; e++) buf[e] = 0.0f;
+                    src[l] = buf;
+                    ld[l] = 4;
+                } else if (tab[t].out_rows == 4 && tab[t].out_cols == 4) {
+                    src[l] = plane + tab[t].out_off;
+                    ld[l] = OW;
+                } else {
+                    const float *e0 = plane + tab[t].out_off;
+                    for (int i = 0; i < 4; i++)
+                        for (int jj = 0; jj < 4; jj++)
+                            buf[i * 4 + jj] = i < tab[t].out_rows && jj < tab[t].out_cols ? e0[i * OW + jj] : 0.0f;
+                    src[l] = buf;
+                    ld[l] = 4;
+                }
+            }
+            __m256 ev[4][4]; /* ev[i][j] lane l = e_l[i][j] */
+            for (int i = 0; i < 4; i++) {
+                __m256 v[4];
+                for (int l = 0; l < 4; l++)
+                    v[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(src[l] + i * ld[l])),
+                                                _mm_loadu_ps(src[l + 4] + i * ld[l + 4]), 1);
+                const __m256 t0v = _mm256_unpacklo_ps(v[0], v[1]), t1v = _mm256_unpackhi_ps(v[0], v[1]);
+                const __m256 t2v = _mm256_unpacklo_ps(v[2], v[3]), t3v = _mm256_unpackhi_ps(v[2], v[3]);
+                ev[i][0] = _mm256_shuffle_ps(t0v, t2v, 0x44);
+                ev[i][1] = _mm256_shuffle_ps(t0v, t2v, 0xEE);
+                ev[i][2] = _mm256_shuffle_ps(t1v, t3v, 0x44);
+                ev[i][3] = _mm256_shuffle_ps(t1v, t3v, 0xEE);
+            }
+            for (int jj = 0; jj < 4; jj++) { /* T[a][j] = sum_i A[a][i] e[i][j] */
+                const __m256 col[4] = {ev[0][jj], ev[1][jj], ev[2][jj], ev[3][jj]};
+                __m256 o[6];
+                a4v(o, col);
+                for (int a = 0; a < 6; a++) _mm256_storeu_ps(T + (a * 4 + jj) * 8, o[a]);
+            }
+            for (int a = 0; a < 6; a++) { /* Mhat[a][b] = sum_j A[b][j] T[a][j] */
+                __m256 tv[4], o[6];
+                for (int jj = 0; jj < 4; jj++) tv[jj] = _mm256_loadu_ps(T + (a * 4 + jj) * 8);
+                a4v(o, tv);
+                for (int b = 0; b < 6; b++) _mm256_storeu_ps(Mhat + (k * 36 + a * 6 + b) * TB + t0, o[b]);
             }
         }
-        /* Columns: T[a][j] = sum_i A[a][i] E[i][j] (6 x 4); rows: Mhat[a][b] = sum_j A[b][j] T[a][j]. */
-        for (int j = 0; j < 4; j++) a4(T + j * TB, 4 * TB, E + j * TB, 4 * TB);
-        for (int a = 0; a < 6; a++) a4(Mhat + ((a * 6) * d->Kg + k) * TB, d->Kg * TB, T + a * 4 * TB, TB);
     }
+}
+
+/* vt (TB, Cg) = v (Cg, TB, rows ldv apart) transposed: 8x8 blocks when Cg is a multiple of 8. */
+static void transpose_v(float *vt, const float *v, tl_size ldv, tl_size Cg) {
+    if (Cg % 8 == 0) {
+        for (tl_size c0 = 0; c0 < Cg; c0 += 8)
+            for (tl_size t0 = 0; t0 < TB; t0 += 8) {
+                __m256 r[8], col[8];
+                for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_ps(v + (c0 + l) * ldv + t0);
+                transpose8(col, r, 8);
+                for (int j = 0; j < 8; j++) _mm256_storeu_ps(vt + (t0 + j) * Cg + c0, col[j]);
+            }
+        return;
+    }
+    for (tl_size c = 0; c < Cg; c++)
+        for (tl_size t = 0; t < TB; t++) vt[t * Cg + c] = v[c * ldv + t];
 }
 
 /* Parts the tile blocks are split into for the weight gradient: fixed (thread-count independent), fewer
@@ -402,11 +467,9 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB);
             float *VT = V + v_floats;
             for (int xi = 0; xi < 36; xi++) {
-                const float *v = V + xi * d.Cg * TB;
                 float *vt = VT + xi * d.Cg * TB;
-                for (tl_size c = 0; c < d.Cg; c++)
-                    for (tl_size t = 0; t < TB; t++) vt[t * d.Cg + c] = v[c * TB + t];
-                conv_gemm(0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * d.Kg * TB, TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+                transpose_v(vt, V + xi * TB, 36 * TB, d.Cg);
+                conv_gemm(0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * TB, 36 * TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
             }
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */
