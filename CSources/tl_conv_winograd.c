@@ -197,18 +197,23 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
         for (tl_size c = 0; c < d->Cg; c++) {
             const float *src = in + ((n_first + i) * C + g * d->Cg + c) * HW;
             float *band = P + off[i] + c * rows[i] * BW;
+            /* Whole vectors, rows in increasing address order: a store past the end of a row lands in
+               the next row (written after) or in the slack at the end of P. Loads past the end of an
+               input row are masked, since it may be the end of the tensor. */
+            const __m256 zero = _mm256_setzero_ps();
             for (tl_size r = 0; r < rows[i]; r++) {
                 float *dst = band + r * BW;
                 const tl_size iy = 4 * ty_lo[i] + r - d->ph;
-                /* plain loops: rows are short, a library call per row costs more than the copy */
-                if (iy < 0 || iy >= d->H) {
-                    for (tl_size k = 0; k < BW; k++) dst[k] = 0.0f;
-                    continue;
+                tl_size k = 0;
+                if (iy >= 0 && iy < d->H) {
+                    const float *row = src + iy * W;
+                    for (tl_size q = 0; q < d->pw; q++) dst[q] = 0.0f;
+                    for (; k < W; k += 8)
+                        _mm256_storeu_ps(dst + d->pw + k, k + 8 <= W ? _mm256_loadu_ps(row + k)
+                                                                     : _mm256_maskload_ps(row + k, _mm256_castps_si256(lanes_below(W - k))));
+                    k += d->pw;
                 }
-                const float *row = src + iy * W;
-                for (tl_size k = 0; k < d->pw; k++) dst[k] = 0.0f;
-                for (tl_size k = 0; k < W; k++) dst[d->pw + k] = row[k];
-                for (tl_size k = d->pw + W; k < BW; k++) dst[k] = 0.0f;
+                for (; k < BW; k += 8) _mm256_storeu_ps(dst + k, zero);
             }
         }
     /* Patch origin of each tile in its band, channel 0, and the distance between channels. */
@@ -218,10 +223,27 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
         porg[t] = off[i] + 4 * (tab[t].ty - ty_lo[i]) * BW + 4 * tab[t].tx;
         pstep[t] = rows[i] * BW;
     }
+    /* The input rows of the next block, prefetched channel by channel while this one is transformed:
+       activations come from memory, and short runs of rows per channel defeat the hardware prefetcher. */
+    const tl_size next = (tab[0].n * d->tiles + tab[0].ty * d->TW + tab[0].tx) + TB, all = d->N * d->tiles;
+    tl_size pf_n0 = 0, pf_y0 = 0, pf_n1 = -1, pf_y1 = 0;
+    if (nt == TB && next < all) {
+        const tl_size last = next + TB - 1 < all ? next + TB - 1 : all - 1;
+        pf_n0 = next / d->tiles;
+        pf_y0 = 4 * ((next % d->tiles) / d->TW) - d->ph;
+        pf_n1 = last / d->tiles;
+        pf_y1 = 4 * ((last % d->tiles) / d->TW) - d->ph + 5;
+    }
     /* Per channel and 8 tiles: patch rows as 8 vectors, transposed to one tile per lane, the row pass
        (along j) in registers, then the column pass (along i); lanes past nt are zeroed. */
     float *R = D; /* 36 vectors of 8: R[i][b] = sum_j BT[b][j] d[i][j] */
-    for (tl_size c = 0; c < d->Cg; c++)
+    for (tl_size c = 0; c < d->Cg; c++) {
+        for (tl_size n = pf_n0; n <= pf_n1; n++) {
+            const char *plane = (const char *)(in + (n * C + g * d->Cg + c) * HW);
+            const tl_size y0 = n == pf_n0 && pf_y0 > 0 ? pf_y0 : 0, y1 = n == pf_n1 && pf_y1 < d->H ? pf_y1 : d->H - 1;
+            const char *end = plane + (y1 + 1) * W * (tl_size)sizeof(float);
+            for (const char *q = plane + y0 * W * (tl_size)sizeof(float); q < end; q += 64) _mm_prefetch(q, _MM_HINT_T0);
+        }
         for (tl_size t0 = 0; t0 < nt; t0 += 8) {
             float *Vc = V + c * 36 * TB;
             const float *pk[8];
@@ -244,6 +266,7 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
                 for (int a = 0; a < 6; a++) _mm256_storeu_ps(Vc + (a * 6 + b) * TB + t0, _mm256_and_ps(o[a], keep));
             }
         }
+    }
     /* Lanes of whole empty groups (nt <= 24). */
     for (tl_size t0 = (nt + 7) / 8 * 8; t0 < TB; t0 += 8)
         for (tl_size r = 0; r < 36 * d->Cg; r++) _mm256_storeu_ps(V + r * TB + t0, _mm256_setzero_ps());

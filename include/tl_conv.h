@@ -10,7 +10,7 @@
    on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
    The pieces are handed out dynamically, which keeps both threads busy on a shared machine.
    Implementations, chosen by shape only (tl_conv2d_algorithms tells which, tl_conv2d_set_mode can
-   switch them off): Winograd F(4x4,3x3) for 3x3 stride-1 undilated convolutions with >= 32 channels
+   switch them off): Winograd F(4x4,3x3) for 3x3 stride-1 undilated convolutions with >= 16 channels
    per group in and out, or >= 8 where the direct kernel does not apply (all three passes; it agrees with
    the direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
    kernel (AVX2, or AVX-512 when the CPU has it) for most other shapes with >= 4 output channels per
