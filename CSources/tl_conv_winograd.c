@@ -177,6 +177,8 @@ static void tile_table(tile_info *tab, const wino_dims *d, tl_size t0, tl_size n
    first copied, zero-padded, into one band per image (channel-major, rows of band_w floats) so that every
    patch is read without tests and four tiles at a time through 4x4 transposes (a patch read element by
    element from the image costs three times as much). */
+/* no_builtin: the zeroing loops below must stay inline stores, not calls to memset for a few floats. */
+__attribute__((no_builtin("memset", "memcpy")))
 static void input_transform(float *V, const float *in, const wino_dims *d, tl_size g, const tile_info *tab,
                             tl_size nt, float *D, float *T) {
     const tl_size HW = d->H * d->W, W = d->W, C = d->G * d->Cg, BW = band_w(d);
@@ -204,16 +206,18 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
             for (tl_size r = 0; r < rows[i]; r++) {
                 float *dst = band + r * BW;
                 const tl_size iy = 4 * ty_lo[i] + r - d->ph;
-                tl_size k = 0;
                 if (iy >= 0 && iy < d->H) {
                     const float *row = src + iy * W;
-                    for (tl_size q = 0; q < d->pw; q++) dst[q] = 0.0f;
+                    _mm256_storeu_ps(dst, zero); /* the left padding (pw <= 2), overwritten from pw on */
+                    tl_size k = 0;
                     for (; k < W; k += 8)
                         _mm256_storeu_ps(dst + d->pw + k, k + 8 <= W ? _mm256_loadu_ps(row + k)
                                                                      : _mm256_maskload_ps(row + k, _mm256_castps_si256(lanes_below(W - k))));
-                    k += d->pw;
+                    /* at most 7 floats of right padding are left (BW - pw - W <= pw + 5) */
+                    _mm256_storeu_ps(dst + d->pw + k, zero);
+                } else {
+                    for (tl_size k = 0; k < BW; k += 8) _mm256_storeu_ps(dst + k, zero);
                 }
-                for (; k < BW; k += 8) _mm256_storeu_ps(dst + k, zero);
             }
         }
     /* Patch origin of each tile in its band, channel 0, and the distance between channels. */
