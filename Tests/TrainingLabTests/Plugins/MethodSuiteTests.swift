@@ -16,6 +16,7 @@ final class MethodSuiteTests: XCTestCase {
 
     static let table: [Row] = [
         Row(name: "erm"),
+        Row(name: "score", settings: [("model", "smallcnn")], options: ["probe_epochs=2"]),
     ]
 
     static let data = LearnableIDXDataset(train: 256, test: 128)
