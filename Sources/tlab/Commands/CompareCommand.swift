@@ -11,6 +11,8 @@ struct Compare: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Comma-separated seeds (default: the method's comparison seeds).") var seeds: String?
     @Option(help: "Output folder (default: runs/compare-NAME).") var out: String?
+    @Option(name: .customLong("baseline-set"), help: "key=value: an option of the baseline method (after the method's own baseline options); repeatable.")
+    var baselineSettings: [String] = []
 
     func run() throws {
         let registry = try options.registry()
@@ -27,9 +29,10 @@ struct Compare: ParsableCommand {
         let (settings, assignments) = try options.split(for: name, registry: registry)
         let dir = URL(fileURLWithPath: out ?? "runs/compare-\(name)")
         let progress = ConsoleProgress()
-        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" }.sorted()
+        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" }.sorted() + baselineSettings
         // A baseline that is a variant of the method itself (same plugin, other options) is labelled by its options.
-        let baselineLabel = baselineName == name ? "\(name)[\(baselineAssignments.joined(separator: ","))]" : baselineName
+        let baselineLabel = baselineName != name ? baselineName
+            : baselineAssignments.isEmpty ? "\(name)-baseline" : "\(name)[\(baselineAssignments.joined(separator: ","))]"
         let baselineFolder = baselineName == name ? "\(name)-baseline" : baselineName
 
         var reports: [String: [JSONValue]] = [name: [], baselineLabel: []]
