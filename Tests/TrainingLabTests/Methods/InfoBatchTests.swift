@@ -35,6 +35,8 @@ private final class Probe: TrainerCallback {
     var gradientSums: [[Double]] = []
     var worstReductionError = 0.0
     var stepsWithUpweights = 0
+    /// (epoch, batch, batches in the epoch, learning rate used) of every step.
+    var rates: [(Int, Int, Int, Double)] = []
 
     func epochStart(_ run: TrainingRun, order: inout [Int]) throws {
         orders.append(order)
@@ -58,6 +60,10 @@ private final class Probe: TrainerCallback {
             offset += g.count
         }
     }
+
+    func afterStep(_ run: TrainingRun, _ step: StepState) throws {
+        rates.append((step.epoch, step.batchIndex, step.batchCount, run.optimizer.learningRate))
+    }
 }
 
 final class InfoBatchTests: XCTestCase {
@@ -73,17 +79,17 @@ final class InfoBatchTests: XCTestCase {
         return try XCTUnwrap(instance as? InLoopMethod)
     }
 
-    /// Trains a seeded linear model with a learning rate of 0 (so the losses, and with them the scores,
-    /// stay fixed) under InfoBatch with the given options, between a score setter and a probe.
+    /// Trains a seeded linear model, by default with a learning rate of 0 (so the losses, and with them the
+    /// scores, stay fixed), under InfoBatch with the given options, between a score setter and a probe.
     private func train(options: [String], epochs: Int, batchSize: Int, data: LearnableIDXDataset = tiny,
-                       setter: ScoreSetter?) throws -> (Probe, Trainer) {
+                       setter: ScoreSetter?, lr: Double = 0, schedule: String = "constant") throws -> (Probe, Trainer) {
         var config = RunConfig()
         config.dataset = data.spec
         config.epochs = epochs
         config.batchSize = batchSize
-        config.lr = 0
+        config.lr = lr
         config.weightDecay = 0
-        config.schedule = "constant"
+        config.schedule = schedule
         config.labelSmoothing = 0.1
         config.cropPadding = 0
         config.seed = 3
@@ -208,6 +214,21 @@ final class InfoBatchTests: XCTestCase {
         XCTAssertTrue(probe.weights[3].values.contains(2), "the last pruned epoch up-weights")
         XCTAssertEqual(trainer.history.map { $0["upweighted_samples"]?.doubleValue }, [0, 10, 10, 10, 0, 0, 0])
         XCTAssertEqual(trainer.run.samplePasses, 40 * 4 + 30 * 3)
+    }
+
+    /// Spec step 5: epochs of different lengths follow the schedule by training progress, so every epoch
+    /// starts at the full-data schedule's value at e/E and its steps advance evenly to (e+1)/E, as the official
+    /// example gets by rebuilding OneCycle each epoch with that epoch's step count.
+    func testScheduleFollowsEpochProgressAcrossPrunedEpochs() throws {
+        let (probe, trainer) = try train(options: ["delta=0.5"], epochs: 7, batchSize: 8, setter: ScoreSetter { Float($0 % 10 + 1) },
+                                         lr: 0.05, schedule: "onecycle")
+        let schedule = try LearningRateSchedule(parsing: "onecycle")
+        XCTAssertEqual(Set(probe.rates.map(\.2)), [4, 5], "pruned epochs have 30 / 8 -> 4 steps, full ones 5")
+        for (epoch, batch, batches, rate) in probe.rates {
+            let expected = trainer.run.config.lr * schedule.multiplier(at: (Double(epoch) + Double(batch) / Double(batches)) / 7)
+            XCTAssertEqual(rate, expected, accuracy: 1e-12, "epoch \(epoch) batch \(batch)")
+            if batch == 0 { XCTAssertEqual(rate, trainer.run.config.lr * schedule.multiplier(at: Double(epoch) / 7), accuracy: 1e-12) }
+        }
     }
 
     /// mode=random drops |D_low| - floor(k |D_low|) samples drawn from the whole set, all weights 1.
