@@ -24,8 +24,10 @@ struct Bench: ParsableCommand {
         #if DEBUG
         FileHandle.standardError.write(Data("warning: debug build; benchmark with `swift build -c release`\n".utf8))
         #endif
-        let bandwidth = try measureBandwidth()
         let cases = BenchSuites.all.filter { filter == nil || $0.name.contains(filter!) }
+        // The bandwidth reference costs seconds; measure it only when a memory-bound case needs it.
+        let needsBandwidth = cases.contains { if case .bytes = $0.work { return true }; return false }
+        let bandwidth = needsBandwidth ? try measureBandwidth() : .nan
         let reporter = BenchReporter(json: json, bandwidthGBps: bandwidth)
         reporter.header(threads: Int(tl_get_num_threads()))
         for benchCase in cases {
