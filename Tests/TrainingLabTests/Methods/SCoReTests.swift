@@ -12,7 +12,7 @@ final class SCoReTests: XCTestCase {
     static let labels: [Int32] = [0, 1, 2, 0, 1, 2]
 
     /// numpy (float64) values of each loss, written from the official code's definitions with plain loops
-    /// over i, j (the script is in the method card's test notes): defaults, then tau 0.1, tau_b 0.07,
+    /// over i, j (the script is in the method card, plugins/SCoRe/README.md): defaults, then tau 0.1, tau_b 0.07,
     /// lambda 0.8, delta 0.3. The log-determinants are direct 6 x 6 (and 2 x 2) slogdets, so the
     /// whole-batch term also checks the Gram identity the op takes (n = 6 > d = 4).
     static let expected: [(SetLossSettings, [SetLoss: Double])] = [
