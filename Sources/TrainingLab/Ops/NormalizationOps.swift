@@ -211,3 +211,17 @@ public func batchNormReLUMaxPool2Inference(_ x: Tensor, gamma: Tensor, beta: Ten
                                                         runningVar.pointer, n, c, h, w, eps))
     return y
 }
+
+/// Rows of x (N, D) scaled to unit L2 norm, x / max(||x||, eps) (torch.nn.functional.normalize): the
+/// embeddings of contrastive and set losses, whose kernels assume cosine values in [-1, 1].
+public func l2Normalized(_ x: Tensor, eps: Float = 1e-12) throws -> Tensor {
+    guard x.rank == 2, x.shape[1] > 0 else { throw TensorError("l2Normalized: needs (N, D) with D > 0, got \(x.shape)") }
+    let (rows, d) = (x.shape[0], x.shape[1])
+    let y = Tensor(uninitializedShape: x.shape), norms = Tensor(uninitializedShape: [rows])
+    try tlCheck(tl_l2_normalize_rows_forward(y.pointer, norms.pointer, x.pointer, rows, d, eps))
+    return y.recording("l2_normalize", inputs: [x]) { g, out, _ in
+        let dx = Tensor(uninitializedShape: x.shape)
+        try tlCheck(tl_l2_normalize_rows_backward(dx.pointer, g.pointer, out.pointer, norms.pointer, rows, d, eps))
+        return [dx]
+    }
+}
