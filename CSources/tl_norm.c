@@ -278,19 +278,27 @@ static int tl_check_ncs(const char *fn, tl_size N, tl_size C, tl_size S) {
 
 /* ---- batch norm ---- */
 
-int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean, float *running_var,
-                               const float *x, const float *gamma, const float *beta,
-                               tl_size N, tl_size C, tl_size S, float momentum, float eps) {
-    static const char fn[] = "tl_batchnorm_train_forward";
+/* The arguments every training-mode batch norm forward checks: buffers present, M = N*S >= 2 values per channel,
+   momentum in [0, 1], eps. */
+static int tl_check_train_forward(const char *fn, const float *y, const float *save_mean, const float *save_rstd,
+                                  const float *x, tl_size M, float momentum, float eps) {
     TL_CHECK_PTR(fn, y);
     TL_CHECK_PTR(fn, save_mean);
     TL_CHECK_PTR(fn, save_rstd);
     TL_CHECK_PTR(fn, x);
-    TL_TRY(tl_check_ncs(fn, N, C, S));
-    const tl_size M = N * S;
     TL_CHECK(fn, M >= 2, "%s: training statistics need N*S >= 2 values per channel, got %td", fn, M);
     TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
     TL_CHECK_EPS(fn, eps);
+    return TL_OK;
+}
+
+int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                               const float *x, const float *gamma, const float *beta,
+                               tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    static const char fn[] = "tl_batchnorm_train_forward";
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    const tl_size M = N * S;
+    TL_TRY(tl_check_train_forward(fn, y, save_mean, save_rstd, x, M, momentum, eps));
 
     /* Scratch: sums (2C doubles), shift + coefficients (3C floats in 2C doubles), partials. */
     TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
@@ -360,7 +368,12 @@ static void tl_bn_eval_coefficients(float *a, float *b, const float *gamma, cons
     }
 }
 
-static int tl_check_running_var(const char *fn, const float *running_var, tl_size C) {
+/* The arguments every inference-mode batch norm checks: running statistics present, variances >= 0, eps. */
+static int tl_check_running_stats(const char *fn, const float *running_mean, const float *running_var, tl_size C,
+                                  float eps) {
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_CHECK_EPS(fn, eps);
     for (tl_size c = 0; c < C; c++)
         TL_CHECK(fn, running_var[c] >= 0.0f, "%s: running_var[%td] = %g is negative", fn, c, (double)running_var[c]);
     return TL_OK;
@@ -372,11 +385,8 @@ int tl_batchnorm_eval_forward(float *y, const float *x, const float *gamma, cons
     static const char fn[] = "tl_batchnorm_eval_forward";
     TL_CHECK_PTR(fn, y);
     TL_CHECK_PTR(fn, x);
-    TL_CHECK_PTR(fn, running_mean);
-    TL_CHECK_PTR(fn, running_var);
     TL_TRY(tl_check_ncs(fn, N, C, S));
-    TL_CHECK_EPS(fn, eps);
-    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_TRY(tl_check_running_stats(fn, running_mean, running_var, C, eps));
     TL_NORM_SCRATCH(fn, ws, (size_t)C);
     float *a = (float *)ws, *b = a + C;
     tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
@@ -390,11 +400,8 @@ int tl_batchnorm_eval_backward(float *dx, float *dgamma, float *dbeta, const flo
     static const char fn[] = "tl_batchnorm_eval_backward";
     TL_CHECK_PTR(fn, dy);
     TL_CHECK_PTR(fn, x);
-    TL_CHECK_PTR(fn, running_mean);
-    TL_CHECK_PTR(fn, running_var);
     TL_TRY(tl_check_ncs(fn, N, C, S));
-    TL_CHECK_EPS(fn, eps);
-    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_TRY(tl_check_running_stats(fn, running_mean, running_var, C, eps));
     TL_NORM_SCRATCH(fn, ws, 3 * (size_t)C + tl_channel_ws(N, C, S));
     float *a = (float *)ws;
     double *s0 = ws + C, *s1 = ws + 2 * C;
@@ -839,14 +846,8 @@ static void tl_apply_backward_relu(float *dx, const float *g, const float *dy, c
 static int tl_bn_relu_forward_common(const char *fn, float *y, float *save_mean, float *save_rstd, float *running_mean,
                                      float *running_var, const float *x, const float *r, const float *gamma,
                                      const float *beta, tl_size N, tl_size C, tl_size S, float momentum, float eps) {
-    TL_CHECK_PTR(fn, y);
-    TL_CHECK_PTR(fn, save_mean);
-    TL_CHECK_PTR(fn, save_rstd);
-    TL_CHECK_PTR(fn, x);
     TL_TRY(tl_check_ncs(fn, N, C, S));
-    TL_CHECK(fn, N * S >= 2, "%s: training statistics need N*S >= 2 values per channel, got %td", fn, N * S);
-    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
-    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_train_forward(fn, y, save_mean, save_rstd, x, N * S, momentum, eps));
     /* Scratch: s0, s1 (2C doubles), shift, a, b (3C floats in 2C doubles), partials. */
     TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
     double *s0 = ws, *s1 = ws + C;
@@ -925,11 +926,8 @@ static int tl_bn_relu_eval_common(const char *fn, float *y, const float *x, cons
                                   tl_size C, tl_size S, float eps) {
     TL_CHECK_PTR(fn, y);
     TL_CHECK_PTR(fn, x);
-    TL_CHECK_PTR(fn, running_mean);
-    TL_CHECK_PTR(fn, running_var);
     TL_TRY(tl_check_ncs(fn, N, C, S));
-    TL_CHECK_EPS(fn, eps);
-    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_TRY(tl_check_running_stats(fn, running_mean, running_var, C, eps));
     TL_NORM_SCRATCH(fn, ws, (size_t)C);
     float *a = (float *)ws, *b = a + C;
     tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
@@ -1181,15 +1179,10 @@ int tl_batchnorm_relu_maxpool2_train_forward(float *y, float *save_mean, float *
                                              float *running_var, const float *x, const float *gamma, const float *beta,
                                              tl_size N, tl_size C, tl_size H, tl_size W, float momentum, float eps) {
     static const char fn[] = "tl_batchnorm_relu_maxpool2_train_forward";
-    TL_CHECK_PTR(fn, y);
-    TL_CHECK_PTR(fn, save_mean);
-    TL_CHECK_PTR(fn, save_rstd);
-    TL_CHECK_PTR(fn, x);
     TL_CHECK_POS(fn, H);
     TL_CHECK_POS(fn, W);
     TL_TRY(tl_check_pool2(fn, N, C, H, W));
-    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
-    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_train_forward(fn, y, save_mean, save_rstd, x, N * H * W, momentum, eps));
     const tl_size S = H * W, OH = H / 2, OW = W / 2, P = N * C;
     TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
     double *s0 = ws, *s1 = ws + C;
@@ -1256,13 +1249,10 @@ int tl_batchnorm_relu_maxpool2_eval_forward(float *y, const float *x, const floa
     static const char fn[] = "tl_batchnorm_relu_maxpool2_eval_forward";
     TL_CHECK_PTR(fn, y);
     TL_CHECK_PTR(fn, x);
-    TL_CHECK_PTR(fn, running_mean);
-    TL_CHECK_PTR(fn, running_var);
     TL_CHECK_POS(fn, H);
     TL_CHECK_POS(fn, W);
     TL_TRY(tl_check_pool2(fn, N, C, H, W));
-    TL_CHECK_EPS(fn, eps);
-    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_TRY(tl_check_running_stats(fn, running_mean, running_var, C, eps));
     const tl_size S = H * W, OH = H / 2, OW = W / 2, P = N * C;
     TL_NORM_SCRATCH(fn, ws, (size_t)C);
     float *a = (float *)ws, *b = a + C;
