@@ -2,12 +2,14 @@ import CTrainingLab
 
 /// Inference over a whole dataset in evaluation mode: logits and the standard metrics.
 public enum Evaluation {
-    /// Logits (N, classes) row-major of `model` on every sample of `dataset`, in order, without gradients.
-    public static func logits(of model: Module, on dataset: ImageDataset, batchSize: Int = 256) throws -> [Float] {
+    /// Logits (N, classes) row-major of `model` on every sample of `dataset`, in order, without gradients,
+    /// with inputs normalised as in training (`RunConfig.inputNormalization`).
+    public static func logits(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
+                              normalization: Augmentation.Normalization = .dataset) throws -> [Float] {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        let loader = DataLoader.evaluation(dataset, batchSize: batchSize)
+        let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: normalization)
         var out: [Float] = []
         out.reserveCapacity(dataset.count * dataset.classCount)
         try withoutGradients {
@@ -28,8 +30,9 @@ public enum Evaluation {
     }
 
     /// Accuracy, per-class accuracy, NLL, ECE, and many/medium/few accuracy when training counts are given.
-    public static func metrics(of model: Module, on dataset: ImageDataset, trainCounts: [Int]? = nil) throws -> ClassificationMetrics {
-        let logits = try logits(of: model, on: dataset)
+    public static func metrics(of model: Module, on dataset: ImageDataset, trainCounts: [Int]? = nil,
+                               normalization: Augmentation.Normalization = .dataset) throws -> ClassificationMetrics {
+        let logits = try logits(of: model, on: dataset, normalization: normalization)
         return try ClassificationMetrics(logits: logits, labels: dataset.labels, classes: dataset.classCount, trainCounts: trainCounts)
     }
 }
