@@ -11,6 +11,8 @@ struct Compare: ParsableCommand {
     @OptionGroup var options: RunOptions
     @Option(help: "Comma-separated seeds (default: the method's comparison seeds).") var seeds: String?
     @Option(help: "Output folder (default: runs/compare-NAME).") var out: String?
+    @Option(name: .customLong("baseline-set"), help: "key=value: an option of the baseline method (after the method's own baseline options); repeatable.")
+    var baselineSettings: [String] = []
 
     func run() throws {
         let registry = try options.registry()
@@ -27,7 +29,7 @@ struct Compare: ParsableCommand {
         let (settings, assignments) = try options.split(for: name, registry: registry)
         let dir = URL(fileURLWithPath: out ?? "runs/compare-\(name)")
         let progress = ConsoleProgress()
-        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" }
+        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" } + baselineSettings
 
         var reports: [String: [JSONValue]] = [name: [], baselineName: []]
         for seed in seedList {
