@@ -16,6 +16,10 @@ final class MethodSuiteTests: XCTestCase {
 
     static let table: [Row] = [
         Row(name: "erm"),
+        Row(name: "trades", options: LTDTests.suiteOptions),
+        Row(name: "pgd-at", options: LTDTests.suiteOptions),
+        Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher_epochs=1", "tau_t=2"]),
+        Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher=robust", "base=pgd", "tau_s=2"]),
     ]
 
     static let data = LearnableIDXDataset(train: 256, test: 128)
