@@ -139,6 +139,26 @@ final class RobustnessTests: XCTestCase {
         for i in 0..<40 where white.robust[i] { XCTAssertEqual(onFinal[i], labels[i]) }
     }
 
+    /// Fooled samples leave the batch as it shrinks: with a deterministic start every sample's verdict and
+    /// adversarial input equal those of attacking it alone.
+    func testShrinkingBatchesGiveEachSampleItsOwnResult() throws {
+        let model = try smallCNN(seed: 13)
+        let count = 37
+        let x = Tensor.uniform([count, 1, 8, 8], low: 0, high: 1, seed: 14)
+        let labels = try predictions(logits: try withoutGradients { try model(x) }.scalars, classes: 3)
+        for restarts in [1, 2] {
+            let attack = try PGDAttack(eps: 0.1, stepSize: 0.02, steps: 8, start: .clean, restarts: restarts)
+            let batch = try attack.evaluate(model, x, labels: labels, loss: .margin, seed: 0)
+            XCTAssertTrue(batch.robust.contains(true) && batch.robust.contains(false), "a mix of verdicts: \(batch.robust)")
+            for i in 0..<count {
+                let alone = try attack.evaluate(model, try x.gatheringRows([i]), labels: [labels[i]], loss: .margin, seed: 0)
+                XCTAssertEqual(alone.robust[0], batch.robust[i], "sample \(i)")
+                let own = try batch.adversarial.gatheringRows([i]).scalars
+                XCTAssertLessThanOrEqual(zip(own, alone.adversarial.scalars).map { abs($0 - $1) }.max()!, 1e-5, "sample \(i)")
+            }
+        }
+    }
+
     func testProbeAccuraciesAndTransfer() throws {
         let data = LearnableIDXDataset(train: 40, test: 60, side: 8)
         let test = try data.load().test

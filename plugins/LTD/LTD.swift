@@ -38,6 +38,8 @@ final class LTD: AdversarialTraining, InLoopMethod {
     let teacherKind: String
     let teacherPath: String
     let teacherEpochs: Int
+    /// tau_t as given (reported) and as the kernels take it.
+    let tauT: Double
     let teacherTemperature: Float
     let oneHotWhereWrong: Bool
     /// Cached soft labels by sample index (runs without augmentation).
@@ -50,7 +52,8 @@ final class LTD: AdversarialTraining, InLoopMethod {
         teacherKind = options.string("teacher")
         teacherPath = options.string("teacher_path")
         teacherEpochs = options.int("teacher_epochs")
-        teacherTemperature = Float(options.double("tau_t"))
+        tauT = options.double("tau_t")
+        teacherTemperature = Float(tauT)
         oneHotWhereWrong = options.bool("onehot_where_wrong")
         try super.init(form: options.string("base") == "pgd" ? .pgd : .trades, options: options,
                        temperature: Float(options.double("tau_s")))
@@ -75,7 +78,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         teacherFacts = [
             ("kind", .string(teacherPath.isEmpty ? teacherKind : "loaded")),
             ("path", teacherPath.isEmpty ? .null : .string(AdversarialTraining.path(teacherPath, seed: run.config.seed).path)),
-            ("tau_t", .number(Double("\(teacherTemperature)") ?? Double(teacherTemperature))),
+            ("tau_t", .number(tauT)),
             ("train_accuracy", .number(trainAccuracy)), ("test_accuracy", .number(testAccuracy)),
             ("mean_max_probability", .number(maxProbability / Double(max(labels.count, 1)))),
             ("replaced_with_onehot", .number(Double(labels.replaced))),

@@ -66,8 +66,10 @@ public struct PGDAttack: Equatable, Sendable {
     /// Which samples of a labelled batch withstand the attack: every restart's start and iterates are
     /// checked, and a sample is robust only if the model classifies all of them correctly (the attack keeps
     /// the first point that fools it, so more steps or restarts can only lower robust accuracy). Fooled
-    /// samples leave the batch, so later steps cost only what is still standing. Returns the flags and, per
-    /// sample, the first fooling point (or the last iterate of the last restart where none fooled it).
+    /// samples leave the batch, so later steps cost only what is still standing; the batch shrinks through
+    /// a few fixed sizes (padded with finished rows) so that buffers of the same sizes are reused.
+    /// Returns the flags and, per sample, the first fooling point (or the last iterate of the last
+    /// restart where none fooled it).
     public func evaluate(_ model: Module, _ x: Tensor, labels: [Int32], loss: ClassificationAttackLoss,
                          seed: UInt64) throws -> (robust: [Bool], adversarial: Tensor) {
         let n = x.rank >= 1 ? x.shape[0] : 0
@@ -75,14 +77,22 @@ public struct PGDAttack: Equatable, Sendable {
         var robust = [Bool](repeating: true, count: n)
         let adversarial = x.copy()
         let row = n > 0 ? x.count / n : 0
+        func record(_ sample: Int, from xa: Tensor, row i: Int) {
+            (adversarial.pointer + sample * row).update(from: xa.pointer + i * row, count: row)
+        }
         try inEvaluationMode(model) {
             for restart in 0..<restarts {
-                var active = robust.indices.filter { robust[$0] }
-                if active.isEmpty { break }
-                var origin = try x.gatheringRows(active).detached()
+                // rows[i]: the sample in batch row i; live[i]: still attacked (false for fooled and padding rows).
+                var rows = robust.indices.filter { robust[$0] }
+                guard let first = rows.first else { break }
+                var live = [Bool](repeating: true, count: rows.count)
+                let padding = PGDAttack.batchSize(for: rows.count, atMost: n) - rows.count
+                rows += [Int](repeating: first, count: padding)
+                live += [Bool](repeating: false, count: padding)
+                var origin = try x.gatheringRows(rows).detached()
                 var xa = try startingPoint(origin, seed: SeededGenerator(seed: seed).split(UInt64(restart)).seed)
                 for k in 0...steps {
-                    let y = active.map { labels[$0] }
+                    let y = rows.map { labels[$0] }
                     let logits: Tensor, gradient: Tensor?
                     if k < steps {
                         (logits, _, gradient) = try inputGradient(of: model, at: xa, objective: loss.objective(labels: y))
@@ -91,21 +101,22 @@ public struct PGDAttack: Equatable, Sendable {
                         gradient = nil
                     }
                     let predicted = try predictions(logits: logits.scalars, classes: logits.shape[1])
-                    var keep: [Int] = []
-                    for (i, sample) in active.enumerated() {
-                        if predicted[i] == y[i] { keep.append(i); continue }
-                        robust[sample] = false
-                        (adversarial.pointer + sample * row).update(from: xa.pointer + i * row, count: row)
+                    for i in rows.indices where live[i] && predicted[i] != y[i] {
+                        robust[rows[i]] = false
+                        record(rows[i], from: xa, row: i)
+                        live[i] = false
                     }
-                    if k == steps || keep.isEmpty {
-                        if restart == restarts - 1 {
-                            for i in keep { (adversarial.pointer + active[i] * row).update(from: xa.pointer + i * row, count: row) }
-                        }
+                    let standing = live.filter { $0 }.count
+                    if k == steps || standing == 0 {
+                        if restart == restarts - 1 { for i in rows.indices where live[i] { record(rows[i], from: xa, row: i) } }
                         break
                     }
                     var g = gradient!
-                    if keep.count < active.count {
-                        active = keep.map { active[$0] }
+                    let size = PGDAttack.batchSize(for: standing, atMost: rows.count)
+                    if size < rows.count {
+                        let finished = rows.indices.filter { !live[$0] }.prefix(size - standing)
+                        let keep = rows.indices.filter { live[$0] } + finished
+                        (rows, live) = (keep.map { rows[$0] }, keep.map { live[$0] })
                         (xa, origin, g) = (try xa.gatheringRows(keep).detached(), try origin.gatheringRows(keep).detached(),
                                            try g.gatheringRows(keep).detached())
                     }
@@ -114,6 +125,13 @@ public struct PGDAttack: Equatable, Sendable {
             }
         }
         return (robust, adversarial)
+    }
+
+    /// The smallest of 1, 2, 3, 4, 6, 8, 12, 16, ... (2^k and 3 * 2^k) that holds `count` rows, capped at `limit`.
+    static func batchSize(for count: Int, atMost limit: Int) -> Int {
+        var size = 1
+        while size < count { size = size == 1 ? 2 : size.nonzeroBitCount == 1 ? size * 3 / 2 : size * 4 / 3 }
+        return min(size, limit)
     }
 
     /// x plus the start's noise, projected into the ball and the bounds.
