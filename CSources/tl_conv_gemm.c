@@ -103,10 +103,11 @@ static void forward_image(float *y, const float *x, const float *w, const float 
 
 int conv_im2col_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
     const size_t col_floats = is_pointwise(s) ? 0 : conv_im2col_col_floats(s);
-    if (s->N >= omp_get_max_threads()) {
+    if (s->N >= 4) { /* shape-only choice: thread-count independent */
         int failed = 0;
-        #pragma omp parallel for schedule(static)
-        for (tl_size n = 0; n < s->N; n++) {
+        tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
+        #pragma omp parallel
+        for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col) { failed = 1; continue; }
             forward_image(y, x, w, b, s, n, col, 0);
@@ -140,10 +141,11 @@ static void backward_input_image(float *dx, const float *dy, const float *w, con
 
 int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
     const size_t col_floats = is_pointwise(s) ? 0 : conv_im2col_col_floats(s);
-    if (s->N >= omp_get_max_threads()) {
+    if (s->N >= 4) { /* shape-only choice: thread-count independent */
         int failed = 0;
-        #pragma omp parallel for schedule(static)
-        for (tl_size n = 0; n < s->N; n++) {
+        tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
+        #pragma omp parallel
+        for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col) { failed = 1; continue; }
             backward_input_image(dx, dy, w, s, n, col, 0);

@@ -20,9 +20,10 @@ typedef struct conv_shape {
 } conv_shape;
 
 /* Thread-local grow-only buffer `slot` of at least `count` floats, 64-byte aligned; NULL when out of
-   memory. The contents are not preserved when it grows. Slots A, B, C, D, TAPS serve the work of one task
-   (inside parallel regions); PARTIALS, WEIGHTS, TABLE hold data the calling thread shares with its team. */
-enum { TL_SCR_A, TL_SCR_B, TL_SCR_C, TL_SCR_D, TL_SCR_TAPS, TL_SCR_PARTIALS, TL_SCR_WEIGHTS, TL_SCR_TABLE, TL_SCRATCH_SLOTS };
+   memory. The contents are not preserved when it grows. Slots A, B, C, D serve the work of one task
+   (inside parallel regions); PARTIALS, WEIGHTS, TABLE, POSITIONS hold data the calling thread shares with its team. */
+enum { TL_SCR_A, TL_SCR_B, TL_SCR_C, TL_SCR_D, TL_SCR_PARTIALS, TL_SCR_WEIGHTS, TL_SCR_TABLE, TL_SCR_POSITIONS,
+       TL_SCRATCH_SLOTS };
 float *tl_scratch(int slot, size_t count);
 
 /* The restriction set by tl_conv2d_set_mode (TL_CONV2D_NO_* bits). */
@@ -30,6 +31,20 @@ extern int conv_mode;
 
 /* Images per block of the weight gradient: the partition into partial sums depends on the shape only. */
 tl_size conv_weight_block_images(const conv_shape *s);
+
+/* out[e] = sum over blocks b (in order) of partials[b*stride + e], e < n; OpenMP-parallel over e. */
+void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n, tl_size stride);
+
+/* The next task number of a parallel loop: tasks go to the threads one by one as they finish (a thread
+   slowed down by another process then takes fewer), and each task's result does not depend on which
+   thread runs it. The runtime's schedule(dynamic) would do this, but the entry point clang 21 emits for
+   it is missing from Debian's libomp 14. */
+static inline tl_size conv_next_task(tl_size *counter) {
+    tl_size task;
+    #pragma omp atomic capture
+    task = (*counter)++;
+    return task;
+}
 
 /* Single-threaded row-major sgemm without checks (sizes known valid). */
 void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
@@ -48,9 +63,9 @@ int conv_direct_supported(const conv_shape *s, int for_weight);
 int conv_direct_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_direct_backward_input_supported(const conv_shape *s);
 int conv_direct_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
-/* pdw (K, CRS) = weight gradient of images [n0, n1); sets *failed when out of memory. */
-void conv_direct_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
-                              tl_size n1, int *failed);
+/* dw, and db too when db is not NULL and it is free to compute here: returns 1 in *db_done then. */
+int conv_direct_backward_weight(float *dw, float *db, int *db_done, const float *dy, const float *x,
+                                const conv_shape *s);
 
 /* Winograd F(4x4,3x3): 3x3, stride 1, dilation 1, padding <= 2, at least 8 channels per group. */
 int conv_winograd_supported(const conv_shape *s);

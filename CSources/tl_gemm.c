@@ -44,18 +44,21 @@ static void split_range(tl_size n, int parts, int part, tl_size *begin, tl_size 
     *end = *begin + chunk < n ? *begin + chunk : n;
 }
 
-/* Splits the larger of C's two dimensions into one block per thread; A or B is shared. */
+/* C is cut into two blocks along its larger dimension (rows on ties) when the product is large enough,
+   else left whole. The cut depends only on the shape: OpenBLAS may round an element differently in a
+   product of another size, so a cut that followed the thread count would make the bits depend on it.
+   The blocks go to the available threads (one thread computes both, in order). */
 static void gemm_parallel(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A,
-                          tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc, int threads) {
-    const int split_cols = N >= M;
+                          tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    const int split_cols = N > M; /* rows on ties: measured a few % faster for square products */
     const tl_size dim = split_cols ? N : M;
-    int parts = threads;
-    if ((tl_size)parts > (dim + 15) / 16) parts = (int)((dim + 15) / 16);
-    if (parts <= 1 || M * N * K < TL_GEMM_PARALLEL_MIN_FMA) {
+    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow for any int sizes */
+    const int parts = fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && dim >= 32 ? 2 : 1;
+    if (parts == 1) {
         blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    #pragma omp parallel for schedule(static) num_threads(parts)
+    #pragma omp parallel for schedule(static) if (omp_get_max_threads() > 1)
     for (int part = 0; part < parts; part++) {
         tl_size begin, end;
         split_range(dim, parts, part, &begin, &end);
@@ -73,7 +76,7 @@ static void gemm_parallel(int trans_a, int trans_b, tl_size M, tl_size N, tl_siz
 int tl_sgemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
              const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
     TL_TRY(gemm_check("tl_sgemm", trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
-    gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, omp_get_max_threads());
+    gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return TL_OK;
 }
 
@@ -90,16 +93,15 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
              "%s: stride_c must be >= (M-1)*ldc + N = %td so that outputs do not overlap, got %td", fn,
              (M - 1) * ldc + N, stride_c);
     if (batch == 0) return TL_OK;
-    const int threads = omp_get_max_threads();
-    if (batch >= threads && threads > 1) {
-        #pragma omp parallel for schedule(static) if (batch * M * N * K >= TL_GEMM_PARALLEL_MIN_FMA)
+    /* Shape-only choice again: several products run one per thread, a single product is cut in two. */
+    if (batch >= 2) {
+        const double fma = (double)batch * (double)M * (double)N * (double)K;
+        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA)
         for (tl_size b = 0; b < batch; b++)
             blas(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
                  C + b * stride_c, ldc);
     } else {
-        for (tl_size b = 0; b < batch; b++)
-            gemm_parallel(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
-                          C + b * stride_c, ldc, threads);
+        gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
     return TL_OK;
 }

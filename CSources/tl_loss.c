@@ -2,6 +2,7 @@
    and the reductions that turn them into one number. Each row is computed by one thread with a fixed
    order of operations, so results are bitwise independent of the number of threads. */
 #include "tl_internal.h"
+#include "tl_fastmath.h"
 #include "../include/tl_loss.h"
 
 #include <math.h>
@@ -9,31 +10,6 @@
 
 /* Rows x classes above which a loss is worth an OpenMP region (a (128,10) batch is not). */
 #define TL_LOSS_PARALLEL_MIN 32768
-
-/* exp(x) for x <= 88, within about 2 ulp, written so that loops over it vectorise (glibc's expf does
-   not): x = k ln2 + r with |r| <= ln2/2, a degree-6 polynomial for exp(r) (Cephes), 2^k built from its
-   bits. Results below exp(-87) are flushed to 0; NaN propagates. Softmax only calls it with x <= 0. */
-static inline float tl_exp(float x) {
-    const float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    /* Adding 1.5*2^23 rounds to the nearest integer k and leaves k in the low mantissa bits. */
-    const float shifter = 12582912.0f;
-    const float big = xc * 1.44269504088896341f + shifter;
-    const float k = big - shifter;
-    const float r = (xc - k * 0.693359375f) - k * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float y = p * r * r + r + 1.0f;
-    int32_t bits;
-    memcpy(&bits, &big, sizeof bits);
-    int32_t scale_bits = (bits - 0x4B400000 + 127) * (1 << 23);
-    float scale;
-    memcpy(&scale, &scale_bits, sizeof scale);
-    return x < -87.0f ? 0.0f : y * scale;
-}
 
 /* Row statistics of softmax(z * inv_t): m = max_c z_c * inv_t and s = sum_c exp(z_c * inv_t - m),
    so log softmax = z * inv_t - m - log s. */
@@ -44,7 +20,7 @@ static inline void tl_softmax_stats(const float *z, tl_size C, float inv_t, floa
     m *= inv_t;
     float s = 0.0f;
     #pragma omp simd reduction(+ : s)
-    for (tl_size c = 0; c < C; c++) s += tl_exp(z[c] * inv_t - m);
+    for (tl_size c = 0; c < C; c++) s += tl_expf(z[c] * inv_t - m);
     *m_out = m;
     *s_out = s;
 }
@@ -58,7 +34,7 @@ static inline void tl_softmax_exps(float *e, const float *z, tl_size C, float in
     float s = 0.0f;
     #pragma omp simd reduction(+ : s)
     for (tl_size c = 0; c < C; c++) {
-        e[c] = tl_exp(z[c] * inv_t - m);
+        e[c] = tl_expf(z[c] * inv_t - m);
         s += e[c];
     }
     *m_out = m;
@@ -258,7 +234,7 @@ static inline float tl_kl_row(const float *a, const float *b, tl_size C, float i
     const float dm = ma - mb;
     float acc = 0.0f;
     #pragma omp simd reduction(+ : acc)
-    for (tl_size c = 0; c < C; c++) acc += tl_exp(a[c] * inv_t - ma) * ((a[c] - b[c]) * inv_t - dm);
+    for (tl_size c = 0; c < C; c++) acc += tl_expf(a[c] * inv_t - ma) * ((a[c] - b[c]) * inv_t - dm);
     return acc / sa + (logf(sb) - logf(sa));
 }
 
@@ -303,7 +279,7 @@ int tl_loss_kl_backward(float *dlogits_p, float *dlogits_r, const float *dloss, 
             float *g = dlogits_p + n * C;
             #pragma omp simd
             for (tl_size c = 0; c < C; c++)
-                g[c] = scale * (tl_exp(a[c] * inv_t - ma) * inv_sa) * (((a[c] - b[c]) * inv_t - dm) - shift);
+                g[c] = scale * (tl_expf(a[c] * inv_t - ma) * inv_sa) * (((a[c] - b[c]) * inv_t - dm) - shift);
         }
         if (dlogits_r != NULL) {
             float *g = dlogits_r + n * C;
@@ -311,8 +287,8 @@ int tl_loss_kl_backward(float *dlogits_p, float *dlogits_r, const float *dloss, 
                fused into the subtraction and r - p is exactly 0 where the rows are equal. */
             #pragma omp simd
             for (tl_size c = 0; c < C; c++) {
-                const float r = tl_exp(b[c] * inv_t - mb) * inv_sb;
-                const float p = tl_exp(a[c] * inv_t - ma) * inv_sa;
+                const float r = tl_expf(b[c] * inv_t - mb) * inv_sb;
+                const float p = tl_expf(a[c] * inv_t - ma) * inv_sa;
                 g[c] = scale * (r - p);
             }
         }

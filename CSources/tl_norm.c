@@ -619,3 +619,655 @@ int tl_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
     tl_apply_backward(dx, dy, x, a, c1, m, c0, N, C, S, P);
     return TL_OK;
 }
+
+/* ---- batch norm fused with ReLU (and with a residual add before the ReLU) ----
+   One pass instead of two or three over the activation in each direction. The training forwards take
+   their affine coefficients from the statistics rounded to float (save_mean, save_rstd), so that the
+   backward of batch norm + ReLU recomputes the ReLU mask from x exactly (one fewer tensor to read
+   than a mask from the output); with the residual the mask comes from the output y. The masked
+   gradient sums follow tl_sums' lane order, so they equal the unfused ReLU backward followed by the
+   batch-norm backward bit for bit when the coefficients agree. */
+
+/* a = gamma rstd, b = beta - mean a (double, rounded once), from float statistics. */
+static void tl_bn_fused_coefficients(float *a, float *b, const float *gamma, const float *beta, const float *mean,
+                                     const float *rstd, tl_size C) {
+    for (tl_size c = 0; c < C; c++) {
+        const double ac = (gamma ? (double)gamma[c] : 1.0) * (double)rstd[c];
+        a[c] = (float)ac;
+        if (b) b[c] = (float)((beta ? (double)beta[c] : 0.0) - (double)mean[c] * ac);
+    }
+}
+
+/* Batch statistics of x into save_mean / save_rstd (floats) and the running averages, as in
+   tl_batchnorm_train_forward; part holds tl_channel_ws doubles, s0, s1 and shift 2C doubles + C floats. */
+static void tl_bn_batch_stats(float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                              const float *x, double *s0, double *s1, float *shift, double *part, tl_size N, tl_size C,
+                              tl_size S, float momentum, float eps) {
+    for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
+    tl_channel_sums(s0, s1, part, TL_SUM_VARIANCE, NULL, x, shift, N, C, S);
+    const tl_size M = N * S;
+    const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
+    for (tl_size c = 0; c < C; c++) {
+        const double d = s0[c] * inv_m, mean = (double)shift[c] + d;
+        double var = s1[c] * inv_m - d * d;
+        var = var > 0.0 ? var : 0.0;
+        save_mean[c] = (float)mean;
+        save_rstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+        if (running_var) running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * unbias);
+    }
+}
+
+/* y = max(0, fma(x, a, b) [+ r]) over (N, C, S), coefficients per channel. y == x or y == r allowed. */
+static void tl_apply_affine_relu(float *y, const float *x, const float *r, const float *a, const float *b, tl_size N,
+                                 tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++) {
+            const float *xr = x + n * C, *rr = r ? r + n * C : NULL;
+            float *yr = y + n * C;
+            if (rr) {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) { const float v = fmaf(xr[c], a[c], b[c]) + rr[c]; yr[c] = v > 0.0f ? v : 0.0f; }
+            } else {
+                #pragma omp simd
+                for (tl_size c = 0; c < C; c++) { const float v = fmaf(xr[c], a[c], b[c]); yr[c] = v > 0.0f ? v : 0.0f; }
+            }
+        }
+        return;
+    }
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const float ap = a[p % C], bp = b[p % C];
+        const float *xp = x + p * S, *rp = r ? r + p * S : NULL;
+        float *yp = y + p * S;
+        if (rp) {
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) { const float v = fmaf(xp[s], ap, bp) + rp[s]; yp[s] = v > 0.0f ? v : 0.0f; }
+        } else {
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) { const float v = fmaf(xp[s], ap, bp); yp[s] = v > 0.0f ? v : 0.0f; }
+        }
+    }
+}
+
+/* The masked gradient g = dy where the ReLU was active (y > 0 when y is given, else fma(x, ma, mb) > 0),
+   else 0, for n values; dr (optional) receives g. */
+static inline void tl_relu_mask16(float *g, const float *dy, const float *x, const float *y, float ma, float mb, int n) {
+    if (y) {
+        for (int l = 0; l < n; l++) g[l] = y[l] > 0.0f ? dy[l] : 0.0f;
+    } else {
+        for (int l = 0; l < n; l++) g[l] = fmaf(x[l], ma, mb) > 0.0f ? dy[l] : 0.0f;
+    }
+}
+
+/* s0 = sum g, s1 = sum g (x - c) for the masked gradient g of n values, in tl_sums' order (gradient
+   kind, no weight); writes g to dr when dr is not NULL. */
+static inline void tl_sums_relu(double *s0, double *s1, float *dr, const float *dy, const float *x, const float *y,
+                                float ma, float mb, double c, tl_size n) {
+    double la[TL_NLANES] = {0}, lb[TL_NLANES] = {0};
+    float g[TL_NLANES];
+    tl_size i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256d a[4], b[4], xv[4], yv[4];
+    const __m256d vc = _mm256_set1_pd(c);
+    for (int k = 0; k < 4; k++) { a[k] = _mm256_setzero_pd(); b[k] = _mm256_setzero_pd(); }
+    const __m256 vma = _mm256_set1_ps(ma), vmb = _mm256_set1_ps(mb), zero = _mm256_setzero_ps();
+    for (; i + TL_NLANES <= n; i += TL_NLANES) {
+        for (int h = 0; h < 2; h++) { /* g = dy & (mask source > 0), the same bits as the scalar select */
+            const __m256 src = y ? _mm256_loadu_ps(y + i + 8 * h)
+                                 : _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * h), vma, vmb);
+            const __m256 gv = _mm256_and_ps(_mm256_cmp_ps(src, zero, _CMP_GT_OQ), _mm256_loadu_ps(dy + i + 8 * h));
+            _mm256_storeu_ps(g + 8 * h, gv);
+            if (dr) _mm256_storeu_ps(dr + i + 8 * h, gv);
+        }
+        tl_load16_pd(g, xv);
+        tl_load16_pd(x + i, yv);
+        for (int k = 0; k < 4; k++) {
+            a[k] = _mm256_add_pd(a[k], xv[k]);
+            b[k] = _mm256_fmadd_pd(xv[k], _mm256_sub_pd(yv[k], vc), b[k]);
+        }
+    }
+    tl_store_lanes(la, a);
+    tl_store_lanes(lb, b);
+#else
+    for (; i + TL_NLANES <= n; i += TL_NLANES) {
+        tl_relu_mask16(g, dy + i, x + i, y ? y + i : NULL, ma, mb, TL_NLANES);
+        if (dr) memcpy(dr + i, g, sizeof g);
+        for (int l = 0; l < TL_NLANES; l++) {
+            la[l] += (double)g[l];
+            lb[l] += (double)g[l] * ((double)x[i + l] - c);
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        tl_relu_mask16(g, dy + i, x + i, y ? y + i : NULL, ma, mb, 1);
+        if (dr) dr[i] = g[0];
+        la[0] += (double)g[0];
+        lb[0] += (double)g[0] * ((double)x[i] - c);
+    }
+    *s0 = tl_lanes_sum(la);
+    *s1 = tl_lanes_sum(lb);
+}
+
+/* Per-channel s0 = sum g, s1 = sum g (x - mean) of the masked gradient over (N, C, S), combined in the
+   order of tl_channel_sums; dr (optional) receives g. ws holds tl_channel_ws doubles. */
+static void tl_channel_sums_relu(double *s0, double *s1, double *ws, float *dr, const float *dy, const float *x,
+                                 const float *y, const float *ma, const float *mb, const float *mean, tl_size N,
+                                 tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S > 1) {
+        #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+        for (tl_size p = 0; p < P; p++) {
+            const tl_size c = p % C, o = p * S;
+            tl_sums_relu(&ws[2 * p], &ws[2 * p + 1], dr ? dr + o : NULL, dy + o, x + o, y ? y + o : NULL,
+                         ma ? ma[c] : 0.0f, mb ? mb[c] : 0.0f, (double)mean[c], S);
+        }
+        for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+        for (tl_size n = 0; n < N; n++)
+            for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * (n * C + c)]; s1[c] += ws[2 * (n * C + c) + 1]; }
+        return;
+    }
+    const tl_size nb = tl_row_blocks(N);
+    #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && nb > 1)
+    for (tl_size blk = 0; blk < nb; blk++) {
+        double *a0 = ws + 2 * blk * C, *a1 = a0 + C;
+        for (tl_size c = 0; c < C; c++) { a0[c] = 0.0; a1[c] = 0.0; }
+        for (tl_size n = tl_block_start(blk, N, nb); n < tl_block_start(blk + 1, N, nb); n++) {
+            const float *xr = x + n * C, *dyr = dy + n * C, *yr = y ? y + n * C : NULL;
+            float *drr = dr ? dr + n * C : NULL;
+            for (tl_size c = 0; c < C; c++) {
+                const float g = (yr ? yr[c] > 0.0f : fmaf(xr[c], ma[c], mb[c]) > 0.0f) ? dyr[c] : 0.0f;
+                if (drr) drr[c] = g;
+                a0[c] += (double)g;
+                a1[c] += (double)g * ((double)xr[c] - (double)mean[c]);
+            }
+        }
+    }
+    for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+    for (tl_size blk = 0; blk < nb; blk++)
+        for (tl_size c = 0; c < C; c++) { s0[c] += ws[2 * blk * C + c]; s1[c] += ws[2 * blk * C + C + c]; }
+}
+
+/* dx = a g + c1 (x - m) + c0 with g the masked gradient: from g itself when given (dr of the first
+   pass), else from dy and the mask of y or of fma(x, ma, mb). */
+static void tl_apply_backward_relu(float *dx, const float *g, const float *dy, const float *x, const float *y,
+                                   const float *ma, const float *mb, const float *a, const float *c1, const float *m,
+                                   const float *c0, tl_size N, tl_size C, tl_size S) {
+    const tl_size P = N * C;
+    if (S == 1) {
+        #pragma omp parallel for schedule(static) if (P > TL_NORM_PAR_MIN && N > 1)
+        for (tl_size n = 0; n < N; n++)
+            for (tl_size c = 0; c < C; c++) {
+                const tl_size i = n * C + c;
+                const float gi = g ? g[i] : (y ? y[i] > 0.0f : fmaf(x[i], ma[c], mb[c]) > 0.0f) ? dy[i] : 0.0f;
+                dx[i] = a[c] * gi + c1[c] * (x[i] - m[c]) + c0[c];
+            }
+        return;
+    }
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) {
+        const tl_size c = p % C, o = p * S;
+        const float ap = a[c], c1p = c1[c], mp = m[c], c0p = c0[c];
+        const float *xp = x + o;
+        float *dxp = dx + o;
+        if (g) {
+            const float *gp = g + o;
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) dxp[s] = ap * gp[s] + c1p * (xp[s] - mp) + c0p;
+        } else if (y) {
+            const float *dyp = dy + o, *yp = y + o;
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) {
+                const float gs = yp[s] > 0.0f ? dyp[s] : 0.0f;
+                dxp[s] = ap * gs + c1p * (xp[s] - mp) + c0p;
+            }
+        } else {
+            const float *dyp = dy + o;
+            const float map = ma[c], mbp = mb[c];
+            #pragma omp simd
+            for (tl_size s = 0; s < S; s++) {
+                const float gs = fmaf(xp[s], map, mbp) > 0.0f ? dyp[s] : 0.0f;
+                dxp[s] = ap * gs + c1p * (xp[s] - mp) + c0p;
+            }
+        }
+    }
+}
+
+/* Shared by the two training forwards: statistics, coefficients, apply (r NULL: no residual). */
+static int tl_bn_relu_forward_common(const char *fn, float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                     float *running_var, const float *x, const float *r, const float *gamma,
+                                     const float *beta, tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK(fn, N * S >= 2, "%s: training statistics need N*S >= 2 values per channel, got %td", fn, N * S);
+    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
+    TL_CHECK_EPS(fn, eps);
+    /* Scratch: s0, s1 (2C doubles), shift, a, b (3C floats in 2C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
+    tl_bn_batch_stats(save_mean, save_rstd, running_mean, running_var, x, s0, s1, shift, ws + 4 * C, N, C, S,
+                      momentum, eps);
+    tl_bn_fused_coefficients(a, b, gamma, beta, save_mean, save_rstd, C);
+    tl_apply_affine_relu(y, x, r, a, b, N, C, S);
+    return TL_OK;
+}
+
+/* Shared by the two training backwards: y NULL means the mask is recomputed from x (batch norm + ReLU). */
+static int tl_bn_relu_backward_common(const char *fn, float *dx, float *dr, float *dgamma, float *dbeta, const float *dy,
+                                      const float *y, const float *x, const float *gamma, const float *beta,
+                                      const float *save_mean, const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    if (dx == NULL && dr == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+    /* Scratch: s0, s1 (2C doubles), a, c1, c0, ma, mb (5C floats in 3C doubles), partials. */
+    TL_NORM_SCRATCH(fn, ws, 5 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *a = (float *)(ws + 2 * C), *c1 = a + C, *c0 = c1 + C, *ma = c0 + C, *mb = ma + C;
+    if (y == NULL) tl_bn_fused_coefficients(ma, mb, gamma, beta, save_mean, save_rstd, C);
+    /* With dr wanted, the first pass writes the masked gradient there and the second reads it back. */
+    tl_channel_sums_relu(s0, s1, ws + 5 * C, dr, dy, x, y, y ? NULL : ma, y ? NULL : mb, save_mean, N, C, S);
+    const double inv_m = 1.0 / (double)(N * S);
+    for (tl_size c = 0; c < C; c++) {
+        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
+        if (dbeta) dbeta[c] = (float)s0[c];
+        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
+        const double ac = g * rstd;
+        a[c] = (float)ac;
+        c0[c] = (float)(-ac * s0[c] * inv_m);
+        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
+    }
+    if (dx) tl_apply_backward_relu(dx, dr, dy, x, y, ma, mb, a, c1, save_mean, c0, N, C, S);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                    float *running_var, const float *x, const float *gamma, const float *beta,
+                                    tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    return tl_bn_relu_forward_common("tl_batchnorm_relu_train_forward", y, save_mean, save_rstd, running_mean,
+                                     running_var, x, NULL, gamma, beta, N, C, S, momentum, eps);
+}
+
+int tl_batchnorm_relu_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                     const float *gamma, const float *beta, const float *save_mean,
+                                     const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    return tl_bn_relu_backward_common("tl_batchnorm_relu_train_backward", dx, NULL, dgamma, dbeta, dy, NULL, x, gamma,
+                                      beta, save_mean, save_rstd, N, C, S);
+}
+
+int tl_batchnorm_add_relu_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                        float *running_var, const float *x, const float *r, const float *gamma,
+                                        const float *beta, tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_train_forward", r);
+    return tl_bn_relu_forward_common("tl_batchnorm_add_relu_train_forward", y, save_mean, save_rstd, running_mean,
+                                     running_var, x, r, gamma, beta, N, C, S, momentum, eps);
+}
+
+int tl_batchnorm_add_relu_train_backward(float *dx, float *dr, float *dgamma, float *dbeta, const float *dy,
+                                         const float *y, const float *x, const float *gamma, const float *save_mean,
+                                         const float *save_rstd, tl_size N, tl_size C, tl_size S) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_train_backward", y);
+    return tl_bn_relu_backward_common("tl_batchnorm_add_relu_train_backward", dx, dr, dgamma, dbeta, dy, y, x, gamma,
+                                      NULL, save_mean, save_rstd, N, C, S);
+}
+
+/* Shared by the two inference forwards (r NULL: no residual). */
+static int tl_bn_relu_eval_common(const char *fn, float *y, const float *x, const float *r, const float *gamma,
+                                  const float *beta, const float *running_mean, const float *running_var, tl_size N,
+                                  tl_size C, tl_size S, float eps) {
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_running_var(fn, running_var, C));
+    TL_NORM_SCRATCH(fn, ws, (size_t)C);
+    float *a = (float *)ws, *b = a + C;
+    tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
+    tl_apply_affine_relu(y, x, r, a, b, N, C, S);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                                   const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                   tl_size S, float eps) {
+    return tl_bn_relu_eval_common("tl_batchnorm_relu_eval_forward", y, x, NULL, gamma, beta, running_mean, running_var,
+                                  N, C, S, eps);
+}
+
+int tl_batchnorm_add_relu_eval_forward(float *y, const float *x, const float *r, const float *gamma, const float *beta,
+                                       const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                       tl_size S, float eps) {
+    TL_CHECK_PTR("tl_batchnorm_add_relu_eval_forward", r);
+    return tl_bn_relu_eval_common("tl_batchnorm_add_relu_eval_forward", y, x, r, gamma, beta, running_mean,
+                                  running_var, N, C, S, eps);
+}
+
+/* ---- batch norm + ReLU + 2x2 max pooling (stride 2) ----
+   The pooled output is all the forward writes; the backward finds each window's maximum again from x
+   (the same fma and the same selects), so no indices are stored, and reads x once per pass instead of
+   a full-size ReLU output and gradient. relu(max v) = max(relu v) picks the same element whenever the
+   output is > 0, the only case where a gradient flows. A window's winner is its first greatest value
+   in row-major order, or its last NaN (tl_maxpool2d_forward's rule). */
+
+#define TL_WIN_TAKE(v, best) (((v) > (best)) | ((v) != (v)))
+
+/* The winner of one window of four inputs: returns its position (0..3, row-major), *v its value a e + b
+   and *xe its input. */
+static inline int tl_win_argmax(float e0, float e1, float e2, float e3, float a, float b, float *v, float *xe) {
+    float best = fmaf(e0, a, b), bx = e0;
+    int k = 0;
+    const float t1 = fmaf(e1, a, b), t2 = fmaf(e2, a, b), t3 = fmaf(e3, a, b);
+    if (TL_WIN_TAKE(t1, best)) { best = t1; bx = e1; k = 1; }
+    if (TL_WIN_TAKE(t2, best)) { best = t2; bx = e2; k = 2; }
+    if (TL_WIN_TAKE(t3, best)) { best = t3; bx = e3; k = 3; }
+    *v = best;
+    *xe = bx;
+    return k;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+/* Lanes below n (0..8) set. */
+static inline __m256i tl_mask_below(tl_size n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Even and odd elements of the first 2n floats at p (n = 1..8). With `full` all 16 floats are read (the
+   caller knows they are inside its plane); otherwise nothing beyond the 2n, and missing lanes are 0. */
+static inline void tl_split_pairs(const float *p, tl_size n, int full, __m256 *even, __m256 *odd) {
+    __m256 v0, v1;
+    if (n == 8 || full) {
+        v0 = _mm256_loadu_ps(p);
+        v1 = _mm256_loadu_ps(p + 8);
+    } else {
+        v0 = _mm256_maskload_ps(p, tl_mask_below(2 * n < 8 ? 2 * n : 8));
+        v1 = n > 4 ? _mm256_maskload_ps(p + 8, tl_mask_below(2 * n - 8)) : _mm256_setzero_ps();
+    }
+    const __m256 e = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 o = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* Inverse of tl_split_pairs: 2n floats at p from even and odd lanes. With `full` all 16 are stored: the
+   caller writes the spilled ones again later (masked stores cost ~10x a plain one on AMD cores). */
+static inline void tl_join_pairs(float *p, tl_size n, int full, __m256 even, __m256 odd) {
+    const __m256 lo = _mm256_unpacklo_ps(even, odd), hi = _mm256_unpackhi_ps(even, odd);
+    const __m256 v0 = _mm256_permute2f128_ps(lo, hi, 0x20), v1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+    if (n == 8 || full) {
+        _mm256_storeu_ps(p, v0);
+        _mm256_storeu_ps(p + 8, v1);
+    } else {
+        _mm256_maskstore_ps(p, tl_mask_below(2 * n < 8 ? 2 * n : 8), v0);
+        if (n > 4) _mm256_maskstore_ps(p + 8, tl_mask_below(2 * n - 8), v1);
+    }
+}
+
+/* 8 floats at p, or the first n with zeros after them; all 8 are read with `full`. */
+static inline __m256 tl_load8(const float *p, tl_size n, int full) {
+    return n == 8 || full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tl_mask_below(n));
+}
+
+/* Window winners of n (1..8) consecutive windows whose top-left inputs are r0[0], r0[2], ..: value v,
+   input xe, the four inputs e[0..3], and one-hot selections s[0..3] (all bits of the winner's lane set). */
+static inline void tl_win_argmax8(const float *r0, const float *r1, tl_size n, int full0, int full1, __m256 a, __m256 b,
+                                  __m256 *v, __m256 *xe, __m256 s[4], __m256 e[4]) {
+    tl_split_pairs(r0, n, full0, &e[0], &e[1]);
+    tl_split_pairs(r1, n, full1, &e[2], &e[3]);
+    __m256 best = _mm256_fmadd_ps(e[0], a, b), bx = e[0];
+    __m256 take[4];
+    for (int k = 1; k < 4; k++) {
+        const __m256 t = _mm256_fmadd_ps(e[k], a, b);
+        take[k] = _mm256_or_ps(_mm256_cmp_ps(t, best, _CMP_GT_OQ), _mm256_cmp_ps(t, t, _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, t, take[k]);
+        bx = _mm256_blendv_ps(bx, e[k], take[k]);
+    }
+    *v = best;
+    *xe = bx;
+    if (s) { /* the winner is the last taker */
+        s[3] = take[3];
+        s[2] = _mm256_andnot_ps(s[3], take[2]);
+        s[1] = _mm256_andnot_ps(_mm256_or_ps(s[3], take[2]), take[1]);
+        s[0] = _mm256_andnot_ps(_mm256_or_ps(_mm256_or_ps(take[1], take[2]), take[3]), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+    }
+}
+#endif
+
+/* y (OH, OW) = max(0, winner value) of one plane. */
+static void tl_bnrp_forward_plane(float *y, const float *x, float a, float b, tl_size H, tl_size W, tl_size OH, tl_size OW) {
+    for (tl_size oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        float *yr = y + oh * OW;
+        tl_size ow = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+        const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+        for (; ow < OW; ow += 8) {
+            const tl_size n = OW - ow < 8 ? OW - ow : 8;
+            __m256 v, xe, e[4];
+            const tl_size i0 = 2 * oh * W + 2 * ow;
+            tl_win_argmax8(r0 + 2 * ow, r1 + 2 * ow, n, i0 + 16 <= H * W, i0 + W + 16 <= H * W, va, vb, &v, &xe, NULL, e);
+            /* v < 0 ? 0 : v, as tl_relu_forward (NaN passes) */
+            const __m256 out = _mm256_blendv_ps(v, zero, _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+            /* a full store spills into the next output row, which is written after this one */
+            if (n == 8 || oh * OW + ow + 8 <= OH * OW) _mm256_storeu_ps(yr + ow, out);
+            else _mm256_maskstore_ps(yr + ow, tl_mask_below(n), out);
+        }
+#endif
+        for (; ow < OW; ow++) {
+            float v, xe;
+            tl_win_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], a, b, &v, &xe);
+            yr[ow] = v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
+/* s[0] = sum g, s[1] = sum g (x_win - mean) over one plane's windows, g = dy where y > 0 else 0. */
+static void tl_bnrp_sums_plane(double *s, const float *dy, const float *y, const float *x, float a, float b, double mean,
+                               tl_size H, tl_size W, tl_size OH, tl_size OW) {
+    double la[8] = {0}, lb[8] = {0};
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+    const __m256d vm = _mm256_set1_pd(mean);
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+#endif
+    for (tl_size oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W, *yr = y + oh * OW, *dyr = dy + oh * OW;
+        tl_size ow = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+        for (; ow < OW; ow += 8) {
+            const tl_size n = OW - ow < 8 ? OW - ow : 8;
+            __m256 v, xe, e[4];
+            const tl_size i0 = 2 * oh * W + 2 * ow, full = oh * OW + ow + 8 <= OH * OW;
+            tl_win_argmax8(r0 + 2 * ow, r1 + 2 * ow, n, i0 + 16 <= H * W, i0 + W + 16 <= H * W, va, vb, &v, &xe, NULL, e);
+            const __m256 yv = tl_load8(yr + ow, n, full), dyv = tl_load8(dyr + ow, n, full);
+            /* lanes past n hold the next row's values when loaded in full: they must not count */
+            const __m256 keep = _mm256_and_ps(_mm256_castsi256_ps(tl_mask_below(n)), _mm256_cmp_ps(yv, zero, _CMP_GT_OQ));
+            const __m256 g = _mm256_and_ps(keep, dyv);
+            xe = _mm256_and_ps(_mm256_castsi256_ps(tl_mask_below(n)), xe);
+            const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g)), g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
+            const __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(xe)), x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(xe, 1));
+            a0 = _mm256_add_pd(a0, g0);
+            a1 = _mm256_add_pd(a1, g1);
+            b0 = _mm256_fmadd_pd(g0, _mm256_sub_pd(x0, vm), b0);
+            b1 = _mm256_fmadd_pd(g1, _mm256_sub_pd(x1, vm), b1);
+        }
+#endif
+        for (; ow < OW; ow++) {
+            float v, xe;
+            tl_win_argmax(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], a, b, &v, &xe);
+            const double g = yr[ow] > 0.0f ? (double)dyr[ow] : 0.0;
+            la[0] += g;
+            lb[0] += g * ((double)xe - mean);
+        }
+    }
+#if defined(__AVX2__) && defined(__FMA__)
+    double t[4];
+    _mm256_storeu_pd(t, a0); for (int l = 0; l < 4; l++) la[l] += t[l];
+    _mm256_storeu_pd(t, a1); for (int l = 0; l < 4; l++) la[4 + l] += t[l];
+    _mm256_storeu_pd(t, b0); for (int l = 0; l < 4; l++) lb[l] += t[l];
+    _mm256_storeu_pd(t, b1); for (int l = 0; l < 4; l++) lb[4 + l] += t[l];
+#endif
+    s[0] = ((la[0] + la[1]) + (la[2] + la[3])) + ((la[4] + la[5]) + (la[6] + la[7]));
+    s[1] = ((lb[0] + lb[1]) + (lb[2] + lb[3])) + ((lb[4] + lb[5]) + (lb[6] + lb[7]));
+}
+
+/* dx (H, W) of one plane: ga g + c1 (x - m) + c0 where g reaches each window's winner (g = dy where
+   y > 0 else 0) and 0 elsewhere, including an unpooled last row or column. */
+static void tl_bnrp_dx_plane(float *dx, const float *dy, const float *y, const float *x, float a, float b, float ga,
+                             float c1, float m, float c0, tl_size H, tl_size W, tl_size OH, tl_size OW) {
+    for (tl_size oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W, *yr = y + oh * OW, *dyr = dy + oh * OW;
+        float *d0 = dx + 2 * oh * W, *d1 = d0 + W;
+        tl_size ow = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+        const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+        const __m256 vga = _mm256_set1_ps(ga), vc1 = _mm256_set1_ps(c1), vm = _mm256_set1_ps(m), vc0 = _mm256_set1_ps(c0);
+        /* Last chunk first: a full store of a short chunk spills into the next row, over chunks of it that
+           are written after. */
+        for (tl_size chunk = (OW + 7) / 8; chunk-- > 0;) {
+            ow = 8 * chunk;
+            const tl_size n = OW - ow < 8 ? OW - ow : 8;
+            __m256 v, xe, s[4], e[4];
+            const tl_size i0 = 2 * oh * W + 2 * ow, full = oh * OW + ow + 8 <= OH * OW;
+            const int full0 = i0 + 16 <= H * W, full1 = i0 + W + 16 <= H * W;
+            tl_win_argmax8(r0 + 2 * ow, r1 + 2 * ow, n, full0, full1, va, vb, &v, &xe, s, e);
+            const __m256 yv = tl_load8(yr + ow, n, full), dyv = tl_load8(dyr + ow, n, full);
+            const __m256 g = _mm256_and_ps(_mm256_cmp_ps(yv, zero, _CMP_GT_OQ), dyv);
+            __m256 d[4];
+            for (int k = 0; k < 4; k++) /* ga gk + (c1 (x - m) + c0) */
+                d[k] = _mm256_fmadd_ps(vga, _mm256_and_ps(s[k], g), _mm256_fmadd_ps(vc1, _mm256_sub_ps(e[k], vm), vc0));
+            /* Full stores spill into the rest of the plane, which is written after (rows in order, chunks
+               of a row backwards, the unpooled column and row last). */
+            tl_join_pairs(d0 + 2 * ow, n, full0, d[0], d[1]);
+            tl_join_pairs(d1 + 2 * ow, n, full1, d[2], d[3]);
+        }
+        ow = OW;
+#endif
+        for (; ow < OW; ow++) {
+            const float e[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+            float v, xe;
+            const int k = tl_win_argmax(e[0], e[1], e[2], e[3], a, b, &v, &xe);
+            const float g = yr[ow] > 0.0f ? dyr[ow] : 0.0f;
+            float d[4];
+            for (int j = 0; j < 4; j++) d[j] = fmaf(ga, j == k ? g : 0.0f, fmaf(c1, e[j] - m, c0));
+            d0[2 * ow] = d[0]; d0[2 * ow + 1] = d[1]; d1[2 * ow] = d[2]; d1[2 * ow + 1] = d[3];
+        }
+        if (W & 1) { /* the unpooled last column of both rows */
+            d0[W - 1] = fmaf(ga, 0.0f, fmaf(c1, r0[W - 1] - m, c0));
+            d1[W - 1] = fmaf(ga, 0.0f, fmaf(c1, r1[W - 1] - m, c0));
+        }
+    }
+    if (H & 1) /* the unpooled last row */
+        for (tl_size w = 0; w < W; w++) dx[(H - 1) * W + w] = fmaf(ga, 0.0f, fmaf(c1, x[(H - 1) * W + w] - m, c0));
+}
+
+static int tl_check_pool2(const char *fn, tl_size N, tl_size C, tl_size H, tl_size W) {
+    TL_TRY(tl_check_ncs(fn, N, C, H * W > 0 ? H * W : 0));
+    TL_CHECK(fn, H >= 2 && W >= 2, "%s: 2x2 pooling needs H, W >= 2, got %td x %td", fn, H, W);
+    TL_CHECK(fn, H * W <= INT32_MAX, "%s: plane H*W = %td is too large", fn, H * W);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_maxpool2_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean,
+                                             float *running_var, const float *x, const float *gamma, const float *beta,
+                                             tl_size N, tl_size C, tl_size H, tl_size W, float momentum, float eps) {
+    static const char fn[] = "tl_batchnorm_relu_maxpool2_train_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_POS(fn, H);
+    TL_CHECK_POS(fn, W);
+    TL_TRY(tl_check_pool2(fn, N, C, H, W));
+    TL_CHECK(fn, momentum >= 0.0f && momentum <= 1.0f, "%s: momentum must be in [0, 1], got %g", fn, (double)momentum);
+    TL_CHECK_EPS(fn, eps);
+    const tl_size S = H * W, OH = H / 2, OW = W / 2, P = N * C;
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    double *s0 = ws, *s1 = ws + C;
+    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
+    tl_bn_batch_stats(save_mean, save_rstd, running_mean, running_var, x, s0, s1, shift, ws + 4 * C, N, C, S,
+                      momentum, eps);
+    tl_bn_fused_coefficients(a, b, gamma, beta, save_mean, save_rstd, C);
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) tl_bnrp_forward_plane(y + p * OH * OW, x + p * S, a[p % C], b[p % C], H, W, OH, OW);
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_maxpool2_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *y,
+                                              const float *x, const float *gamma, const float *beta,
+                                              const float *save_mean, const float *save_rstd, tl_size N, tl_size C,
+                                              tl_size H, tl_size W) {
+    static const char fn[] = "tl_batchnorm_relu_maxpool2_train_backward";
+    TL_CHECK_PTR(fn, dy);
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, save_mean);
+    TL_CHECK_PTR(fn, save_rstd);
+    TL_CHECK_POS(fn, H);
+    TL_CHECK_POS(fn, W);
+    TL_TRY(tl_check_pool2(fn, N, C, H, W));
+    if (dx == NULL && dgamma == NULL && dbeta == NULL) return TL_OK;
+    const tl_size S = H * W, OH = H / 2, OW = W / 2, P = N * C, Q = OH * OW;
+    /* Scratch: s0, s1 (2C doubles), a, b, ga, c1, c0 (5C floats in 3C doubles), plane partials (2P). */
+    TL_NORM_SCRATCH(fn, ws, 5 * (size_t)C + 2 * (size_t)P);
+    double *s0 = ws, *s1 = ws + C, *part = ws + 5 * C;
+    float *a = (float *)(ws + 2 * C), *b = a + C, *ga = b + C, *c1 = ga + C, *c0 = c1 + C;
+    tl_bn_fused_coefficients(a, b, gamma, beta, save_mean, save_rstd, C);
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++)
+        tl_bnrp_sums_plane(part + 2 * p, dy + p * Q, y + p * Q, x + p * S, a[p % C], b[p % C], (double)save_mean[p % C],
+                           H, W, OH, OW);
+    for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
+    for (tl_size n = 0; n < N; n++)
+        for (tl_size c = 0; c < C; c++) { s0[c] += part[2 * (n * C + c)]; s1[c] += part[2 * (n * C + c) + 1]; }
+    const double inv_m = 1.0 / (double)(N * S);
+    for (tl_size c = 0; c < C; c++) {
+        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
+        if (dbeta) dbeta[c] = (float)s0[c];
+        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
+        const double ac = g * rstd;
+        ga[c] = (float)ac;
+        c0[c] = (float)(-ac * s0[c] * inv_m);
+        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
+    }
+    if (dx) {
+        #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+        for (tl_size p = 0; p < P; p++) {
+            const tl_size c = p % C;
+            tl_bnrp_dx_plane(dx + p * S, dy + p * Q, y + p * Q, x + p * S, a[c], b[c], ga[c], c1[c], save_mean[c], c0[c],
+                             H, W, OH, OW);
+        }
+    }
+    return TL_OK;
+}
+
+int tl_batchnorm_relu_maxpool2_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                                            const float *running_mean, const float *running_var, tl_size N, tl_size C,
+                                            tl_size H, tl_size W, float eps) {
+    static const char fn[] = "tl_batchnorm_relu_maxpool2_eval_forward";
+    TL_CHECK_PTR(fn, y);
+    TL_CHECK_PTR(fn, x);
+    TL_CHECK_PTR(fn, running_mean);
+    TL_CHECK_PTR(fn, running_var);
+    TL_CHECK_POS(fn, H);
+    TL_CHECK_POS(fn, W);
+    TL_TRY(tl_check_pool2(fn, N, C, H, W));
+    TL_CHECK_EPS(fn, eps);
+    TL_TRY(tl_check_running_var(fn, running_var, C));
+    const tl_size S = H * W, OH = H / 2, OW = W / 2, P = N * C;
+    TL_NORM_SCRATCH(fn, ws, (size_t)C);
+    float *a = (float *)ws, *b = a + C;
+    tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
+    #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
+    for (tl_size p = 0; p < P; p++) tl_bnrp_forward_plane(y + p * OH * OW, x + p * S, a[p % C], b[p % C], H, W, OH, OW);
+    return TL_OK;
+}

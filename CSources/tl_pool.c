@@ -65,19 +65,6 @@ static void tl_maxpool_plane(float *y, int32_t *idx, const float *x, tl_size H, 
     }
 }
 
-/* One output of a 2x2 window whose top-left input is r0[2 ow] (flat offset i0 in the plane). The first
-   candidate always wins against the -inf start, so it seeds the search. */
-static inline void tl_max4(float *yo, int32_t *io, const float *r0, const float *r1, tl_size ow, int32_t i0, int32_t W) {
-    const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-    float best = a;
-    int32_t bi = i0;
-    int t = TL_MAX_TAKE(b, best); best = t ? b : best; bi = t ? i0 + 1 : bi;
-    t = TL_MAX_TAKE(c, best); best = t ? c : best; bi = t ? i0 + W : bi;
-    t = TL_MAX_TAKE(d, best); best = t ? d : best; bi = t ? i0 + W + 1 : bi;
-    *yo = best;
-    if (io) *io = bi;
-}
-
 #if defined(__AVX2__)
 #include <immintrin.h>
 
@@ -96,26 +83,67 @@ static inline void tl_take8(__m256 v, __m256i iv, __m256 *best, __m256i *bi) {
     *bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*bi), _mm256_castsi256_ps(iv), t));
 }
 
-/* Eight outputs ow .. ow+7 of one output row, the same selects as tl_max4. */
-static inline void tl_max4x8(float *yr, int32_t *ir, const float *r0, const float *r1, tl_size ow, int32_t base, int32_t W) {
+/* Lanes below n of a mask vector (n in 0..8). */
+static inline __m256i tl_lanes_below(tl_size n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* tl_deinterleave16 of the first n (< 16) floats at p, reading nothing beyond them (the rest are 0). */
+static inline void tl_deinterleave16_partial(const float *p, tl_size n, __m256 *even, __m256 *odd) {
+    float buf[16];
+    _mm256_storeu_ps(buf, _mm256_maskload_ps(p, tl_lanes_below(n)));
+    _mm256_storeu_ps(buf + 8, n > 8 ? _mm256_maskload_ps(p + 8, tl_lanes_below(n - 8)) : _mm256_setzero_ps());
+    tl_deinterleave16(buf, even, odd);
+}
+
+/* Eight outputs ow .. ow+7 of one output row, the same selects as tl_max4; with valid < 8 only the
+   first `valid` outputs are read and written (rows narrower than one vector, e.g. 14x14 -> 7x7). */
+static inline void tl_max4x8(float *yr, int32_t *ir, const float *r0, const float *r1, tl_size ow, int32_t base, int32_t W,
+                             tl_size valid) {
     __m256 a, b, c, d;
-    tl_deinterleave16(r0 + 2 * ow, &a, &b);
-    tl_deinterleave16(r1 + 2 * ow, &c, &d);
+    if (valid < 8) {
+        tl_deinterleave16_partial(r0 + 2 * ow, 2 * valid, &a, &b);
+        tl_deinterleave16_partial(r1 + 2 * ow, 2 * valid, &c, &d);
+    } else {
+        tl_deinterleave16(r0 + 2 * ow, &a, &b);
+        tl_deinterleave16(r1 + 2 * ow, &c, &d);
+    }
     const __m256i ia = _mm256_add_epi32(_mm256_set1_epi32(base + 2 * (int32_t)ow), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
     __m256 best = a;
     __m256i bi = ia;
     tl_take8(b, _mm256_add_epi32(ia, _mm256_set1_epi32(1)), &best, &bi);
     tl_take8(c, _mm256_add_epi32(ia, _mm256_set1_epi32(W)), &best, &bi);
     tl_take8(d, _mm256_add_epi32(ia, _mm256_set1_epi32(W + 1)), &best, &bi);
+    if (valid < 8) {
+        const __m256i keep = tl_lanes_below(valid);
+        _mm256_maskstore_ps(yr + ow, keep, best);
+        if (ir) _mm256_maskstore_epi32(ir + ow, keep, bi);
+        return;
+    }
     _mm256_storeu_ps(yr + ow, best);
     if (ir) _mm256_storeu_si256((__m256i *)(ir + ow), bi);
 }
 #endif
 
+#if !defined(__AVX2__)
+/* One output of a 2x2 window whose top-left input is r0[2 ow] (flat offset i0 in the plane). The first
+   candidate always wins against the -inf start, so it seeds the search. */
+static inline void tl_max4(float *yo, int32_t *io, const float *r0, const float *r1, tl_size ow, int32_t i0, int32_t W) {
+    const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+    float best = a;
+    int32_t bi = i0;
+    int t = TL_MAX_TAKE(b, best); best = t ? b : best; bi = t ? i0 + 1 : bi;
+    t = TL_MAX_TAKE(c, best); best = t ? c : best; bi = t ? i0 + W : bi;
+    t = TL_MAX_TAKE(d, best); best = t ? d : best; bi = t ? i0 + W + 1 : bi;
+    *yo = best;
+    if (io) *io = bi;
+}
+#endif
+
 /* 2x2 windows, stride 2, no padding (the usual downsampling). With AVX2 each output row is covered by
    vectors of 8 outputs, the last one overlapping the previous when OW is not a multiple of 8 (outputs
-   are pure functions of the input, so writing some twice is harmless); rows narrower than 8 and
-   builds without AVX2 use the same selects in scalar code. */
+   are pure functions of the input, so writing some twice is harmless); rows narrower than 8 use one
+   masked vector (the scalar selects cost about 10x more there); builds without AVX2 use scalar code. */
 static void tl_maxpool_plane_2x2(float *y, int32_t *idx, const float *x, tl_size W, tl_size OH, tl_size OW) {
     for (tl_size oh = 0; oh < OH; oh++) {
         const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
@@ -123,17 +151,19 @@ static void tl_maxpool_plane_2x2(float *y, int32_t *idx, const float *x, tl_size
         int32_t *ir = idx ? idx + oh * OW : NULL;
         const int32_t base = (int32_t)(2 * oh * W);
 #if defined(__AVX2__)
-        if (OW >= 8) {
-            for (tl_size ow = 0;; ow += 8) {
-                if (ow > OW - 8) ow = OW - 8;
-                tl_max4x8(yr, ir, r0, r1, ow, base, (int32_t)W);
-                if (ow == OW - 8) break;
-            }
+        if (OW < 8) {
+            tl_max4x8(yr, ir, r0, r1, 0, base, (int32_t)W, OW);
             continue;
         }
-#endif
+        for (tl_size ow = 0;; ow += 8) {
+            if (ow > OW - 8) ow = OW - 8;
+            tl_max4x8(yr, ir, r0, r1, ow, base, (int32_t)W, 8);
+            if (ow == OW - 8) break;
+        }
+#else
         for (tl_size ow = 0; ow < OW; ow++)
             tl_max4(yr + ow, ir ? ir + ow : NULL, r0, r1, ow, base + 2 * (int32_t)ow, (int32_t)W);
+#endif
     }
 }
 

@@ -41,8 +41,10 @@ static int fixed_spec_make(const char *fn, int wl, int fl, fixed_spec *s) {
     return TL_OK;
 }
 
-/* Quantise n values with round-to-nearest-even; returns the number clamped. Vectorises (vroundps). */
-static tl_size fixed_nearest_run(float *restrict y, const float *restrict x, tl_size n, fixed_spec s) {
+/* Quantise n values with round-to-nearest-even; returns the number clamped. Vectorises (vroundps). The bodies take
+   unqualified pointers and are inlined into wrappers that either separate y and x (restrict) or pass one pointer for
+   both, so in-place calls vectorise without a runtime overlap check (which would fail for y == x). */
+static inline __attribute__((always_inline)) tl_size fixed_nearest_body(float *y, const float *x, tl_size n, fixed_spec s) {
     tl_size sat = 0;
     for (tl_size i = 0; i < n; i++) {
         float r = rintf(x[i] * s.scale);
@@ -54,8 +56,14 @@ static tl_size fixed_nearest_run(float *restrict y, const float *restrict x, tl_
     return sat;
 }
 
-/* Same with stochastic rounding given one uniform per element. */
-static tl_size fixed_stochastic_run(float *restrict y, const float *restrict x, const float *restrict u, tl_size n, fixed_spec s) {
+static tl_size fixed_nearest_run(float *restrict y, const float *restrict x, tl_size n, fixed_spec s) {
+    return fixed_nearest_body(y, x, n, s);
+}
+
+static tl_size fixed_nearest_inplace(float *restrict y, tl_size n, fixed_spec s) { return fixed_nearest_body(y, y, n, s); }
+
+/* Same with stochastic rounding given one uniform per element (y == x allowed: each y[i] is written after x[i] is read). */
+static tl_size fixed_stochastic_run(float *y, const float *x, const float *restrict u, tl_size n, fixed_spec s) {
     tl_size sat = 0;
     for (tl_size i = 0; i < n; i++) {
         const float v = x[i] * s.scale;
@@ -308,7 +316,7 @@ int tl_quant_fixed_forward(float *y, const float *x, tl_size n, int wl, int fl, 
         #pragma omp parallel for schedule(static) reduction(+:sat) if (n > TL_QUANT_PAR_MIN)
         for (tl_size t = 0; t < tiles; t++) {
             const tl_size i0 = t * TL_QUANT_TILE, len = n - i0 < TL_QUANT_TILE ? n - i0 : TL_QUANT_TILE;
-            sat += fixed_nearest_run(y + i0, x + i0, len, s);
+            sat += y == x ? fixed_nearest_inplace(y + i0, len, s) : fixed_nearest_run(y + i0, x + i0, len, s);
         }
     } else {
         #pragma omp parallel for schedule(static) reduction(+:sat) if (n > TL_QUANT_PAR_MIN)

@@ -1,16 +1,20 @@
 /* TrainingLab core: 2-D convolution, NCHW, float32, forward and backward.
    Weight layout (out_channels, in_channels/groups, kernel_h, kernel_w); bias (out_channels).
    Output size per axis: (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1, which must be > 0.
-   A batch of 0 images is allowed: forward does nothing, backward zeroes dw and db.
+   A batch of 0 images is allowed: forward does nothing, backward zeroes dw and db. Outputs must not
+   overlap inputs.
    Scratch memory (im2col columns, Winograd tiles, weight-gradient partials) lives in grow-only
    buffers owned by each calling/worker thread: it is allocated once at the largest size seen and
    reused, so steady-state calls do not allocate; it is freed when the thread exits.
    Results do not depend on the number of threads (bitwise): work is cut into pieces that depend only
    on the shape, and the weight/bias gradients sum fixed per-image-block partials in a fixed order.
-   Implementations, chosen by shape (tl_conv2d_algorithms tells which): Winograd F(4x4,3x3) for 3x3
-   stride-1 convolutions with >= 8 channels per group (forward and input gradient; it agrees with the
-   direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
-   kernel (AVX2 or AVX-512, chosen at run time) for most other shapes; im2col + OpenBLAS otherwise. */
+   The pieces are handed out dynamically, which keeps both threads busy on a shared machine.
+   Implementations, chosen by shape only (tl_conv2d_algorithms tells which, tl_conv2d_set_mode can
+   switch them off): Winograd F(4x4,3x3) for 3x3 stride-1 undilated convolutions with >= 16 channels
+   per group in and out, or >= 8 where the direct kernel does not apply (all three passes; it agrees with
+   the direct definition to about 1e-5 of the output scale, rounding differs); a direct register-tiled
+   kernel (AVX2, or AVX-512 when the CPU has it) for most other shapes with >= 4 output channels per
+   group and rows that fill the vectors; im2col + OpenBLAS for the rest (depthwise, 1x1, tiny rows). */
 #ifndef TL_CONV_H
 #define TL_CONV_H
 
@@ -51,6 +55,9 @@ enum { TL_CONV2D_AUTO = 0, TL_CONV2D_NO_WINOGRAD = 1, TL_CONV2D_NO_DIRECT = 2, T
 /* Process-wide restriction of the optimised paths, for tests and benchmarks (default TL_CONV2D_AUTO).
    Not synchronised: set it while no convolution runs. */
 int tl_conv2d_set_mode(int mode);
+
+/* Frees the scratch buffers of the calling thread and of its OpenMP workers now (they come back on demand). */
+int tl_conv2d_release_scratch(void);
 
 /* Direct-loop references of the two above (double accumulation, single-threaded): for tests. */
 int tl_conv2d_forward_ref(float *y, const float *x, const float *w, const float *b, tl_conv2d_params p);

@@ -16,6 +16,8 @@
 #include "tl_augment.h"
 #include "tl_io.h"
 #include "tl_ops.h"
+#include "tl_explog.h"
+#include "tl_linalg.h"
 #include "tl_bench.h"
 #include "tl_plugin.h"
 #endif

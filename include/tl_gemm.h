@@ -3,9 +3,11 @@
    op(B) is K x N, C is M x N. Leading dimensions are the stored row lengths: lda >= (trans_a ? M : K),
    ldb >= (trans_b ? K : N), ldc >= N. beta == 0 overwrites C (its old contents, even NaN, are ignored).
    M, N and K must be > 0; a strided batch of 0 matrices is a no-op.
-   The parallel split gives every element of C to exactly one single-threaded OpenBLAS call, so the
-   result does not depend on the number of threads as long as OpenBLAS computes an element the same
-   way in the sub-products (checked by the tests for the shapes they use). */
+   Parallelism: a product with >= 2^20 multiply-adds is cut into two blocks of C (rows or columns,
+   whichever is longer), each one single-threaded OpenBLAS call; the cut depends on the shape only, so
+   the result is bitwise the same for any number of threads (OpenBLAS may round an element differently
+   in products of different sizes, so the cut must not follow the thread count). Hence tl_sgemm uses at
+   most two threads; a batch uses one thread per product. */
 #ifndef TL_GEMM_H
 #define TL_GEMM_H
 
@@ -15,13 +17,13 @@
 extern "C" {
 #endif
 
-/* C (M,N) = alpha * op(A) (M,K) op(B) (K,N) + beta * C; C is split into per-thread blocks of rows or columns. */
+/* C (M,N) = alpha * op(A) (M,K) op(B) (K,N) + beta * C; large products are cut into two blocks of C, one per thread. */
 int tl_sgemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
              const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
 
 /* For b < batch: C + b*stride_c = alpha * op(A + b*stride_a) op(B + b*stride_b) + beta * C + b*stride_c.
    A stride of 0 shares one matrix across the batch (not allowed for C). Parallel over the batch when it
-   has at least as many matrices as threads, otherwise within each product. */
+   has two or more matrices, otherwise within the product. */
 int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                              const float *A, tl_size lda, tl_size stride_a, const float *B, tl_size ldb,
                              tl_size stride_b, float beta, float *C, tl_size ldc, tl_size stride_c, tl_size batch);

@@ -25,7 +25,9 @@
      dx[t] = dL/dh[t] * (1 for TL_LIF_DECAY, 1/tau for TL_LIF_TAU)
    detach_reset = 1 treats s as a constant inside the reset (spikingjelly detach_reset, STAtten: dv/dh = 1 - s).
    The backward needs only the pre-reset membrane h (T, N) saved by the forward (s is recomputed from it).
-   Every element n is independent, so results are bitwise identical for any number of threads. */
+   Every element n is independent, so results are bitwise identical for any number of threads. Output buffers must
+   not overlap the inputs. Rows that are 32-byte aligned with N % 8 == 0 (buffers from tl_alloc) take an AVX2 path
+   (non-temporal stores when T*N >= 4M) that gives the same bits as the plain loop used otherwise. */
 #ifndef TL_LIF_H
 #define TL_LIF_H
 

@@ -8,10 +8,11 @@
    the largest float below it is used (all floats that large are integers, so nothing else changes).
    Rounding TL_ROUND_NEAREST: nearest integer, ties to even (rintf; as torch.round and qtorch's
    nearbyint). TL_ROUND_STOCHASTIC: r = floor(y) + (u < y - floor(y) ? 1 : 0) with
-   u = tl_u32_to_unit(tl_rng_u32(seed, offset + i)) for element i (uniform in [0, 1), 24 bits): this is
-   floor(y + (1 - u)) computed without the rounding error of a float addition, so integers stay put and
-   E[Q(x)] = x inside the range (up to the 2^-24 grid of u); element i depends only on (seed, offset + i),
-   never on the thread count. AdaPT needs fresh noise per call: advance offset (or seed) every call.
+   u = tl_u32_to_unit(tl_rng_u32(seed, offset + i)) for element i (uniform in [0, 1), 24 bits): y rounds up
+   with probability P(u < frac) = frac (to the 2^-24 grid of u), the same law as floor(y + u) but computed without
+   the rounding error of the float addition y + u, so values on the grid never move and E[Q(x)] = x inside the
+   range; element i depends only on (seed, offset + i), never on the thread count. AdaPT needs fresh noise per
+   call: advance offset (or seed) every call.
    NaN stays NaN (not counted as saturated); +-inf saturates.
 
    AdaPT's information loss (tl_quant_fixed_kl): P = histogram of x, Q = histogram of Q(x; WL, FL) (rounding, seed
@@ -33,7 +34,7 @@ extern "C" {
 
 typedef enum tl_round_mode {
     TL_ROUND_NEAREST = 0,    /* ties to even */
-    TL_ROUND_STOCHASTIC = 1  /* floor(y + u), u from tl_rng (seed, offset + i) */
+    TL_ROUND_STOCHASTIC = 1  /* up with probability frac(y), u from tl_rng (seed, offset + i) */
 } tl_round_mode;
 
 /* y (n) = Q(x (n); wl, fl) fake-quant, float in float out; in place allowed (y == x); *saturated (optional, NULL = skip) = number of clamped elements. n = 0 is a no-op. */

@@ -17,8 +17,18 @@
    The same descriptor serves every set of tensors with the same layout (weights, gradients, momenta),
    so the data pointers are passed separately from it. Every call validates the descriptor against
    tensor_sizes (O(segments)); segments must not overlap within a group (an element would count twice).
-   Group kernels run in parallel over groups; each group is reduced by one thread in segment order with
-   double accumulation, so results are bitwise identical for any number of threads. */
+   Group kernels run in parallel over groups; each group is reduced by one thread in a fixed order (double
+   accumulation in eight lanes plus a tail, see tl_sparse.c), so results are bitwise identical for any number of
+   threads.
+
+   OTOv2's DHSPG (otov2.md B.3-B.6) composes from these kernels; only the half-space test itself is a group
+   kernel, the rest is a handful of scalars per group that the optimiser computes: for the groups of G_p,
+     tl_sparse_group_stats(x, d)            -> <x_g, d_g>, ||x_g||^2, ||d_g||^2 (lambda_lo, lambda_hi, lambda_g)
+     hx = x - lr * d                         (element-wise trial step of the optimiser)
+     tl_sparse_group_axpy(hx, x, alpha)     alpha_g = -lr * lambda_g / ||x_g|| (0 for groups outside G_p)
+     tl_sparse_group_half_space_project(hx, x, active = G_p, epsilon)
+     tl_sparse_group_zero(hx, frozen)        groups that are already zero stay zero
+   and the global group sparsity comes from tl_sparse_group_norms (count of zero norms). */
 #ifndef TL_SPARSE_H
 #define TL_SPARSE_H
 

@@ -118,16 +118,25 @@ private let shapes: [Conv] = [
     Conv(n: 1, c: 2, h: 1, w: 9, k: 2, r: 1, s: 5, ph: 0, pw: 2),                   // one row
     Conv(n: 2, c: 1, h: 7, w: 7, k: 1),
     Conv(n: 3, c: 2, h: 13, w: 3, k: 4, r: 5, s: 3, sh: 2, sw: 1, ph: 2, pw: 1),
-    // Shapes for the optimised paths: wide rows (several 16-float chunks), stride 3, and Winograd
-    // (3x3 stride 1, >= 8 channels per group) with every padding it takes and partial edge tiles.
+    // Shapes for the optimised paths: wide rows (several 16-float chunks), strides 2 and 3, several images
+    // per task, and Winograd-eligible ones (3x3 stride 1, >= 8 channels per group; the automatic choice
+    // takes Winograd where the direct kernel does not apply, the "no direct" mode everywhere) with every
+    // padding it takes and partial edge tiles.
     Conv(n: 2, c: 3, h: 5, w: 37, k: 5, sh: 2, sw: 2),
     Conv(n: 1, c: 2, h: 4, w: 53, k: 4, sh: 2, sw: 2, ph: 0, pw: 2),
     Conv(n: 2, c: 2, h: 7, w: 12, k: 6, r: 2, s: 4, sh: 2, sw: 2, ph: 2, pw: 0),
+    Conv(n: 2, c: 5, h: 9, w: 11, k: 4, sh: 2, sw: 2),                              // odd width, stride 2
+    Conv(n: 2, c: 4, h: 10, w: 41, k: 4, sh: 3, sw: 3, ph: 0, pw: 1),               // nine phases
+    Conv(n: 1, c: 6, h: 8, w: 9, k: 5, sh: 2, sw: 1, ph: 1, pw: 2, dh: 1, dw: 2),
+    Conv(n: 8, c: 3, h: 5, w: 16, k: 5),                                            // several images per task
+    Conv(n: 3, c: 5, h: 4, w: 16, k: 6, r: 1, s: 2, ph: 0, pw: 0),                 // 10 taps: bias folded into dw
+    Conv(n: 2, c: 4, h: 6, w: 64, k: 3, r: 1, s: 1, sh: 2, sw: 2, ph: 0, pw: 0),   // input-gradient phases without taps
     Conv(n: 2, c: 3, h: 11, w: 19, k: 5, sh: 3, sw: 3),
     Conv(n: 1, c: 4, h: 3, w: 40, k: 9, ph: 0, pw: 2),
     Conv(n: 2, c: 8, h: 9, w: 7, k: 8),
     Conv(n: 3, c: 8, h: 10, w: 13, k: 9, ph: 0, pw: 2),
     Conv(n: 1, c: 16, h: 6, w: 5, k: 16, ph: 2, pw: 0, groups: 2),
+    Conv(n: 1, c: 8, h: 26, w: 23, k: 8),                                           // > 32 Winograd tiles per image
 ]
 
 final class ConvTests: XCTestCase {
@@ -207,6 +216,7 @@ final class ConvTests: XCTestCase {
         let modes: [(String, Int32)] = [
             ("auto", Int32(TL_CONV2D_AUTO)),
             ("no avx512", Int32(TL_CONV2D_NO_AVX512)),
+            ("no direct", Int32(TL_CONV2D_NO_DIRECT)),
             ("no winograd", Int32(TL_CONV2D_NO_WINOGRAD)),
             ("no winograd, no avx512", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_AVX512)),
             ("im2col", Int32(TL_CONV2D_NO_WINOGRAD | TL_CONV2D_NO_DIRECT)),
@@ -247,7 +257,8 @@ final class ConvTests: XCTestCase {
             Conv(n: 10, c: 8, h: 10, w: 10, k: 16, r: 1, s: 1, ph: 0, pw: 0),
             Conv(n: 11, c: 16, h: 8, w: 8, k: 16),           // Winograd, several tile blocks and parts
             Conv(n: 1, c: 3, h: 30, w: 30, k: 8),            // direct, one image cut into parts
-            Conv(n: 9, c: 6, h: 17, w: 17, k: 12, sh: 2, sw: 2),
+            Conv(n: 10, c: 6, h: 17, w: 17, k: 12, sh: 2, sw: 2), // several images per task, last one partial
+            Conv(n: 1, c: 128, h: 6, w: 6, k: 128, sh: 2, sw: 2),  // im2col, one image: products split between threads
         ]
         for cv in cases {
             let (x, w, b, dy) = inputs(cv, seed: 900)
@@ -266,6 +277,14 @@ final class ConvTests: XCTestCase {
             assertClose(g1.dw, r.dw, rtol: cv.tolerance(wa), atol: 4 * cv.tolerance(wa), "dw \(cv)")
             assertClose(g1.db, r.db, rtol: 1e-4, atol: 1e-4, "db \(cv)")
         }
+    }
+
+    func testReleaseScratchThenReuse() throws {
+        let cv = Conv(n: 4, c: 16, h: 9, w: 16, k: 8)
+        let (x, w, b, _) = inputs(cv, seed: 1300)
+        let before = try cv.forward(x: x, weight: w, bias: b)
+        try tlCheck(tl_conv2d_release_scratch())
+        assertBitwiseEqual(try cv.forward(x: x, weight: w, bias: b), before)
     }
 
     func testEmptyBatch() throws {

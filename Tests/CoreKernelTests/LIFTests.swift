@@ -270,33 +270,70 @@ final class LIFForwardTests: XCTestCase {
         }
     }
 
-    func testLargeStreamingPathEqualsSmallCalls() {
-        // T*N >= 4M switches to non-temporal stores; neurons are independent, so two half-size calls (below the switch)
-        // must give the same bits. N is odd so that rows are not 32-byte aligned.
-        let (T, N) = (2, 2_097_153)
-        let half = N / 2 + 1
+    /// Runs forward and backward with every optional input and output on buffers from tl_alloc: 32-byte aligned
+    /// (the AVX2 path when N % 8 == 0) or shifted by one float (the plain path). Returns every output, concatenated.
+    private func runAll(_ x: [Float], T: Int, N: Int, _ p: tl_lif_params, aligned: Bool) -> [[Float]] {
+        let shift = aligned ? 0 : 1
+        func buffer(_ values: [Float]) -> UnsafeMutablePointer<Float> {
+            let raw = tl_alloc((values.count + 8) * 4)!.bindMemory(to: Float.self, capacity: values.count + 8)
+            (raw + shift).update(from: values, count: values.count)
+            return raw
+        }
+        let n = T * N
+        let bufs = [buffer(x), buffer([Float](repeating: -1, count: n)), buffer([Float](repeating: -1, count: n)),
+                    buffer([Float](repeating: -1, count: n)), buffer(randomFloats(n, seed: 41)), buffer(randomFloats(n, seed: 42)),
+                    buffer([Float](repeating: -1, count: n))]
+        defer { bufs.forEach { tl_free($0) } }
+        let (xb, sb, hb, vb, dsb, dvb, dxb) = (bufs[0] + shift, bufs[1] + shift, bufs[2] + shift, bufs[3] + shift,
+                                               bufs[4] + shift, bufs[5] + shift, bufs[6] + shift)
+        var rate = [Float](repeating: -1, count: N), state = randomFloats(N, seed: 43, low: -0.3, high: 0.9)
+        var dState = randomFloats(N, seed: 44)
+        let drate = randomFloats(N, seed: 45)
+        var q = p
+        XCTAssertEqual(tl_lif_forward(sb, hb, vb, &rate, &state, xb, T, N, &q), 0, String(cString: tl_last_error()))
+        XCTAssertEqual(tl_lif_backward(dxb, &dState, dsb, dvb, drate, hb, T, N, &q), 0, String(cString: tl_last_error()))
+        let outputs: [UnsafeMutablePointer<Float>] = [sb, hb, vb, dxb]
+        let out: [[Float]] = outputs.map { (p: UnsafeMutablePointer<Float>) -> [Float] in Array(UnsafeBufferPointer(start: p, count: n)) }
+        return out + [rate, state, dState]
+    }
+
+    func testVectorPathEqualsPlainPath() {
+        // Every mode and surrogate, N a multiple of 8 over several blocks with a short last one.
+        let (T, N) = (3, 2056)
+        let x = randomFloats(T * N, seed: 40, low: -0.3, high: 1.8)
+        for charge in [TL_LIF_DECAY, TL_LIF_TAU] {
+            for reset in [TL_LIF_RESET_HARD, TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE] {
+                for detach in [false, true] {
+                    for (kind, alpha) in allSurrogates {
+                        let p = lifParams(charge: charge, decay: 0.8, tau: 2.5, threshold: 1, vReset: -0.1, reset: reset,
+                                          detach: detach, surrogate: kind, alpha: alpha)
+                        let vec = runAll(x, T: T, N: N, p, aligned: true), plain = runAll(x, T: T, N: N, p, aligned: false)
+                        for (a, b) in zip(vec, plain) {
+                            assertBitwiseEqual(a, b, "charge \(charge.rawValue) reset \(reset.rawValue) detach \(detach) surrogate \(kind.rawValue)")
+                        }
+                    }
+                }
+            }
+        }
+        // Non-finite membranes: the vector exp and clamps keep NaN and infinity as the plain loop does.
+        var bad = x
+        bad[5] = .nan; bad[N + 9] = .infinity; bad[2 * N + 17] = -.infinity
+        let p = lifParams(surrogate: TL_SURROGATE_SIGMOID, alpha: 4)
+        for (a, b) in zip(runAll(bad, T: T, N: N, p, aligned: true), runAll(bad, T: T, N: N, p, aligned: false)) { assertBitwiseEqual(a, b) }
+    }
+
+    func testLargeNonTemporalPathEqualsPlainPath() {
+        // T*N >= 4M switches the aligned path to non-temporal stores.
+        let (T, N) = (2, 2_097_152)
         let x = randomFloats(T * N, seed: 31, low: -0.2, high: 1.3)
-        let ds = randomFloats(T * N, seed: 32)
         let p = lifParams(charge: TL_LIF_TAU, tau: 2, reset: TL_LIF_RESET_HARD, surrogate: TL_SURROGATE_ARCTAN, alpha: 2)
-        let whole = forward(x, T: T, N: N, p, state: [Float](repeating: 0.2, count: N))
-        let (dx, d0) = backward(h: whole.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: N))
-        func columns(_ a: [Float], _ r: Range<Int>) -> [Float] { (0..<T).flatMap { t in a[(t * N + r.lowerBound)..<(t * N + r.upperBound)] } }
-        var s: [[Float]] = [], h: [[Float]] = [], g: [[Float]] = []
-        for r in [0..<half, half..<N] {
-            let o = forward(columns(x, r), T: T, N: r.count, p, state: [Float](repeating: 0.2, count: r.count))
-            assertBitwiseEqual(o.state, Array(whole.state[r]))
-            let (gx, g0) = backward(h: o.h, T: T, N: r.count, p, ds: columns(ds, r), dv: nil, drate: nil, dState: [Float](repeating: 0.5, count: r.count))
-            assertBitwiseEqual(g0, Array(d0[r]))
-            s.append(o.s); h.append(o.h); g.append(gx)
+        let vec = runAll(x, T: T, N: N, p, aligned: true), plain = runAll(x, T: T, N: N, p, aligned: false)
+        for (a, b) in zip(vec, plain) {
+            // memcmp first: an element-wise check of 4M floats is slow in a debug build.
+            let same = a.count == b.count && a.withUnsafeBytes { ra in b.withUnsafeBytes { rb in memcmp(ra.baseAddress!, rb.baseAddress!, ra.count) == 0 } }
+            if !same { assertBitwiseEqual(a, b) }
         }
-        for t in 0..<T {
-            let lo = t * N
-            assertBitwiseEqual(Array(whole.s[lo..<(lo + half)]), Array(s[0][(t * half)..<((t + 1) * half)]))
-            assertBitwiseEqual(Array(whole.s[(lo + half)..<(lo + N)]), Array(s[1][(t * (N - half))..<((t + 1) * (N - half))]))
-            assertBitwiseEqual(Array(whole.h[(lo + half)..<(lo + N)]), Array(h[1][(t * (N - half))..<((t + 1) * (N - half))]))
-            assertBitwiseEqual(Array(dx[lo..<(lo + half)]), Array(g[0][(t * half)..<((t + 1) * half)]))
-            assertBitwiseEqual(Array(dx[(lo + half)..<(lo + N)]), Array(g[1][(t * (N - half))..<((t + 1) * (N - half))]))
-        }
+        XCTAssertGreaterThan(vec[0].prefix(10_000).reduce(0, +), 0)
     }
 
     func testBadArguments() {

@@ -147,7 +147,8 @@ final class QuantFixedTests: XCTestCase {
         for n in [1, 3, 7, 33, 1000, 40_003] {
             let x = randomFloats(n, seed: UInt64(n), low: -40, high: 40).map { $0 * $0 * $0 / 100 }
             for (wl, fl) in configs {
-                for (r, offset) in [(nearest, UInt64(0)), (stochastic, UInt64(0)), (stochastic, UInt64(5)), (stochastic, UInt64(1) << 33 | 3)] {
+                for (r, offset) in [(nearest, UInt64(0)), (stochastic, UInt64(0)), (stochastic, UInt64(5)), (stochastic, UInt64(1) << 33 | 3),
+                                     (stochastic, 4 * ((UInt64(1) << 32) - 5) + 2)] { // the last: the counter's low word wraps
                     let (y, sat) = fixedForward(x, wl: wl, fl: fl, rounding: r, seed: 77, offset: offset)
                     let (e, esat) = refFixed(x, wl: wl, fl: fl, rounding: r, seed: 77, offset: offset)
                     assertBitwiseEqual(y, e, "n \(n) wl \(wl) fl \(fl) rounding \(r) offset \(offset)")
@@ -182,6 +183,13 @@ final class QuantFixedTests: XCTestCase {
         var y = x
         XCTAssertEqual(tl_quant_fixed_forward(&y, y, y.count, 8, 4, stochastic, 3, 0, nil), 0)
         assertBitwiseEqual(y, refFixed(x, wl: 8, fl: 4, rounding: stochastic, seed: 3).0)
+        let big = randomFloats(100_001, seed: 9, low: -9, high: 9)
+        var z = big
+        var sat = 0
+        XCTAssertEqual(tl_quant_fixed_forward(&z, z, z.count, 8, 4, nearest, 0, 0, &sat), 0)
+        let (e, esat) = refFixed(big, wl: 8, fl: 4, rounding: nearest)
+        assertBitwiseEqual(z, e)
+        XCTAssertEqual(sat, esat)
     }
 
     func testClippedStraightThroughBackward() {

@@ -134,6 +134,10 @@ final class SparseMaskTests: XCTestCase {
             var onlyW = w0
             XCTAssertEqual(tl_sparse_mask_apply(&onlyW, nil, mask, n), 0)
             assertBitwiseEqual(onlyW, w)
+            var w1 = w0, w2 = w0
+            withThreads(1) { XCTAssertEqual(tl_sparse_mask_apply(&w1, nil, mask, n), 0) }
+            withThreads(2) { XCTAssertEqual(tl_sparse_mask_apply(&w2, nil, mask, n), 0) }
+            assertBitwiseEqual(w1, w2)
         }
         // NaN and inf under a zero mask become exact zeros (a multiply would keep NaN).
         var w: [Float] = [.nan, .infinity, 2, .nan]
@@ -320,6 +324,24 @@ final class SparseGroupTests: XCTestCase {
         }
         let (n1, d1) = withThreads(1) { run() }, (n2, d2) = withThreads(2) { run() }
         assertBitwiseEqual(n1, n2)
+        // The projection decides per group from fixed-order sums: the same groups with any thread count.
+        let hx = fx.copyOfTensors()
+        defer { hx.forEach { $0.deallocate() } }
+        for c in 0..<64 { for (t, i) in fx.members[c] { hx[t][i] = fx.tensors[t][i] * (c % 3 == 0 ? 0.5 : 0.9) + Float(i % 7) * 0.01 } }
+        func project() -> [UInt8] {
+            var zeroed = [UInt8](repeating: 9, count: 64)
+            let copies = hx.enumerated().map { t, p -> UnsafeMutablePointer<Float> in
+                let q = UnsafeMutablePointer<Float>.allocate(capacity: fx.sizes[t])
+                q.initialize(from: p, count: fx.sizes[t])
+                return q
+            }
+            defer { copies.forEach { $0.deallocate() } }
+            fx.withGroups { g in XCTAssertEqual(tl_sparse_group_half_space_project(&zeroed, g, rw(copies), x, nil, 0.7), 0) }
+            return zeroed
+        }
+        let z1 = withThreads(1) { project() }, z2 = withThreads(2) { project() }
+        XCTAssertEqual(z1, z2)
+        XCTAssertTrue(z1.contains(1) && z1.contains(0), "the fixture should project some groups and keep others")
         XCTAssertEqual(d1.map { $0.bitPattern }, d2.map { $0.bitPattern })
         for c in 0..<64 { XCTAssertEqual(d1[c], Double(n1[c]) * Double(n1[c]), accuracy: 1e-5 * d1[c]) }
     }

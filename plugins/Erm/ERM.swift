@@ -8,7 +8,8 @@ public final class ERM: InLoopMethod {
         title: "Empirical risk minimisation (plain training)",
         paper: "V. Vapnik, Principles of Risk Minimization for Learning Theory, NeurIPS 1991",
         summary: "Minimise the mean training cross-entropy with the configured optimiser and schedule; the baseline of every method.",
-        baseline: nil,
+        // Compared with itself, `tlab compare erm` is a determinism check: every difference must be 0.
+        baseline: "erm",
         supportsResume: true
     )
 

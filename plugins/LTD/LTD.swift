@@ -22,7 +22,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
             .choice("teacher", "natural", ["natural", "robust"], help: "teacher trained in the run: natural (plain training for teacher_epochs) or robust (TRADES with this run's attack and epochs)"),
             .string("teacher_path", "", help: "model.safetensors of a trained teacher (same architecture) used instead of training one; {seed} is replaced by the run's seed"),
             .int("teacher_epochs", 3, in: 1...1000, help: "epochs of a natural teacher trained in the run"),
-            .double("tau_t", 1, in: 0.01...100, help: "teacher temperature of q = softmax(z_T / tau_t); low (about 1), never the 20-100 of defensive distillation"),
+            .double("tau_t", 0.5, in: 0.01...100, help: "teacher temperature of q = softmax(z_T / tau_t); low (0.5 was chosen on validation), never the 20-100 of defensive distillation"),
             .double("tau_s", 1, in: 0.01...100, help: "student temperature, identical in the attack, the loss and the evaluation attacks"),
             .bool("onehot_where_wrong", false, help: "replace q by the one-hot label where the teacher misclassifies the sample (not in the paper)"),
             .choice("base", "trades", ["trades", "pgd"], help: "base recipe: TRADES (CE_soft + beta KL) or PGD-AT (CE_soft on PGD inputs)"),

@@ -75,8 +75,28 @@ public final class Sequential: Module {
     public init(_ layers: [Module]) { self.layers = layers }
     public convenience init(_ layers: Module...) { self.init(layers) }
 
+    /// Runs the layers in order; a BatchNorm directly followed by a ReLU (and a 2x2 MaxPool2d) runs as one fused op
+    /// (same parameters, same names, same result up to an ulp).
     override public func forward(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0) }
+        var h = x
+        var i = 0
+        while i < layers.count {
+            if let bn = layers[i] as? BatchNorm, i + 1 < layers.count, let act = layers[i + 1] as? Activation,
+               case .relu = act.kind {
+                if i + 2 < layers.count, let pool = layers[i + 2] as? MaxPool2d, pool.isPlain2x2,
+                   h.rank == 4, h.shape[2] >= 2, h.shape[3] >= 2 {
+                    h = try bn.forwardReLUMaxPool2(h)
+                    i += 3
+                } else {
+                    h = try bn.forwardReLU(h)
+                    i += 2
+                }
+            } else {
+                h = try layers[i](h)
+                i += 1
+            }
+        }
+        return h
     }
 }
 

@@ -24,6 +24,45 @@ public final class BatchNorm: Module {
         }
         return try batchNormInference(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, eps: eps)
     }
+
+    /// relu(self(x) + residual) (residual nil: relu(self(x))) in one fused pass each way; `Sequential` uses it for a
+    /// BatchNorm followed by a ReLU, residual blocks for their last batch norm. Equal to the separate layers up to an
+    /// ulp of the output (the same as those when `LayerFusion.isEnabled` is false).
+    public func forwardReLU(_ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
+        guard LayerFusion.isEnabled else {
+            let h = try forward(x)
+            return try relu(residual.map { try h + $0 } ?? h)
+        }
+        if !isTraining {
+            return try batchNormReLUInference(x, residual: residual, gamma: gamma, beta: beta, runningMean: runningMean,
+                                              runningVar: runningVar, eps: eps)
+        }
+        if let residual {
+            return try batchNormAddReLUTraining(x, residual: residual, gamma: gamma, beta: beta, runningMean: runningMean,
+                                                runningVar: runningVar, momentum: momentum, eps: eps)
+        }
+        return try batchNormReLUTraining(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                         momentum: momentum, eps: eps)
+    }
+
+    /// maxPool2d(relu(self(x)), kernel 2, stride 2) in one fused pass each way, for (N, C, H, W) inputs with H, W >= 2;
+    /// `Sequential` uses it for BatchNorm, ReLU, MaxPool2d(2). Same result as the separate layers up to an ulp.
+    public func forwardReLUMaxPool2(_ x: Tensor) throws -> Tensor {
+        guard LayerFusion.isEnabled else { return try maxPool2d(relu(forward(x)), Pool2dGeometry(kernel: 2)) }
+        if !isTraining {
+            return try batchNormReLUMaxPool2Inference(x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                                      runningVar: runningVar, eps: eps)
+        }
+        return try batchNormReLUMaxPool2Training(x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                                 momentum: momentum, eps: eps)
+    }
+}
+
+/// Whether layers run fused kernels for common sequences (batch norm + ReLU, + 2x2 max pooling, batch norm + residual
+/// add + ReLU).
+/// On by default; switching it off gives the op-by-op computation (for tests and for measuring what fusion gains).
+public enum LayerFusion {
+    public nonisolated(unsafe) static var isEnabled = true
 }
 
 /// Layer normalisation over the last dimension.

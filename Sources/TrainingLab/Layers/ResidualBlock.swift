@@ -18,8 +18,8 @@ public final class ResidualBlock: Module {
     }
 
     override public func forward(_ x: Tensor) throws -> Tensor {
-        let h = try bn2(conv2(relu(bn1(conv1(x)))))
-        return try relu(h + (shortcut.map { try $0(x) } ?? x))
+        let h = try conv2(bn1.forwardReLU(conv1(x)))
+        return try bn2.forwardReLU(h, adding: shortcut.map { try $0(x) } ?? x)
     }
 }
 

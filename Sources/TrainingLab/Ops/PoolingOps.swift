@@ -27,16 +27,17 @@ public struct Pool2dGeometry: Sendable {
 public func maxPool2d(_ x: Tensor, _ g: Pool2dGeometry) throws -> Tensor {
     let y = Tensor(uninitializedShape: try g.outputShape(x, "maxPool2d"))
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let needsIndices = GradMode.isEnabled && x.requiresGrad
-    var indices = [Int32](repeating: 0, count: needsIndices ? y.count : 0)
-    try indices.withUnsafeMutableBufferPointer { idx in
-        try tlCheck(tl_maxpool2d_forward(y.pointer, needsIndices ? idx.baseAddress : nil, x.pointer, n, c, h, w,
-                                         g.kernel.0, g.kernel.1, g.stride.0, g.stride.1, g.padding.0, g.padding.1))
-    }
+    // Argmax indices live in a pooled buffer (same size as float32): a fresh multi-megabyte array per call
+    // would page-fault on every write.
+    let indices = GradMode.isEnabled && x.requiresGrad ? Storage(count: y.count) : nil
+    let idx = indices.map { UnsafeMutableRawPointer($0.pointer).assumingMemoryBound(to: Int32.self) }
+    try tlCheck(tl_maxpool2d_forward(y.pointer, idx, x.pointer, n, c, h, w,
+                                     g.kernel.0, g.kernel.1, g.stride.0, g.stride.1, g.padding.0, g.padding.1))
     return y.recording("max_pool2d", inputs: [x]) { dy, _, _ in
         let dx = Tensor(uninitializedShape: x.shape)
-        try tlCheck(tl_maxpool2d_backward(dx.pointer, dy.pointer, indices, n, c, h, w,
+        try tlCheck(tl_maxpool2d_backward(dx.pointer, dy.pointer, idx, n, c, h, w,
                                           g.kernel.0, g.kernel.1, g.stride.0, g.stride.1, g.padding.0, g.padding.1))
+        withExtendedLifetime(indices) {}
         return [dx]
     }
 }

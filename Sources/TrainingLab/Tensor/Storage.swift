@@ -8,7 +8,7 @@ public final class Storage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    init(count: Int) {
+    public init(count: Int) {
         self.count = count
         pointer = BufferPool.shared.take(count: count)
     }

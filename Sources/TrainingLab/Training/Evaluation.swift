@@ -6,12 +6,24 @@ public enum Evaluation {
     /// with inputs normalised as in training (`RunConfig.inputNormalization`).
     public static func logits(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
                               normalization: Augmentation.Normalization = .dataset) throws -> [Float] {
+        guard dataset.count > 0 else { return [] }
+        let y = try outputs(of: model, on: dataset, batchSize: batchSize, normalization: normalization)
+        guard y.rank == 2, y.shape[1] == dataset.classCount else {
+            throw TensorError("evaluation: model output \(y.shape) is not (samples, \(dataset.classCount) classes)")
+        }
+        return y.scalars
+    }
+
+    /// Outputs (N, ...) of `model` on every sample of `dataset`, in order, in evaluation mode and without
+    /// gradients: a classifier's logits, or the features of a frozen encoder.
+    public static func outputs(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
+                               normalization: Augmentation.Normalization = .dataset) throws -> Tensor {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
         let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: normalization)
         var out: [Float] = []
-        out.reserveCapacity(dataset.count * dataset.classCount)
+        var rowShape: [Int]?
         try withoutGradients {
             var start = 0
             while start < dataset.count {
@@ -19,14 +31,16 @@ public enum Evaluation {
                 let x = Tensor(uninitializedShape: [indices.count] + dataset.sampleShape)
                 try loader.fill(view: 0, indices: indices, epoch: 0, into: x.pointer)
                 let y = try model(x)
-                guard y.rank == 2, y.shape[1] == dataset.classCount else {
-                    throw TensorError("evaluation: model output \(y.shape) is not (batch, \(dataset.classCount) classes)")
+                guard y.rank >= 1, y.shape[0] == indices.count, rowShape == nil || rowShape! == Array(y.shape.dropFirst()) else {
+                    throw TensorError("evaluation: model output \(y.shape) for a batch of \(indices.count)")
                 }
+                rowShape = Array(y.shape.dropFirst())
+                if out.isEmpty { out.reserveCapacity(dataset.count * (y.count / indices.count)) }
                 out += y.scalars
                 start += indices.count
             }
         }
-        return out
+        return try Tensor(out, shape: [dataset.count] + (rowShape ?? [0]))
     }
 
     /// Accuracy, per-class accuracy, NLL, ECE, and many/medium/few accuracy when training counts are given.

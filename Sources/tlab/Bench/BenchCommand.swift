@@ -19,13 +19,20 @@ struct Bench: ParsableCommand {
     @Option(help: "OpenMP threads for the kernels.")
     var threads: Int?
 
+    @Option(help: "wall (default) or cpu: process CPU time of all threads, steadier on a shared machine at 1 thread.")
+    var clock = "wall"
+
     func run() throws {
         if let threads { try tlCheck(tl_set_num_threads(Int32(threads))) }
+        guard let chosen = BenchClock(rawValue: clock) else { throw ValidationError("--clock must be wall or cpu, got '\(clock)'") }
+        benchClock = chosen
         #if DEBUG
         FileHandle.standardError.write(Data("warning: debug build; benchmark with `swift build -c release`\n".utf8))
         #endif
-        let bandwidth = try measureBandwidth()
         let cases = BenchSuites.all.filter { filter == nil || $0.name.contains(filter!) }
+        // The bandwidth reference costs seconds; measure it only when a memory-bound case needs it.
+        let needsBandwidth = cases.contains { if case .bytes = $0.work { return true }; return false }
+        let bandwidth = needsBandwidth ? try measureBandwidth() : .nan
         let reporter = BenchReporter(json: json, bandwidthGBps: bandwidth)
         reporter.header(threads: Int(tl_get_num_threads()))
         for benchCase in cases {

@@ -8,8 +8,8 @@ struct BenchReporter {
 
     func header(threads: Int) {
         let fields: [(String, Any)] = [("name", "stream_triad"), ("shape", "3x16M f32"), ("gbps", bandwidthGBps), ("threads", threads)]
-        if json { print(jsonLine(fields)) } else {
-            print("threads \(threads), memory bandwidth (STREAM triad) \(format(bandwidthGBps)) GB/s")
+        if json { if bandwidthGBps.isFinite { print(jsonLine(fields)) } } else {
+            print("threads \(threads)" + (bandwidthGBps.isFinite ? ", memory bandwidth (STREAM triad) \(format(bandwidthGBps)) GB/s" : ""))
             print(pad("case", 34) + pad("shape", 34) + pad("ms", 10) + pad("rate", 18) + "ratios")
         }
     }

@@ -29,27 +29,31 @@ struct Compare: ParsableCommand {
         let (settings, assignments) = try options.split(for: name, registry: registry)
         let dir = URL(fileURLWithPath: out ?? "runs/compare-\(name)")
         let progress = ConsoleProgress()
-        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" } + baselineSettings
+        let baselineAssignments = entry.descriptor.baselineOptions.map { "\($0.key)=\($0.value)" }.sorted() + baselineSettings
+        // A baseline that is a variant of the method itself (same plugin, other options) is labelled by its options.
+        let baselineLabel = baselineName != name ? baselineName
+            : baselineAssignments.isEmpty ? "\(name)-baseline" : "\(name)[\(baselineAssignments.joined(separator: ","))]"
+        let baselineFolder = baselineName == name ? "\(name)-baseline" : baselineName
 
-        var reports: [String: [JSONValue]] = [name: [], baselineName: []]
+        var reports: [String: [JSONValue]] = [name: [], baselineLabel: []]
         for seed in seedList {
             let method = try MethodRun(registry: registry, name: name, settings: settings + [("seed", .number(Double(seed)))],
                                        optionAssignments: assignments, outputDirectory: dir.appendingPathComponent("\(name)-seed\(seed)"))
             // The baseline trains under exactly the method's resolved settings.
             let shared = (method.config.json.objectValue ?? [])
             let baseline = try MethodRun(registry: registry, name: baselineName, settings: shared, optionAssignments: baselineAssignments,
-                                         outputDirectory: dir.appendingPathComponent("\(baselineName)-seed\(seed)"))
+                                         outputDirectory: dir.appendingPathComponent("\(baselineFolder)-seed\(seed)"))
             reports[name]!.append(try method.execute(progress: progress))
-            reports[baselineName]!.append(try baseline.execute(progress: progress))
+            reports[baselineLabel]!.append(try baseline.execute(progress: progress))
         }
 
         let keys = ["test.accuracy", "test.mean_class_accuracy", "sample_passes", "wall_seconds"] + entry.descriptor.metrics
         var rows: [JSONValue] = []
         print("\n" + "metric".padding(toLength: 34, withPad: " ", startingAt: 0) + name.padding(toLength: 24, withPad: " ", startingAt: 0)
-              + baselineName.padding(toLength: 24, withPad: " ", startingAt: 0) + "difference")
+              + baselineLabel.padding(toLength: 24, withPad: " ", startingAt: 0) + "difference")
         for key in keys {
             let a = reports[name]!.compactMap { value(at: key, in: $0) }
-            let b = reports[baselineName]!.compactMap { value(at: key, in: $0) }
+            let b = reports[baselineLabel]!.compactMap { value(at: key, in: $0) }
             guard !a.isEmpty else { continue }
             let (ma, sa) = meanStd(a)
             let row: [(String, JSONValue)] = [("metric", .string(key)), ("method", .array(a.map(JSONValue.number))),
@@ -62,9 +66,9 @@ struct Compare: ParsableCommand {
                   + (b.isEmpty ? "n/a".padding(toLength: 24, withPad: " ", startingAt: 0) : cell(meanStd(b).0, meanStd(b).1))
                   + (b.isEmpty ? "" : String(format: "%+.4g", ma - meanStd(b).0)))
         }
-        let summary: JSONValue = .object([("method", .string(name)), ("baseline", .string(baselineName)),
+        let summary: JSONValue = .object([("method", .string(name)), ("baseline", .string(baselineLabel)),
                                           ("seeds", .array(seedList.map { .number(Double($0)) })), ("rows", .array(rows)),
-                                          ("reports", .object([(name, .array(reports[name]!)), (baselineName, .array(reports[baselineName]!))]))])
+                                          ("reports", .object([(name, .array(reports[name]!)), (baselineLabel, .array(reports[baselineLabel]!))]))])
         try AtomicFile.write(summary.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("compare.json"))
         print("written: \(dir.appendingPathComponent("compare.json").path)")
     }

@@ -23,7 +23,7 @@ struct Describe: ParsableCommand {
         print("paper:    \(d.paper)")
         print("summary:  \(d.summary)")
         print("baseline: \(d.baseline ?? "(none: this is a baseline)")")
-        print("kind:     \(entry.type is any LoopOwningMethod.Type ? "runs its own loop" : "in-loop (events: \(d.events.map(\.rawValue).joined(separator: ", ")))")")
+        print("kind:     \(entry.type is any LoopOwningMethod.Type ? "runs its own loop" : "in-loop (events: \(d.events.isEmpty ? "none" : d.events.map(\.rawValue).joined(separator: ", ")))")")
         if !d.claims.isEmpty { print("claims:   \(d.claims.map(\.rawValue).sorted().joined(separator: ", "))") }
         if !d.metrics.isEmpty { print("reports:  \(d.metrics.joined(separator: ", "))") }
         if !d.runDefaults.isEmpty { print("defaults: \(d.runDefaults.map { "\($0.0)=\($0.1.serialized())" }.joined(separator: " "))") }

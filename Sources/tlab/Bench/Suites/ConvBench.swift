@@ -17,19 +17,24 @@ extension BenchSuites {
                                      dilation_h: 1, dilation_w: 1, groups: 1)
             let o = (l.hw + 2 - 3) / l.stride + 1
             let macs = Double(n * l.k * o * o * l.c * 9)
+            var algos: (Int32, Int32, Int32) = (-1, -1, -1)
+            _ = tl_conv2d_algorithms(&algos.0, &algos.1, &algos.2, p)
+            let names = ["im2col", "direct", "winograd"]
+            let name = { (a: Int32) in a >= 0 && a < 3 ? names[Int(a)] : "?" }
             let shape = "\(n)x\(l.c)x\(l.hw)x\(l.hw) -> \(l.k)x\(o)x\(o) k3 s\(l.stride) p1"
+            let via = " [\(name(algos.0))/\(l.inputGrad ? name(algos.1) : "-")/\(name(algos.2))]"
             func buffers() -> (x: BenchBuffer, w: BenchBuffer, b: BenchBuffer, y: BenchBuffer) {
                 (BenchBuffer(count: n * l.c * l.hw * l.hw, seed: 1), BenchBuffer(count: l.k * l.c * 9, seed: 2, low: -0.1, high: 0.1),
                  BenchBuffer(count: l.k, seed: 3), BenchBuffer(count: n * l.k * o * o, seed: 4))
             }
             return [
-                BenchCase(name: "\(l.name)_fwd", shape: shape, work: .flops(2 * macs), peer: ("pytorch", l.fwd)) {
+                BenchCase(name: "\(l.name)_fwd", shape: shape + " [\(name(algos.0))]", work: .flops(2 * macs), peer: ("pytorch", l.fwd)) {
                     let (x, w, b, y) = buffers()
                     return BenchBodies(body: idleBeforeFirstCall {
                         try tlCheck(tl_conv2d_forward(y.pointer, x.pointer, w.pointer, b.pointer, p))
                     })
                 },
-                BenchCase(name: "\(l.name)_fwdbwd", shape: shape + (l.inputGrad ? "" : " (no dx)"),
+                BenchCase(name: "\(l.name)_fwdbwd", shape: shape + (l.inputGrad ? "" : " no dx") + via,
                           work: .flops(2 * macs * (l.inputGrad ? 3 : 2)), peer: ("pytorch", l.fwdBwd)) {
                     let (x, w, b, y) = buffers()
                     let dy = BenchBuffer(count: n * l.k * o * o, seed: 5)

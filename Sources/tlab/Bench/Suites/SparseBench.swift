@@ -5,32 +5,22 @@ extension BenchSuites {
         let n = 16 << 20
         return [
             BenchCase(name: "sparse_mask_apply", shape: "16M f32 + u8 mask", work: .bytes(9 * Double(n))) {
-                let w = BenchBuffer(count: n), mask = maskBuffer(n)
-                return BenchBodies(body: { try tlCheck(tl_sparse_mask_apply(w.pointer, nil, mask, n)) })
+                let w = BenchBuffer(count: n), mask = MaskBuffer(count: n)
+                return BenchBodies(body: { try tlCheck(tl_sparse_mask_apply(w.pointer, nil, mask.pointer, n)) })
             },
             BenchCase(name: "sparse_mask_apply_w_g", shape: "2 x 16M f32 + u8 mask", work: .bytes(17 * Double(n))) {
-                let w = BenchBuffer(count: n), g = BenchBuffer(count: n, seed: 2), mask = maskBuffer(n)
-                return BenchBodies(body: { try tlCheck(tl_sparse_mask_apply(w.pointer, g.pointer, mask, n)) })
+                let w = BenchBuffer(count: n), g = BenchBuffer(count: n, seed: 2), mask = MaskBuffer(count: n)
+                return BenchBodies(body: { try tlCheck(tl_sparse_mask_apply(w.pointer, g.pointer, mask.pointer, n)) })
             },
             BenchCase(name: "sparse_topk", shape: "1M f32, k = 10%", work: .elements(Double(1 << 20))) {
                 let m = 1 << 20
-                let w = BenchBuffer(count: m, seed: 3)
-                let mask = UnsafeMutablePointer<UInt8>.allocate(capacity: m)
-                return BenchBodies(body: {
-                    withExtendedLifetime(w) { _ = tl_sparse_topk_mask(mask, w.pointer, m, m / 10) }
-                })
+                let w = BenchBuffer(count: m, seed: 3), mask = MaskBuffer(count: m)
+                return BenchBodies(body: { try tlCheck(tl_sparse_topk_mask(mask.pointer, w.pointer, m, m / 10)) })
             },
             groupNorms(channels: 512),
         ]
     }
 
-    /// A u8 mask keeping about half of the elements; lives as long as the process (benchmarks are short-lived).
-    private static func maskBuffer(_ n: Int) -> UnsafeMutablePointer<UInt8> {
-        let r = BenchBuffer(count: n, seed: 9)
-        let mask = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
-        for i in 0..<n { mask[i] = r.pointer[i] > 0 ? 1 : 0 }
-        return mask
-    }
 
     /// OTOv2-style groups: output channel c of conv1 (C, C, 3, 3) + BN gamma/beta c + input channel c of conv2 (C, C, 3, 3).
     private static func groupNorms(channels c: Int) -> BenchCase {
@@ -66,4 +56,17 @@ extension BenchSuites {
             })
         }
     }
+}
+
+/// A u8 mask keeping about half of the elements, freed on deinit.
+private final class MaskBuffer {
+    let pointer: UnsafeMutablePointer<UInt8>
+
+    init(count: Int) {
+        let r = BenchBuffer(count: count, seed: 9)
+        pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        for i in 0..<count { pointer[i] = r.pointer[i] > 0 ? 1 : 0 }
+    }
+
+    deinit { pointer.deallocate() }
 }
