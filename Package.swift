@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Every paper method is one dynamically loaded plugin: a folder under plugins/ and a `.dynamic`
 /// library product of the same name. Adding a method means adding its name here.
-let pluginNames = ["Erm", "InfoBatch", "SCoRe"]
+let pluginNames = ["Erm", "InfoBatch", "SCoRe", "LTD"]
 
 let core = Target.Dependency.product(name: "TrainingLab", package: "TrainingLabPackage")
 

@@ -1,4 +1,4 @@
-/* Losses with per-sample outputs: cross-entropy (hard labels with smoothing, soft targets), MSE, KL,
+/* Losses with per-sample outputs: cross-entropy (hard labels with smoothing, soft targets), MSE, KL, margin,
    and the reductions that turn them into one number. Each row is computed by one thread with a fixed
    order of operations, so results are bitwise independent of the number of threads. */
 #include "tl_internal.h"
@@ -292,6 +292,54 @@ int tl_loss_kl_backward(float *dlogits_p, float *dlogits_r, const float *dloss, 
                 g[c] = scale * (r - p);
             }
         }
+    }
+    return TL_OK;
+}
+
+/* Checks of the margin loss: a row needs a class other than its label. */
+static int tl_check_margin(const char *fn, const int32_t *labels, tl_size N, tl_size C) {
+    TL_CHECK_NONNEG(fn, N);
+    TL_CHECK(fn, C >= 2, "%s: C must be >= 2 (a margin needs another class), got %td", fn, (ptrdiff_t)C);
+    return tl_check_labels(fn, labels, N, C);
+}
+
+/* The first index of the largest entry of z (C) other than y; a NaN row gives the first index other than y. */
+static inline tl_size tl_runner_up(const float *z, tl_size C, int32_t y) {
+    tl_size best = y == 0 ? 1 : 0;
+    for (tl_size c = best + 1; c < C; c++)
+        if (c != (tl_size)y && z[c] > z[best]) best = c;
+    return best;
+}
+
+int tl_loss_margin_forward(float *loss, const float *logits, const int32_t *labels, tl_size N, tl_size C) {
+    static const char fn[] = "tl_loss_margin_forward";
+    TL_CHECK_PTR(fn, loss);
+    TL_CHECK_PTR(fn, logits);
+    TL_CHECK_PTR(fn, labels);
+    TL_TRY(tl_check_margin(fn, labels, N, C));
+    #pragma omp parallel for schedule(static) if (N * C > TL_LOSS_PARALLEL_MIN)
+    for (tl_size n = 0; n < N; n++) {
+        const float *z = logits + n * C;
+        loss[n] = z[tl_runner_up(z, C, labels[n])] - z[labels[n]];
+    }
+    return TL_OK;
+}
+
+int tl_loss_margin_backward(float *dlogits, const float *dloss, const float *logits, const int32_t *labels,
+                            tl_size N, tl_size C) {
+    static const char fn[] = "tl_loss_margin_backward";
+    TL_CHECK_PTR(fn, dlogits);
+    TL_CHECK_PTR(fn, dloss);
+    TL_CHECK_PTR(fn, logits);
+    TL_CHECK_PTR(fn, labels);
+    TL_TRY(tl_check_margin(fn, labels, N, C));
+    #pragma omp parallel for schedule(static) if (N * C > TL_LOSS_PARALLEL_MIN)
+    for (tl_size n = 0; n < N; n++) {
+        const float *z = logits + n * C;
+        float *g = dlogits + n * C;
+        for (tl_size c = 0; c < C; c++) g[c] = 0.0f;
+        g[tl_runner_up(z, C, labels[n])] = dloss[n];
+        g[labels[n]] = -dloss[n];
     }
     return TL_OK;
 }

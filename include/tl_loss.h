@@ -59,6 +59,15 @@ int tl_loss_kl_prob_forward(float *loss, const float *p, const float *logr, tl_s
 /* dlogr (N,C) = -dloss[n] p. No gradient to p (it is the target; its log is unbounded at 0). */
 int tl_loss_kl_prob_backward(float *dlogr, const float *dloss, const float *p, tl_size N, tl_size C);
 
+/* loss (N) = max_{c != y} logits_c - logits_y with y = labels[n] (Carlini-Wagner margin, the loss of margin
+   PGD attacks: > 0 exactly where the row is misclassified, and its gradient does not vanish when softmax
+   saturates); logits (N,C), C >= 2. */
+int tl_loss_margin_forward(float *loss, const float *logits, const int32_t *labels, tl_size N, tl_size C);
+
+/* dlogits (N,C) = dloss[n] (onehot(j) - onehot(y)), j the first index of the largest logit other than y. */
+int tl_loss_margin_backward(float *dlogits, const float *dloss, const float *logits, const int32_t *labels,
+                            tl_size N, tl_size C);
+
 /* How per-sample losses become one number. WEIGHTED_MEAN divides by N, not by sum(w) (InfoBatch's
    unbiased rescaling); WEIGHTED_NORMALIZED divides by sum(w) (PyTorch cross_entropy with class weights). */
 typedef enum tl_reduction {

@@ -14,7 +14,7 @@
 #ifndef TL_PLUGIN_H
 #define TL_PLUGIN_H
 
-#define TL_PLUGIN_ABI_VERSION 1
+#define TL_PLUGIN_ABI_VERSION 2
 #define TL_PLUGIN_HANDSHAKE_SYMBOL "tl_plugin_handshake"
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_entry"
 #define TL_VERSION "0.1.0"

@@ -425,6 +425,74 @@ final class KLDivergenceTests: XCTestCase {
     }
 }
 
+// MARK: - Margin (Carlini-Wagner)
+
+/// max_{c != y} z_c - z_y per row, in Double.
+private func refMargin(_ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int) -> [Float] {
+    (0..<N).map { n in
+        let y = Int(labels[n])
+        let other = (0..<C).filter { $0 != y }.map { Double(logits[n * C + $0]) }.max()!
+        return Float(other - Double(logits[n * C + y]))
+    }
+}
+
+private func margin(_ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int) -> [Float] {
+    var out = zeros(N)
+    XCTAssertEqual(tl_loss_margin_forward(&out, logits, labels, N, C), 0, String(cString: tl_last_error()))
+    return out
+}
+
+private func marginGrad(_ dloss: [Float], _ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int) -> [Float] {
+    var g = [Float](repeating: .nan, count: N * C)
+    XCTAssertEqual(tl_loss_margin_backward(&g, dloss, logits, labels, N, C), 0, String(cString: tl_last_error()))
+    return g
+}
+
+final class MarginLossTests: XCTestCase {
+    func testMatchesReferenceAndKnownValues() {
+        for (i, (N, C)) in shapes.filter({ $0.1 >= 2 }).enumerated() {
+            let logits = randomFloats(N * C, seed: UInt64(460 + i), low: -4, high: 4)
+            let labels = randomLabels(N, classes: C, seed: UInt64(470 + i))
+            XCTAssertEqual(margin(logits, labels, N, C), refMargin(logits, labels, N, C), "N=\(N) C=\(C)")
+        }
+        // Correct row: runner-up 1 - label 3 = -2; wrong row: 5 - 0.5; label 0 with a tie among the others.
+        XCTAssertEqual(margin([3, 1, -1, 5, 0.5, 2], [0, 1], 2, 3), [-2, 4.5])
+        XCTAssertEqual(marginGrad([1, 2], [3, 1, -1, 5, 0.5, 2], [0, 2], 2, 3), [-1, 1, 0, 2, 0, -2])
+        XCTAssertEqual(marginGrad([1], [0, 7, 7], [0], 1, 3), [-1, 1, 0], "ties go to the first index")
+    }
+
+    func testBackwardMatchesFiniteDifferences() {
+        for (i, (N, C)) in [(1, 2), (3, 5), (4, 10), (2, 33)].enumerated() {
+            let logits = randomFloats(N * C, seed: UInt64(480 + i), low: -2, high: 2)
+            let labels = randomLabels(N, classes: C, seed: UInt64(490 + i))
+            let dloss = randomFloats(N, seed: UInt64(500 + i))
+            // Random logits have gaps far above eps, so the max is differentiable there.
+            let numeric = numericalGradient(at: logits, eps: 1e-3) { dot(margin($0, labels, N, C), dloss) }
+            assertClose(marginGrad(dloss, logits, labels, N, C), numeric, rtol: 1e-2, atol: 1e-3, "N=\(N) C=\(C)")
+        }
+    }
+
+    func testThreadsAgreeAndBadArguments() {
+        let (N, C) = (4000, 10)
+        let logits = randomFloats(N * C, seed: 510, low: -5, high: 5), labels = randomLabels(N, classes: C, seed: 511)
+        let dloss = randomFloats(N, seed: 512)
+        let one = withThreads(1) { (margin(logits, labels, N, C), marginGrad(dloss, logits, labels, N, C)) }
+        let two = withThreads(2) { (margin(logits, labels, N, C), marginGrad(dloss, logits, labels, N, C)) }
+        assertBitwiseEqual(one.0, two.0)
+        assertBitwiseEqual(one.1, two.1)
+        var loss = zeros(2), g = zeros(6)
+        let z = zeros(6)
+        assertFails(tl_loss_margin_forward(&loss, z, nil, 2, 3), TL_ERR_NULL_POINTER, mentioning: "labels")
+        assertFails(tl_loss_margin_forward(&loss, z, [0, 1], 6, 1), TL_ERR_INVALID_ARGUMENT, mentioning: "C must be >= 2")
+        assertFails(tl_loss_margin_forward(&loss, z, [0, 3], 2, 3), TL_ERR_INVALID_ARGUMENT, mentioning: "labels[1] = 3")
+        assertFails(tl_loss_margin_backward(&g, nil, z, [0, 1], 2, 3), TL_ERR_NULL_POINTER, mentioning: "dloss")
+        assertFails(tl_loss_margin_backward(&g, [1, 1], z, [0, 1], -2, 3), TL_ERR_INVALID_ARGUMENT, mentioning: "N")
+        var untouched: [Float] = [7]
+        XCTAssertEqual(tl_loss_margin_forward(&untouched, z, [0], 0, 3), 0)
+        XCTAssertEqual(untouched, [7])
+    }
+}
+
 // MARK: - MSE
 
 final class MSELossTests: XCTestCase {

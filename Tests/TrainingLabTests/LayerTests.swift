@@ -51,6 +51,7 @@ final class LayerTests: XCTestCase {
         try assertGradientsMatch([logits]) { t in try softCrossEntropy(t[0], targets: q, temperature: 0.5) }
         try assertGradientsMatch([logits, other]) { t in try klDivergence(t[0], t[1]) }
         try assertGradientsMatch([logits, other]) { t in try meanSquaredError(t[0], t[1]) }
+        try assertGradientsMatch([logits], eps: 1e-3) { t in try marginLoss(t[0], labels: labels) }
         try assertGradientsMatch([logits]) { t in try weightedMean(crossEntropy(t[0], labels: labels), weights: [1, 2, 0, 0.5]) }
         XCTAssertEqual(try weightedMean(Tensor([1, 2], shape: [2]), weights: [2, 0]).item(), 1)
     }

@@ -116,6 +116,32 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(weights(resumedModel), weights(reference), "resumed weights differ from the uninterrupted run")
     }
 
+    /// normalize=false: training batches are pixels / 255, and the test evaluation sees the same scale.
+    func testNormalizeOffFeedsPixelsInTheUnitBoxToTrainingAndEvaluation() throws {
+        final class RangeProbe: TrainerCallback {
+            var low = Float.infinity, high = -Float.infinity
+            func batchStart(_ run: TrainingRun, _ step: StepState) throws {
+                for v in step.inputs.scalars { low = min(low, v); high = max(high, v) }
+            }
+        }
+        let data = try TrainerTests.dataset.load()
+        let raw = try Augmentation(normalization: .none).apply(to: data.train, indices: [0], seed: 0)
+        let expected = data.train.pixels[0..<raw.count].map { Float($0) / 255 }
+        XCTAssertLessThanOrEqual(zip(raw, expected).map { abs($0 - $1) }.max()!, 1e-6, "pixels / 255")
+        for normalize in [false, true] {
+            let ctx = try context(epochs: 1, extra: [("normalize", .bool(normalize))])
+            let probe = RangeProbe()
+            let model = try ctx.makeModel("mlp")
+            let trainer = ctx.makeTrainer(model: model, callbacks: [probe])
+            let metrics = try trainer.fit()
+            XCTAssertEqual(probe.low < 0, normalize, "normalize=\(normalize): lowest input \(probe.low)")
+            if !normalize { XCTAssertTrue(probe.low >= 0 && probe.high <= 1 && probe.high > 0.5, "\(probe.low)...\(probe.high)") }
+            let same = try Evaluation.metrics(of: model, on: data.test, normalization: ctx.config.inputNormalization)
+            XCTAssertEqual(metrics?.accuracy, same.accuracy)
+            XCTAssertEqual(metrics?.nll, same.nll)
+        }
+    }
+
     func testEventsRunInDocumentedOrderWithAfterEventsReversed() throws {
         let ctx = try context(epochs: 1, extra: [("batch_size", 400)])
         let recorder = Recorder(tag: "")

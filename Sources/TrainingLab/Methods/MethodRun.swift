@@ -125,7 +125,7 @@ public final class MethodRun {
         ])
         if let model = finalModel {
             let counts = data.spec.imbalance != nil ? data.train.classCounts() : nil
-            report.set("test", try Evaluation.metrics(of: model, on: data.test, trainCounts: counts).json)
+            report.set("test", try Evaluation.metrics(of: model, on: data.test, trainCounts: counts, normalization: config.inputNormalization).json)
         }
         for (key, value) in methodKeys where key != "sample_passes" { report.set(key, value) }
         report.set("wall_seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))

@@ -49,6 +49,18 @@ public func klDivergence(_ p: Tensor, _ r: Tensor, temperature: Float = 1) throw
     }
 }
 
+/// Carlini-Wagner margin per sample: max_{c != y} logits_c - logits_y (positive exactly where misclassified).
+public func marginLoss(_ logits: Tensor, labels: [Int32]) throws -> Tensor {
+    let (n, c) = try classifierLayout(logits, "marginLoss", rows: labels.count)
+    let loss = Tensor(uninitializedShape: [n])
+    try tlCheck(tl_loss_margin_forward(loss.pointer, logits.pointer, labels, n, c))
+    return loss.recording("margin", inputs: [logits]) { g, _, _ in
+        let dlogits = Tensor(uninitializedShape: logits.shape)
+        try tlCheck(tl_loss_margin_backward(dlogits.pointer, g.pointer, logits.pointer, labels, n, c))
+        return [dlogits]
+    }
+}
+
 /// Mean squared error per sample: mean over the features of (x - target)^2, x and target (N, ...).
 public func meanSquaredError(_ x: Tensor, _ target: Tensor) throws -> Tensor {
     guard x.shape == target.shape, x.rank >= 1 else { throw TensorError("meanSquaredError: \(x.shape) vs \(target.shape)") }

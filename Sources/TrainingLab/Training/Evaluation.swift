@@ -2,10 +2,12 @@ import CTrainingLab
 
 /// Inference over a whole dataset in evaluation mode: logits and the standard metrics.
 public enum Evaluation {
-    /// Logits (N, classes) row-major of `model` on every sample of `dataset`, in order, without gradients.
-    public static func logits(of model: Module, on dataset: ImageDataset, batchSize: Int = 256) throws -> [Float] {
+    /// Logits (N, classes) row-major of `model` on every sample of `dataset`, in order, without gradients,
+    /// with inputs normalised as in training (`RunConfig.inputNormalization`).
+    public static func logits(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
+                              normalization: Augmentation.Normalization = .dataset) throws -> [Float] {
         guard dataset.count > 0 else { return [] }
-        let y = try outputs(of: model, on: dataset, batchSize: batchSize)
+        let y = try outputs(of: model, on: dataset, batchSize: batchSize, normalization: normalization)
         guard y.rank == 2, y.shape[1] == dataset.classCount else {
             throw TensorError("evaluation: model output \(y.shape) is not (samples, \(dataset.classCount) classes)")
         }
@@ -14,11 +16,12 @@ public enum Evaluation {
 
     /// Outputs (N, ...) of `model` on every sample of `dataset`, in order, in evaluation mode and without
     /// gradients: a classifier's logits, or the features of a frozen encoder.
-    public static func outputs(of model: Module, on dataset: ImageDataset, batchSize: Int = 256) throws -> Tensor {
+    public static func outputs(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
+                               normalization: Augmentation.Normalization = .dataset) throws -> Tensor {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        let loader = DataLoader.evaluation(dataset, batchSize: batchSize)
+        let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: normalization)
         var out: [Float] = []
         var rowShape: [Int]?
         try withoutGradients {
@@ -41,8 +44,9 @@ public enum Evaluation {
     }
 
     /// Accuracy, per-class accuracy, NLL, ECE, and many/medium/few accuracy when training counts are given.
-    public static func metrics(of model: Module, on dataset: ImageDataset, trainCounts: [Int]? = nil) throws -> ClassificationMetrics {
-        let logits = try logits(of: model, on: dataset)
+    public static func metrics(of model: Module, on dataset: ImageDataset, trainCounts: [Int]? = nil,
+                               normalization: Augmentation.Normalization = .dataset) throws -> ClassificationMetrics {
+        let logits = try logits(of: model, on: dataset, normalization: normalization)
         return try ClassificationMetrics(logits: logits, labels: dataset.labels, classes: dataset.classCount, trainCounts: trainCounts)
     }
 }

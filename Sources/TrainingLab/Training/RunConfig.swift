@@ -14,6 +14,8 @@ public struct RunConfig: Equatable, Sendable {
     public var labelSmoothing = 0.0
     public var cropPadding = 2
     public var flip = false
+    /// Standardise inputs with the dataset's per-channel mean and std; off, inputs are pixels / 255 in [0, 1].
+    public var normalize = true
     public var seed = 0
     /// Evaluate on the test set every this many epochs (and always after the last).
     public var evalEvery = 1
@@ -80,6 +82,7 @@ public struct RunConfig: Equatable, Sendable {
         double("label_smoothing", \.labelSmoothing, 0...0.999, "label smoothing of the cross-entropy"),
         int("crop_padding", \.cropPadding, min: 0, "random-crop padding in pixels (0: no crop)"),
         bool("flip", \.flip, "random horizontal flips"),
+        bool("normalize", \.normalize, "standardise inputs with the dataset mean/std (false: pixels in [0, 1], the box of L-inf attacks)"),
         int("seed", \.seed, min: 0, "seed of data order, initialisation and augmentation"),
         int("eval_every", \.evalEvery, min: 1, "evaluate every this many epochs"),
     ]
@@ -113,6 +116,9 @@ public struct RunConfig: Equatable, Sendable {
     }
 
     public var json: JSONValue { .object(RunConfig.fields.map { ($0.name, $0.get(self)) }) }
+
+    /// What the loaders of training and evaluation do to pixel values.
+    public var inputNormalization: Augmentation.Normalization { normalize ? .dataset : .none }
 
     public var learningRateSchedule: LearningRateSchedule { (try? LearningRateSchedule(parsing: schedule)) ?? .constant }
 }

@@ -29,9 +29,8 @@ public final class Trainer {
         self.test = test
         self.callbacks = callbacks
         self.label = label
-        let augmentation = config.cropPadding > 0 || config.flip
-            ? Augmentation(geometry: config.cropPadding > 0 ? .crop(padding: config.cropPadding) : .none, flipProbability: config.flip ? 0.5 : 0)
-            : .evaluation
+        let augmentation = Augmentation(geometry: config.cropPadding > 0 ? .crop(padding: config.cropPadding) : .none,
+                                        flipProbability: config.flip ? 0.5 : 0, normalization: config.inputNormalization)
         let seed = SeededGenerator(seed: UInt64(config.seed)).split("data").seed
         loader = DataLoader(dataset: train, batchSize: config.batchSize, augmentation: augmentation, seed: seed)
     }
@@ -85,7 +84,7 @@ public final class Trainer {
             ])
             for (key, value) in run.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
             if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
-                let result = try Evaluation.metrics(of: run.model, on: test)
+                let result = try Evaluation.metrics(of: run.model, on: test, normalization: config.inputNormalization)
                 lastEvaluation = result
                 metrics.set("test_accuracy", .number(result.accuracy))
                 metrics.set("test_nll", .number(result.nll))

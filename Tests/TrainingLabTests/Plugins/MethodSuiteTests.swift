@@ -19,6 +19,10 @@ final class MethodSuiteTests: XCTestCase {
         // 2 epochs: epoch 1 prunes (1 < 0.875 * 2) from the scores of epoch 0, so resuming after epoch 0 needs the restored scores.
         Row(name: "infobatch"),
         Row(name: "score", settings: [("model", "smallcnn")], options: ["probe_epochs=2"]),
+        Row(name: "trades", options: LTDTests.suiteOptions),
+        Row(name: "pgd-at", options: LTDTests.suiteOptions),
+        Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher_epochs=1", "tau_t=2"]),
+        Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher=robust", "base=pgd", "tau_s=2"]),
     ]
 
     static let data = LearnableIDXDataset(train: 256, test: 128)

@@ -1,0 +1,55 @@
+/// Clean and robust accuracy of a model that takes pixels in [0, 1] (a run with normalize=false), on the
+/// first `count` samples of a dataset, in batches. Randomness (attack starts) depends only on the seed
+/// and the batch, so a probe gives the same figures on every run.
+public struct RobustnessProbe {
+    public let dataset: ImageDataset
+    public let count: Int
+    public let seed: UInt64
+    public var batchSize = 250
+
+    public init(dataset: ImageDataset, count: Int, seed: UInt64) {
+        self.dataset = dataset
+        self.count = min(max(count, 0), dataset.count)
+        self.seed = seed
+    }
+
+    /// Fraction (0-1) of the samples the model classifies correctly under the attack (clean inputs: nil).
+    public func accuracy(of model: Module, attack: PGDAttack?, loss: ClassificationAttackLoss = .crossEntropy(temperature: 1)) throws -> Double {
+        try fraction { x, labels, batchSeed in
+            guard let attack else { return try correct(model, x, labels) }
+            return try attack.evaluate(model, x, labels: labels, loss: loss, seed: batchSeed).robust
+        }
+    }
+
+    /// A transfer (black-box) attack: inputs crafted on `source` (the attack's final iterate, which
+    /// maximises the source's loss), classified by `target`.
+    public func transferAccuracy(of target: Module, from source: Module, attack: PGDAttack,
+                                 loss: ClassificationAttackLoss = .crossEntropy(temperature: 1)) throws -> Double {
+        try fraction { x, labels, batchSeed in
+            let crafted = try attack.perturb(source, x, objective: loss.objective(labels: labels), seed: batchSeed)
+            return try correct(target, crafted, labels)
+        }
+    }
+
+    private func correct(_ model: Module, _ x: Tensor, _ labels: [Int32]) throws -> [Bool] {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        let logits = try withoutGradients { try model(x) }
+        return zip(try predictions(logits: logits.scalars, classes: logits.shape[1]), labels).map { $0 == $1 }
+    }
+
+    private func fraction(_ body: (Tensor, [Int32], UInt64) throws -> [Bool]) throws -> Double {
+        guard count > 0 else { return .nan }
+        let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: .none)
+        var hits = 0
+        for (b, start) in stride(from: 0, to: count, by: batchSize).enumerated() {
+            let indices = Array(start..<min(start + batchSize, count))
+            let x = Tensor(uninitializedShape: [indices.count] + dataset.sampleShape)
+            try loader.fill(view: 0, indices: indices, epoch: 0, into: x.pointer)
+            let flags = try body(x, indices.map { dataset.labels[$0] }, SeededGenerator(seed: seed).split(UInt64(b)).seed)
+            hits += flags.filter { $0 }.count
+        }
+        return Double(hits) / Double(count)
+    }
+}
