@@ -74,6 +74,17 @@ static inline void tl_load16_pd(const float *p, __m256d out[4]) {
 static inline void tl_store_lanes(double *la, const __m256d a[4]) {
     for (int k = 0; k < 4; k++) _mm256_storeu_pd(la + 4 * k, a[k]);
 }
+
+/* Per lane over 16 values, in double: a += g, b += g (x - c). */
+static inline void tl_accumulate16(__m256d a[4], __m256d b[4], const float *g, const float *x, __m256d vc) {
+    __m256d gv[4], xv[4];
+    tl_load16_pd(g, gv);
+    tl_load16_pd(x, xv);
+    for (int k = 0; k < 4; k++) {
+        a[k] = _mm256_add_pd(a[k], gv[k]);
+        b[k] = _mm256_fmadd_pd(gv[k], _mm256_sub_pd(xv[k], vc), b[k]);
+    }
+}
 #endif
 
 static inline void tl_sums(tl_sum_kind kind, double *s0, double *s1, const float *u, const float *w, const float *v,
@@ -81,7 +92,7 @@ static inline void tl_sums(tl_sum_kind kind, double *s0, double *s1, const float
     double la[TL_NLANES] = {0}, lb[TL_NLANES] = {0};
     tl_size i = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    __m256d a[4], b[4], x[4], y[4];
+    __m256d a[4], b[4], x[4];
     const __m256d vc = _mm256_set1_pd(c);
     for (int k = 0; k < 4; k++) { a[k] = _mm256_setzero_pd(); b[k] = _mm256_setzero_pd(); }
     if (kind == TL_SUM_VARIANCE) {
@@ -95,19 +106,10 @@ static inline void tl_sums(tl_sum_kind kind, double *s0, double *s1, const float
         }
     } else {
         for (; i + TL_NLANES <= n; i += TL_NLANES) {
-            if (w) {
-                /* u * w rounds to float first, as in the scalar tail. */
-                float g[TL_NLANES];
+            float g[TL_NLANES];
+            if (w) /* u * w rounds to float first, as in the scalar tail. */
                 for (int l = 0; l < TL_NLANES; l++) g[l] = u[i + l] * w[i + l];
-                tl_load16_pd(g, x);
-            } else {
-                tl_load16_pd(u + i, x);
-            }
-            tl_load16_pd(v + i, y);
-            for (int k = 0; k < 4; k++) {
-                a[k] = _mm256_add_pd(a[k], x[k]);
-                b[k] = _mm256_fmadd_pd(x[k], _mm256_sub_pd(y[k], vc), b[k]);
-            }
+            tl_accumulate16(a, b, w ? g : u + i, v + i, vc);
         }
     }
     tl_store_lanes(la, a);
@@ -292,38 +294,68 @@ static int tl_check_train_forward(const char *fn, const float *y, const float *s
     return TL_OK;
 }
 
-int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean, float *running_var,
-                               const float *x, const float *gamma, const float *beta,
-                               tl_size N, tl_size C, tl_size S, float momentum, float eps) {
-    static const char fn[] = "tl_batchnorm_train_forward";
-    TL_TRY(tl_check_ncs(fn, N, C, S));
-    const tl_size M = N * S;
-    TL_TRY(tl_check_train_forward(fn, y, save_mean, save_rstd, x, M, momentum, eps));
+/* a = gamma rstd, b = beta - mean a (double, rounded once), from float statistics. */
+static void tl_bn_fused_coefficients(float *a, float *b, const float *gamma, const float *beta, const float *mean,
+                                     const float *rstd, tl_size C) {
+    for (tl_size c = 0; c < C; c++) {
+        const double ac = (gamma ? (double)gamma[c] : 1.0) * (double)rstd[c];
+        a[c] = (float)ac;
+        if (b) b[c] = (float)((beta ? (double)beta[c] : 0.0) - (double)mean[c] * ac);
+    }
+}
 
-    /* Scratch: sums (2C doubles), shift + coefficients (3C floats in 2C doubles), partials. */
-    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
-    double *s0 = ws, *s1 = ws + C;
-    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
-    double *part = ws + 4 * C;
+/* Batch statistics of x into save_mean / save_rstd (floats) and the running averages (unbiased variance);
+   part holds tl_channel_ws doubles, s0, s1 and shift 2C doubles + C floats. */
+static void tl_bn_batch_stats(float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                              const float *x, double *s0, double *s1, float *shift, double *part, tl_size N, tl_size C,
+                              tl_size S, float momentum, float eps) {
     for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
     tl_channel_sums(s0, s1, part, TL_SUM_VARIANCE, NULL, x, shift, N, C, S);
-
+    const tl_size M = N * S;
     const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
     for (tl_size c = 0; c < C; c++) {
         const double d = s0[c] * inv_m, mean = (double)shift[c] + d;
         double var = s1[c] * inv_m - d * d;
         var = var > 0.0 ? var : 0.0;
-        const double rstd = 1.0 / sqrt(var + (double)eps);
         save_mean[c] = (float)mean;
-        save_rstd[c] = (float)rstd;
+        save_rstd[c] = (float)(1.0 / sqrt(var + (double)eps));
         if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
         if (running_var) running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * unbias);
-        const double g = gamma ? gamma[c] : 1.0, be = beta ? beta[c] : 0.0;
-        a[c] = (float)(g * rstd);
-        b[c] = (float)(be - mean * g * rstd);
     }
+}
+
+int tl_batchnorm_train_forward(float *y, float *save_mean, float *save_rstd, float *running_mean, float *running_var,
+                               const float *x, const float *gamma, const float *beta,
+                               tl_size N, tl_size C, tl_size S, float momentum, float eps) {
+    static const char fn[] = "tl_batchnorm_train_forward";
+    TL_TRY(tl_check_ncs(fn, N, C, S));
+    TL_TRY(tl_check_train_forward(fn, y, save_mean, save_rstd, x, N * S, momentum, eps));
+    /* Scratch: sums (2C doubles), shift + coefficients (3C floats in 2C doubles), partials. The coefficients
+       come from the statistics rounded to float, as in the fused kernels, so both give the same bits. */
+    TL_NORM_SCRATCH(fn, ws, 4 * (size_t)C + tl_channel_ws(N, C, S));
+    float *shift = (float *)(ws + 2 * C), *a = shift + C, *b = a + C;
+    tl_bn_batch_stats(save_mean, save_rstd, running_mean, running_var, x, ws, ws + C, shift, ws + 4 * C, N, C, S,
+                      momentum, eps);
+    tl_bn_fused_coefficients(a, b, gamma, beta, save_mean, save_rstd, C);
     tl_apply_affine(y, x, a, b, N, C, S, C);
     return TL_OK;
+}
+
+/* From the per-channel sums s0 = sum dy, s1 = sum dy (x - mean) over M values: dbeta, dgamma (either may be NULL)
+   and the coefficients of dx = a dy + c1 (x - mean) + c0, all (C). gamma NULL means 1. */
+static void tl_bn_backward_coefficients(float *dgamma, float *dbeta, float *a, float *c1, float *c0, const double *s0,
+                                        const double *s1, const float *gamma, const float *save_rstd, tl_size C,
+                                        tl_size M) {
+    const double inv_m = 1.0 / (double)M;
+    for (tl_size c = 0; c < C; c++) {
+        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
+        if (dbeta) dbeta[c] = (float)s0[c];
+        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
+        const double ac = g * rstd;
+        a[c] = (float)ac;
+        c0[c] = (float)(-ac * s0[c] * inv_m);
+        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
+    }
 }
 
 int tl_batchnorm_train_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
@@ -344,16 +376,7 @@ int tl_batchnorm_train_backward(float *dx, float *dgamma, float *dbeta, const fl
     /* s0 = sum dy, s1 = sum dy (x - mean) per channel. */
     tl_channel_sums(s0, s1, ws + 4 * C, TL_SUM_GRADIENT, dy, x, save_mean, N, C, S);
 
-    const double inv_m = 1.0 / (double)(N * S);
-    for (tl_size c = 0; c < C; c++) {
-        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
-        if (dbeta) dbeta[c] = (float)s0[c];
-        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
-        const double ac = g * rstd;
-        a[c] = (float)ac;
-        c0[c] = (float)(-ac * s0[c] * inv_m);
-        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
-    }
+    tl_bn_backward_coefficients(dgamma, dbeta, a, c1, c0, s0, s1, gamma, save_rstd, C, N * S);
     if (dx) tl_apply_backward(dx, dy, x, a, c1, save_mean, c0, N, C, S, C);
     return TL_OK;
 }
@@ -635,36 +658,6 @@ int tl_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *d
    gradient sums follow tl_sums' lane order, so they equal the unfused ReLU backward followed by the
    batch-norm backward bit for bit when the coefficients agree. */
 
-/* a = gamma rstd, b = beta - mean a (double, rounded once), from float statistics. */
-static void tl_bn_fused_coefficients(float *a, float *b, const float *gamma, const float *beta, const float *mean,
-                                     const float *rstd, tl_size C) {
-    for (tl_size c = 0; c < C; c++) {
-        const double ac = (gamma ? (double)gamma[c] : 1.0) * (double)rstd[c];
-        a[c] = (float)ac;
-        if (b) b[c] = (float)((beta ? (double)beta[c] : 0.0) - (double)mean[c] * ac);
-    }
-}
-
-/* Batch statistics of x into save_mean / save_rstd (floats) and the running averages, as in
-   tl_batchnorm_train_forward; part holds tl_channel_ws doubles, s0, s1 and shift 2C doubles + C floats. */
-static void tl_bn_batch_stats(float *save_mean, float *save_rstd, float *running_mean, float *running_var,
-                              const float *x, double *s0, double *s1, float *shift, double *part, tl_size N, tl_size C,
-                              tl_size S, float momentum, float eps) {
-    for (tl_size c = 0; c < C; c++) shift[c] = x[c * S];
-    tl_channel_sums(s0, s1, part, TL_SUM_VARIANCE, NULL, x, shift, N, C, S);
-    const tl_size M = N * S;
-    const double inv_m = 1.0 / (double)M, unbias = (double)M / (double)(M - 1);
-    for (tl_size c = 0; c < C; c++) {
-        const double d = s0[c] * inv_m, mean = (double)shift[c] + d;
-        double var = s1[c] * inv_m - d * d;
-        var = var > 0.0 ? var : 0.0;
-        save_mean[c] = (float)mean;
-        save_rstd[c] = (float)(1.0 / sqrt(var + (double)eps));
-        if (running_mean) running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-        if (running_var) running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * unbias);
-    }
-}
-
 /* y = max(0, fma(x, a, b) [+ r]) over (N, C, S), coefficients per channel. y == x or y == r allowed. */
 static void tl_apply_affine_relu(float *y, const float *x, const float *r, const float *a, const float *b, tl_size N,
                                  tl_size C, tl_size S) {
@@ -717,7 +710,7 @@ static inline void tl_sums_relu(double *s0, double *s1, float *dr, const float *
     float g[TL_NLANES];
     tl_size i = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-    __m256d a[4], b[4], xv[4], yv[4];
+    __m256d a[4], b[4];
     const __m256d vc = _mm256_set1_pd(c);
     for (int k = 0; k < 4; k++) { a[k] = _mm256_setzero_pd(); b[k] = _mm256_setzero_pd(); }
     const __m256 vma = _mm256_set1_ps(ma), vmb = _mm256_set1_ps(mb), zero = _mm256_setzero_ps();
@@ -729,12 +722,7 @@ static inline void tl_sums_relu(double *s0, double *s1, float *dr, const float *
             _mm256_storeu_ps(g + 8 * h, gv);
             if (dr) _mm256_storeu_ps(dr + i + 8 * h, gv);
         }
-        tl_load16_pd(g, xv);
-        tl_load16_pd(x + i, yv);
-        for (int k = 0; k < 4; k++) {
-            a[k] = _mm256_add_pd(a[k], xv[k]);
-            b[k] = _mm256_fmadd_pd(xv[k], _mm256_sub_pd(yv[k], vc), b[k]);
-        }
+        tl_accumulate16(a, b, g, x + i, vc);
     }
     tl_store_lanes(la, a);
     tl_store_lanes(lb, b);
@@ -876,16 +864,7 @@ static int tl_bn_relu_backward_common(const char *fn, float *dx, float *dr, floa
     if (y == NULL) tl_bn_fused_coefficients(ma, mb, gamma, beta, save_mean, save_rstd, C);
     /* With dr wanted, the first pass writes the masked gradient there and the second reads it back. */
     tl_channel_sums_relu(s0, s1, ws + 5 * C, dr, dy, x, y, y ? NULL : ma, y ? NULL : mb, save_mean, N, C, S);
-    const double inv_m = 1.0 / (double)(N * S);
-    for (tl_size c = 0; c < C; c++) {
-        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
-        if (dbeta) dbeta[c] = (float)s0[c];
-        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
-        const double ac = g * rstd;
-        a[c] = (float)ac;
-        c0[c] = (float)(-ac * s0[c] * inv_m);
-        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
-    }
+    tl_bn_backward_coefficients(dgamma, dbeta, a, c1, c0, s0, s1, gamma, save_rstd, C, N * S);
     if (dx) tl_apply_backward_relu(dx, dr, dy, x, y, ma, mb, a, c1, save_mean, c0, N, C, S);
     return TL_OK;
 }
@@ -1222,16 +1201,7 @@ int tl_batchnorm_relu_maxpool2_train_backward(float *dx, float *dgamma, float *d
     for (tl_size c = 0; c < C; c++) { s0[c] = 0.0; s1[c] = 0.0; }
     for (tl_size n = 0; n < N; n++)
         for (tl_size c = 0; c < C; c++) { s0[c] += part[2 * (n * C + c)]; s1[c] += part[2 * (n * C + c) + 1]; }
-    const double inv_m = 1.0 / (double)(N * S);
-    for (tl_size c = 0; c < C; c++) {
-        const double rstd = save_rstd[c], g = gamma ? gamma[c] : 1.0;
-        if (dbeta) dbeta[c] = (float)s0[c];
-        if (dgamma) dgamma[c] = (float)(s1[c] * rstd);
-        const double ac = g * rstd;
-        ga[c] = (float)ac;
-        c0[c] = (float)(-ac * s0[c] * inv_m);
-        c1[c] = (float)(-ac * rstd * rstd * s1[c] * inv_m);
-    }
+    tl_bn_backward_coefficients(dgamma, dbeta, ga, c1, c0, s0, s1, gamma, save_rstd, C, N * S);
     if (dx) {
         #pragma omp parallel for schedule(static) if (P * S > TL_NORM_PAR_MIN && P > 1)
         for (tl_size p = 0; p < P; p++) {

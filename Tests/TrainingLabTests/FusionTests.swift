@@ -74,17 +74,18 @@ final class FusionTests: XCTestCase {
     func testFusedModelsMatchOpByOp() throws {
         for (name, c, side) in [("smallcnn", 1, 12), ("smallcnn", 3, 10), ("resnet8", 3, 8)] {
             let fused = try run(name, c, side, fused: true), plain = try run(name, c, side, fused: false)
-            assertClose(fused.out, plain.out, rtol: 1e-4, atol: 1e-5, "\(name) logits")
+            // Batch norm takes its affine coefficients from the float statistics in both forms, so the forward
+            // values, running statistics and the evaluation pass agree bit for bit, and so do the gradients of
+            // batch norm + (residual +) ReLU; the fused batch norm + ReLU + max pool backward (smallcnn) sums
+            // in another order, so there they differ by rounding.
+            XCTAssertEqual(fused.out, plain.out, "\(name) logits")
             for (i, (a, b)) in zip(fused.grads, plain.grads).enumerated() {
+                if name == "resnet8" { XCTAssertEqual(a, b, "\(name) gradient of parameter \(i)") }
                 assertClose(a, b, rtol: 1e-3, atol: 1e-5, "\(name) gradient of parameter \(i)")
             }
-            for (i, (a, b)) in zip(fused.state, plain.state).enumerated() {
-                assertClose(a, b, rtol: 1e-4, atol: 1e-6, "\(name) state tensor \(i)")
-            }
-            // The inference forms equal the separate layers bit for bit, but the running statistics they use
-            // come from the training step above, whose activations differ by ulps.
-            assertClose(fused.eval, plain.eval, rtol: 1e-4, atol: 1e-5, "\(name) evaluation output")
-            assertClose(fused.dx, plain.dx, rtol: 1e-4, atol: 1e-6, "\(name) evaluation input gradient")
+            XCTAssertEqual(fused.state, plain.state, "\(name) running statistics")
+            XCTAssertEqual(fused.eval, plain.eval, "\(name) evaluation output")
+            XCTAssertEqual(fused.dx, plain.dx, "\(name) evaluation input gradient")
             XCTAssertEqual(fused.plainEval, fused.eval, "\(name) evaluation output without recording")
         }
     }

@@ -84,8 +84,8 @@ public func groupNorm(_ x: Tensor, groups: Int, gamma: Tensor, beta: Tensor, eps
 }
 
 /// relu(batch norm(x)) with batch statistics, one pass each way (tl_batchnorm_relu_train_*); updates
-/// `runningMean` / `runningVar` in place. Equal to `relu(batchNormTraining(...))` up to an ulp (the
-/// affine coefficients come from the statistics rounded to float).
+/// `runningMean` / `runningVar` in place. Equal to `relu(batchNormTraining(...))` bit for bit (both take the
+/// affine coefficients from the statistics rounded to float).
 public func batchNormReLUTraining(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                   momentum: Float, eps: Float) throws -> Tensor {
     let (n, c, s) = try channelLayout(x, "batchNormReLU")
