@@ -256,6 +256,8 @@ final class ConvTests: XCTestCase {
             Conv(n: 9, c: 8, h: 9, w: 9, k: 8, groups: 8),
             Conv(n: 10, c: 8, h: 10, w: 10, k: 16, r: 1, s: 1, ph: 0, pw: 0),
             Conv(n: 11, c: 16, h: 8, w: 8, k: 16),           // Winograd, several tile blocks and parts
+            Conv(n: 5, c: 16, h: 56, w: 56, k: 16),          // Winograd, 31 tile blocks: tasks of 2 blocks, the last partial
+            Conv(n: 6, c: 16, h: 60, w: 60, k: 16),          // Winograd, 43 tile blocks: tasks of 4 blocks, the last partial
             Conv(n: 1, c: 3, h: 30, w: 30, k: 8),            // direct, one image cut into parts
             Conv(n: 10, c: 6, h: 17, w: 17, k: 12, sh: 2, sw: 2), // several images per task, last one partial
             Conv(n: 1, c: 128, h: 6, w: 6, k: 128, sh: 2, sw: 2),  // im2col, one image: products split between threads
