@@ -402,10 +402,14 @@ static int tl_check_running_stats(const char *fn, const float *running_mean, con
     return TL_OK;
 }
 
-int tl_batchnorm_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
-                              const float *running_mean, const float *running_var,
-                              tl_size N, tl_size C, tl_size S, float eps) {
-    static const char fn[] = "tl_batchnorm_eval_forward";
+static void tl_apply_affine_relu(float *y, const float *x, const float *r, const float *a, const float *b, tl_size N,
+                                 tl_size C, tl_size S);
+
+/* Inference-mode batch norm with the running statistics, then, when relu is set, max(0, . [+ r]) (r NULL: no
+   residual); shared by the plain and the fused inference forwards. */
+static int tl_bn_eval_common(const char *fn, float *y, const float *x, const float *r, int relu, const float *gamma,
+                             const float *beta, const float *running_mean, const float *running_var, tl_size N,
+                             tl_size C, tl_size S, float eps) {
     TL_CHECK_PTR(fn, y);
     TL_CHECK_PTR(fn, x);
     TL_TRY(tl_check_ncs(fn, N, C, S));
@@ -413,8 +417,18 @@ int tl_batchnorm_eval_forward(float *y, const float *x, const float *gamma, cons
     TL_NORM_SCRATCH(fn, ws, (size_t)C);
     float *a = (float *)ws, *b = a + C;
     tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
-    tl_apply_affine(y, x, a, b, N, C, S, C);
+    if (relu)
+        tl_apply_affine_relu(y, x, r, a, b, N, C, S);
+    else
+        tl_apply_affine(y, x, a, b, N, C, S, C);
     return TL_OK;
+}
+
+int tl_batchnorm_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
+                              const float *running_mean, const float *running_var,
+                              tl_size N, tl_size C, tl_size S, float eps) {
+    return tl_bn_eval_common("tl_batchnorm_eval_forward", y, x, NULL, 0, gamma, beta, running_mean, running_var,
+                             N, C, S, eps);
 }
 
 int tl_batchnorm_eval_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
@@ -899,25 +913,10 @@ int tl_batchnorm_add_relu_train_backward(float *dx, float *dr, float *dgamma, fl
                                       NULL, save_mean, save_rstd, N, C, S);
 }
 
-/* Shared by the two inference forwards (r NULL: no residual). */
-static int tl_bn_relu_eval_common(const char *fn, float *y, const float *x, const float *r, const float *gamma,
-                                  const float *beta, const float *running_mean, const float *running_var, tl_size N,
-                                  tl_size C, tl_size S, float eps) {
-    TL_CHECK_PTR(fn, y);
-    TL_CHECK_PTR(fn, x);
-    TL_TRY(tl_check_ncs(fn, N, C, S));
-    TL_TRY(tl_check_running_stats(fn, running_mean, running_var, C, eps));
-    TL_NORM_SCRATCH(fn, ws, (size_t)C);
-    float *a = (float *)ws, *b = a + C;
-    tl_bn_eval_coefficients(a, b, gamma, beta, running_mean, running_var, C, eps);
-    tl_apply_affine_relu(y, x, r, a, b, N, C, S);
-    return TL_OK;
-}
-
 int tl_batchnorm_relu_eval_forward(float *y, const float *x, const float *gamma, const float *beta,
                                    const float *running_mean, const float *running_var, tl_size N, tl_size C,
                                    tl_size S, float eps) {
-    return tl_bn_relu_eval_common("tl_batchnorm_relu_eval_forward", y, x, NULL, gamma, beta, running_mean, running_var,
+    return tl_bn_eval_common("tl_batchnorm_relu_eval_forward", y, x, NULL, 1, gamma, beta, running_mean, running_var,
                                   N, C, S, eps);
 }
 
@@ -925,8 +924,8 @@ int tl_batchnorm_add_relu_eval_forward(float *y, const float *x, const float *r,
                                        const float *running_mean, const float *running_var, tl_size N, tl_size C,
                                        tl_size S, float eps) {
     TL_CHECK_PTR("tl_batchnorm_add_relu_eval_forward", r);
-    return tl_bn_relu_eval_common("tl_batchnorm_add_relu_eval_forward", y, x, r, gamma, beta, running_mean,
-                                  running_var, N, C, S, eps);
+    return tl_bn_eval_common("tl_batchnorm_add_relu_eval_forward", y, x, r, 1, gamma, beta, running_mean, running_var,
+                             N, C, S, eps);
 }
 
 /* ---- batch norm + ReLU + 2x2 max pooling (stride 2) ----
