@@ -136,12 +136,7 @@ class AdversarialTraining: TrainerCallback {
         let b = step.batchSize
         switch form {
         case .trades:
-            let reference = try withoutGradients { () -> Tensor in
-                let wasTraining = run.model.isTraining
-                run.model.eval()
-                defer { run.model.train(wasTraining) }
-                return try run.model(step.inputs)
-            }
+            let reference = try run.model.inEvaluationMode { try withoutGradients { try run.model(step.inputs) } }
             adversarial = try attack().perturb(run.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
             // The reference forward, K attack steps and the adversarial training pass.
             run.samplePasses += b * (steps + 2)

@@ -42,6 +42,14 @@ open class Module {
 
     public func eval() { train(false) }
 
+    /// Runs `body` with this module in evaluation mode and restores its previous mode afterwards.
+    public func inEvaluationMode<T>(_ body: () throws -> T) rethrows -> T {
+        let wasTraining = isTraining
+        eval()
+        defer { train(wasTraining) }
+        return try body()
+    }
+
     public func zeroGrad() { for p in parameters() { p.zeroGrad() } }
 
     /// Stored properties as (name, value), flattening arrays of modules and unwrapping optionals,

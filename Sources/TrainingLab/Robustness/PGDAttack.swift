@@ -53,7 +53,7 @@ public struct PGDAttack: Equatable, Sendable {
     /// The final iterate of one attack from one start (adversarial training). Forward + backward passes
     /// per sample: `steps`.
     public func perturb(_ model: Module, _ x: Tensor, objective: AttackObjective, seed: UInt64) throws -> Tensor {
-        try inEvaluationMode(model) {
+        try model.inEvaluationMode {
             let xa = try startingPoint(x, seed: seed)
             for _ in 0..<steps {
                 let (_, _, gradient) = try inputGradient(of: model, at: xa, objective: objective)
@@ -80,7 +80,7 @@ public struct PGDAttack: Equatable, Sendable {
         func record(_ sample: Int, from xa: Tensor, row i: Int) {
             (adversarial.pointer + sample * row).update(from: xa.pointer + i * row, count: row)
         }
-        try inEvaluationMode(model) {
+        try model.inEvaluationMode {
             for restart in 0..<restarts {
                 // rows[i]: the sample in batch row i; live[i]: still attacked (false for fooled and padding rows).
                 var rows = robust.indices.filter { robust[$0] }
@@ -156,12 +156,5 @@ public struct PGDAttack: Equatable, Sendable {
         try tlCheck(tl_sign_step_project(xa.pointer, gradient.pointer, origin.pointer, xa.count, size, eps,
                                          bounds.lowerBound, bounds.upperBound))
         withExtendedLifetime((gradient, origin)) {}
-    }
-
-    private func inEvaluationMode<T>(_ model: Module, _ body: () throws -> T) rethrows -> T {
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
-        return try body()
     }
 }

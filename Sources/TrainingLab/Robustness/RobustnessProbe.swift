@@ -32,10 +32,7 @@ public struct RobustnessProbe {
     }
 
     private func correct(_ model: Module, _ x: Tensor, _ labels: [Int32]) throws -> [Bool] {
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
-        let logits = try withoutGradients { try model(x) }
+        let logits = try model.inEvaluationMode { try withoutGradients { try model(x) } }
         return zip(try predictions(logits: logits.scalars, classes: logits.shape[1]), labels).map { $0 == $1 }
     }
 

@@ -18,13 +18,10 @@ public enum Evaluation {
     /// gradients: a classifier's logits, or the features of a frozen encoder.
     public static func outputs(of model: Module, on dataset: ImageDataset, batchSize: Int = 256,
                                normalization: Augmentation.Normalization = .dataset) throws -> Tensor {
-        let wasTraining = model.isTraining
-        model.eval()
-        defer { model.train(wasTraining) }
         let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: normalization)
         var out: [Float] = []
         var rowShape: [Int]?
-        try withoutGradients {
+        try model.inEvaluationMode { try withoutGradients {
             var start = 0
             while start < dataset.count {
                 let indices = Array(start..<min(start + batchSize, dataset.count))
@@ -39,7 +36,7 @@ public enum Evaluation {
                 out += y.scalars
                 start += indices.count
             }
-        }
+        } }
         return try Tensor(out, shape: [dataset.count] + (rowShape ?? [0]))
     }
 
