@@ -35,9 +35,9 @@ struct RepresentationStage {
         let sampleShape = view.outputShape(for: train), sampleSize = sampleShape.reduce(1, *)
         var nonfinite = 0, samplePasses = 0
         var epochLosses: [Double] = []
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Stopwatch()
         for epoch in 0..<config.epochs {
-            let epochStarted = DispatchTime.now().uptimeNanoseconds
+            let epochStarted = Stopwatch()
             let order = loader.sampler.indices(epoch: epoch, count: train.count)
             let batches = loader.batchCount(samples: order.count)
             var lossSum = 0.0, counted = 0, epochNonfinite = 0
@@ -84,7 +84,7 @@ struct RepresentationStage {
                 ("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs)))),
                 ("train_loss", .number(epochLoss)), ("nonfinite_steps", .number(Double(epochNonfinite))),
                 ("samples", .number(Double(order.count))),
-                ("seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - epochStarted) / 1e9)),
+                ("seconds", .number(epochStarted.seconds)),
             ])
         }
         let report: [(String, JSONValue)] = [
@@ -94,7 +94,7 @@ struct RepresentationStage {
             ("loss_by_epoch", .array(epochLosses.map(JSONValue.number))),
             ("nonfinite_steps", .number(Double(nonfinite))),
             ("all_finite", .bool(nonfinite == 0)),
-            ("seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)),
+            ("seconds", .number(started.seconds)),
         ]
         return Outcome(nonfiniteSteps: nonfinite, samplePasses: samplePasses, report: report)
     }

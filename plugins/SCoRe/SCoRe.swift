@@ -77,7 +77,7 @@ public final class SCoRe: LoopOwningMethod {
         if case .crossEntropy = objective {
             classifier = networks.classifier!
         } else {
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = Stopwatch()
             let features = try Evaluation.outputs(of: networks.encoder, on: data.train)
             let probe = LinearProbe(epochs: options.int("probe_epochs"), batchSize: options.int("probe_batch_size"),
                                     learningRate: options.double("probe_lr"), weightDecay: options.double("probe_weight_decay"))
@@ -90,7 +90,7 @@ public final class SCoRe: LoopOwningMethod {
             probeNonfinite = result.nonfiniteSteps
             probeReport = [("epochs", .number(Double(probe.epochs))), ("final_loss", .number(result.epochs.last!.loss)),
                            ("train_accuracy", .number(result.epochs.last!.accuracy)), ("nonfinite_steps", .number(Double(probeNonfinite))),
-                           ("seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))]
+                           ("seconds", .number(started.seconds))]
         }
 
         let analysis = try TestAnalysis(networks: networks, classifier: classifier, test: test,

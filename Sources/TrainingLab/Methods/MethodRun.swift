@@ -67,7 +67,7 @@ public final class MethodRun {
     /// Loads the data, trains, evaluates, writes the output files and returns report.json's content.
     @discardableResult
     public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Stopwatch()
         let data = try DatasetSpec(parsing: config.dataset).load()
         let optionsJSON: JSONValue = .object(zip(entries, options).map { entry, opts in
             (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
@@ -128,7 +128,7 @@ public final class MethodRun {
             report.set("test", try Evaluation.metrics(of: model, on: data.test, trainCounts: counts, normalization: config.inputNormalization).json)
         }
         for (key, value) in methodKeys where key != "sample_passes" { report.set(key, value) }
-        report.set("wall_seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+        report.set("wall_seconds", .number(started.seconds))
         if let dir = outputDirectory {
             if let model = finalModel { try ModelFile.save(model, to: dir.appendingPathComponent("model.safetensors")) }
             try AtomicFile.write(report.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("report.json"))

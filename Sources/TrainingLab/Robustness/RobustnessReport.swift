@@ -35,16 +35,16 @@ public struct RobustnessReport {
     /// Keys are fractions in 0-1; absent parts are null.
     public static func evaluate(_ model: Module, test: ImageDataset, validation: ImageDataset?, transferSource: Module?,
                                 settings s: Settings, seed: UInt64, log: ((String) -> Void)? = nil) throws -> JSONValue {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Stopwatch()
         let probe = RobustnessProbe(dataset: test, count: s.samples, seed: SeededGenerator(seed: seed).split("test").seed)
         let ce = ClassificationAttackLoss.crossEntropy(temperature: s.temperature)
         let pgd = try PGDAttack.evaluation(eps: s.eps, steps: s.steps, restarts: s.restarts)
         var out: [(String, JSONValue)] = [("samples", .number(Double(probe.count)))]
         func record(_ key: String, _ value: () throws -> Double) rethrows {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = Stopwatch()
             let v = try value()
             out.append((key, .number(v)))
-            log?(String(format: "robustness: %@ = %.4f (%.1f s)", key, v, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))
+            log?(String(format: "robustness: %@ = %.4f (%.1f s)", key, v, t0.seconds))
         }
         try record("clean") { try probe.accuracy(of: model, attack: nil) }
         try record("pgd") { try probe.accuracy(of: model, attack: pgd, loss: ce) }
@@ -83,7 +83,7 @@ public struct RobustnessReport {
             ("strong_steps", number(s.strongSteps)), ("strong_restarts", number(s.strongRestarts)),
             ("validation_steps", number(s.validationSteps)), ("extra_eps", .array(s.extraEps.map(number))),
         ])))
-        out.append(("seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)))
+        out.append(("seconds", .number(started.seconds)))
         return .object(out)
     }
 }

@@ -51,7 +51,7 @@ public final class Trainer {
         for epoch in run.epoch..<config.epochs {
             run.epoch = epoch
             run.epochMetrics = .object([])
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = Stopwatch()
             var order = loader.sampler.indices(epoch: epoch, count: train.count)
             try each(.epochStart) { try $0.epochStart(run, order: &order) }
             if let bad = order.first(where: { $0 < 0 || $0 >= train.count }) {
@@ -90,7 +90,7 @@ public final class Trainer {
                 metrics.set("test_nll", .number(result.nll))
             }
             try each(.evaluate) { try $0.evaluate(run, metrics: &metrics) }
-            metrics.set("seconds", .number(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+            metrics.set("seconds", .number(started.seconds))
             metrics.set("label", .string(label))
             history.append(metrics)
             context.progress?.report(metricsEvent(metrics))
