@@ -143,6 +143,19 @@ private func backward(h: [Float], T: Int, N: Int, _ p: tl_lif_params, ds: [Float
 private let allSurrogates: [(tl_lif_surrogate, Float)] = [(TL_SURROGATE_SIGMOID, 4), (TL_SURROGATE_FAST_SIGMOID, 25),
                                                            (TL_SURROGATE_ARCTAN, 2), (TL_SURROGATE_TRIANGLE, 1)]
 
+/// Every charge form x reset x detach x surrogate (decay 0.8, tau 2.5, threshold 1, reset to -0.1), with a label.
+private let allModes: [(params: tl_lif_params, label: String)] = [TL_LIF_DECAY, TL_LIF_TAU].flatMap { charge in
+    [TL_LIF_RESET_HARD, TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE].flatMap { reset in
+        [false, true].flatMap { detach in
+            allSurrogates.map { kind, alpha in
+                (lifParams(charge: charge, decay: 0.8, tau: 2.5, threshold: 1, vReset: -0.1, reset: reset, detach: detach,
+                           surrogate: kind, alpha: alpha),
+                 "charge \(charge.rawValue) reset \(reset.rawValue) detach \(detach) surrogate \(kind.rawValue)")
+            }
+        }
+    }
+}
+
 // MARK: - Tests
 
 final class LIFForwardTests: XCTestCase {
@@ -301,19 +314,9 @@ final class LIFForwardTests: XCTestCase {
         // Every mode and surrogate, N a multiple of 8 over several blocks with a short last one.
         let (T, N) = (3, 2056)
         let x = randomFloats(T * N, seed: 40, low: -0.3, high: 1.8)
-        for charge in [TL_LIF_DECAY, TL_LIF_TAU] {
-            for reset in [TL_LIF_RESET_HARD, TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE] {
-                for detach in [false, true] {
-                    for (kind, alpha) in allSurrogates {
-                        let p = lifParams(charge: charge, decay: 0.8, tau: 2.5, threshold: 1, vReset: -0.1, reset: reset,
-                                          detach: detach, surrogate: kind, alpha: alpha)
-                        let vec = runAll(x, T: T, N: N, p, aligned: true), plain = runAll(x, T: T, N: N, p, aligned: false)
-                        for (a, b) in zip(vec, plain) {
-                            assertBitwiseEqual(a, b, "charge \(charge.rawValue) reset \(reset.rawValue) detach \(detach) surrogate \(kind.rawValue)")
-                        }
-                    }
-                }
-            }
+        for (p, label) in allModes {
+            let vec = runAll(x, T: T, N: N, p, aligned: true), plain = runAll(x, T: T, N: N, p, aligned: false)
+            for (a, b) in zip(vec, plain) { assertBitwiseEqual(a, b, label) }
         }
         // Non-finite membranes: the vector exp and clamps keep NaN and infinity as the plain loop does.
         var bad = x
@@ -405,25 +408,17 @@ final class LIFBackwardTests: XCTestCase {
             let state = randomFloats(N, seed: 2, low: -0.2, high: 0.8)
             let ds = randomFloats(T * N, seed: 3), dv = randomFloats(T * N, seed: 4), drate = randomFloats(N, seed: 5)
             let dState = randomFloats(N, seed: 6)
-            for charge in [TL_LIF_DECAY, TL_LIF_TAU] {
-                for reset in [TL_LIF_RESET_HARD, TL_LIF_RESET_SOFT, TL_LIF_RESET_NONE] {
-                    for detach in [false, true] {
-                        for (kind, alpha) in allSurrogates {
-                            let p = lifParams(charge: charge, decay: 0.8, tau: 2.5, threshold: 1, vReset: -0.1, reset: reset,
-                                              detach: detach, surrogate: kind, alpha: alpha)
-                            let o = forward(x, T: T, N: N, p, state: state)
-                            let (dx, d0) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
-                            let (edx, ed0) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
-                            let tag = "T \(T) N \(N) charge \(charge.rawValue) reset \(reset.rawValue) detach \(detach) surrogate \(kind.rawValue)"
-                            assertClose(dx, edx.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
-                            assertClose(d0, ed0.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
-                            // Only spike gradients, no state: the NULL paths.
-                            let (dxs, _) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
-                            let (edxs, _) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
-                            assertClose(dxs, edxs.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag + " (ds only)")
-                        }
-                    }
-                }
+            for (p, label) in allModes {
+                let o = forward(x, T: T, N: N, p, state: state)
+                let (dx, d0) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
+                let (edx, ed0) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: dv, drate: drate, dState: dState)
+                let tag = "T \(T) N \(N) " + label
+                assertClose(dx, edx.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
+                assertClose(d0, ed0.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag)
+                // Only spike gradients, no state: the NULL paths.
+                let (dxs, _) = backward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
+                let (edxs, _) = refBackward(h: o.h, T: T, N: N, p, ds: ds, dv: nil, drate: nil, dState: nil)
+                assertClose(dxs, edxs.map { Float($0) }, rtol: 1e-4, atol: 1e-5, tag + " (ds only)")
             }
         }
     }
