@@ -23,6 +23,8 @@ class AdversarialTraining: TrainerCallback {
     let steps: Int
     let beta: Float
     let temperature: Float
+    /// The attack that crafts each training batch's adversarial inputs.
+    let trainingAttack: PGDAttack
     /// Nil: no robustness report (teachers trained inside a run, eval_samples = 0).
     let evaluation: RobustnessReport.Settings?
     let transferPath: String
@@ -39,6 +41,7 @@ class AdversarialTraining: TrainerCallback {
         steps = options.int("steps")
         beta = form == .trades ? Float(options.double("beta")) : 0
         self.temperature = temperature
+        trainingAttack = try PGDAttack(eps: eps, stepSize: alpha, steps: steps, start: form == .trades ? .gaussian(std: 0.001) : .uniform)
         transferPath = options.string("transfer_path")
         let samples = options.int("eval_samples")
         if samples > 0 {
@@ -56,7 +59,6 @@ class AdversarialTraining: TrainerCallback {
         } else {
             evaluation = nil
         }
-        _ = try attack()
     }
 
     // MARK: options
@@ -117,10 +119,6 @@ class AdversarialTraining: TrainerCallback {
 
     // MARK: events
 
-    func attack() throws -> PGDAttack {
-        try PGDAttack(eps: eps, stepSize: alpha, steps: steps, start: form == .trades ? .gaussian(std: 0.001) : .uniform)
-    }
-
     func fitStart(_ run: TrainingRun) throws {
         guard !run.config.normalize else {
             throw ConfigError("adversarial training attacks pixels in [0, 1]: set the run option normalize=false")
@@ -137,11 +135,11 @@ class AdversarialTraining: TrainerCallback {
         switch form {
         case .trades:
             let reference = try run.model.inEvaluationMode { try withoutGradients { try run.model(step.inputs) } }
-            adversarial = try attack().perturb(run.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
+            adversarial = try trainingAttack.perturb(run.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
             // The reference forward, K attack steps and the adversarial training pass.
             run.samplePasses += b * (steps + 2)
         case .pgd:
-            step.inputs = try attack().perturb(run.model, step.inputs, objective: .crossEntropy(t, temperature: temperature), seed: seed)
+            step.inputs = try trainingAttack.perturb(run.model, step.inputs, objective: .crossEntropy(t, temperature: temperature), seed: seed)
             run.samplePasses += b * steps
         }
     }

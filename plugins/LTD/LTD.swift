@@ -75,17 +75,18 @@ final class LTD: AdversarialTraining, InLoopMethod {
         for i in 0..<labels.count {
             maxProbability += Double(labels.probabilities[(i * labels.classes)..<((i + 1) * labels.classes)].max() ?? 0)
         }
+        let meanMaxProbability = maxProbability / Double(max(labels.count, 1))
         teacherFacts = [
             ("kind", .string(teacherPath.isEmpty ? teacherKind : "loaded")),
             ("path", teacherPath.isEmpty ? .null : .string(AdversarialTraining.path(teacherPath, seed: run.config.seed).path)),
             ("tau_t", .number(tauT)),
             ("train_accuracy", .number(trainAccuracy)), ("test_accuracy", .number(testAccuracy)),
-            ("mean_max_probability", .number(maxProbability / Double(max(labels.count, 1)))),
+            ("mean_max_probability", .number(meanMaxProbability)),
             ("replaced_with_onehot", .number(Double(labels.replaced))),
         ]
         context.log(String(format: "teacher (%@): train accuracy %.4f, test accuracy %.4f, mean max q %.3f at tau_t %g",
                            teacherPath.isEmpty ? teacherKind : teacherPath, trainAccuracy, testAccuracy,
-                           maxProbability / Double(max(labels.count, 1)), teacherTemperature))
+                           meanMaxProbability, teacherTemperature))
         if run.config.cropPadding > 0 || run.config.flip {
             teacher.eval()
             batchTeacher = teacher
