@@ -26,8 +26,8 @@ public final class BatchNorm: Module {
     }
 
     /// relu(self(x) + residual) (residual nil: relu(self(x))) in one fused pass each way; `Sequential` uses it for a
-    /// BatchNorm followed by a ReLU, residual blocks for their last batch norm. Equal to the separate layers up to an
-    /// ulp of the output (the same as those when `LayerFusion.isEnabled` is false).
+    /// BatchNorm followed by a ReLU, residual blocks for their last batch norm. Equal to the separate layers (what runs
+    /// when `LayerFusion.isEnabled` is false) bit for bit, values and gradients.
     public func forwardReLU(_ x: Tensor, adding residual: Tensor? = nil) throws -> Tensor {
         guard LayerFusion.isEnabled else {
             let h = try forward(x)
@@ -46,7 +46,8 @@ public final class BatchNorm: Module {
     }
 
     /// maxPool2d(relu(self(x)), kernel 2, stride 2) in one fused pass each way, for (N, C, H, W) inputs with H, W >= 2;
-    /// `Sequential` uses it for BatchNorm, ReLU, MaxPool2d(2). Same result as the separate layers up to an ulp.
+    /// `Sequential` uses it for BatchNorm, ReLU, MaxPool2d(2). The same values as the separate layers bit for bit; the
+    /// gradients differ by rounding (the fused backward sums in another order).
     public func forwardReLUMaxPool2(_ x: Tensor) throws -> Tensor {
         guard LayerFusion.isEnabled else { return try maxPool2d(relu(forward(x)), Pool2dGeometry(kernel: 2)) }
         if !isTraining {
