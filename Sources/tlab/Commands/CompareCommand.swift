@@ -56,15 +56,15 @@ struct Compare: ParsableCommand {
             let b = reports[baselineLabel]!.compactMap { value(at: key, in: $0) }
             guard !a.isEmpty else { continue }
             let (ma, sa) = meanStd(a)
+            let baseline = b.isEmpty ? nil : meanStd(b)
             let row: [(String, JSONValue)] = [("metric", .string(key)), ("method", .array(a.map(JSONValue.number))),
                                               ("baseline", .array(b.map(JSONValue.number))), ("method_mean", .number(ma)), ("method_std", .number(sa))]
-                + (b.isEmpty ? [] : [("baseline_mean", .number(meanStd(b).0)), ("baseline_std", .number(meanStd(b).1)),
-                                     ("difference", .number(ma - meanStd(b).0))])
+                + (baseline.map { [("baseline_mean", .number($0.0)), ("baseline_std", .number($0.1)), ("difference", .number(ma - $0.0))] } ?? [])
             rows.append(.object(row))
             let cell = { (m: Double, s: Double) in String(format: "%.4g ± %.2g", m, s).padding(toLength: 24, withPad: " ", startingAt: 0) }
             print(key.padding(toLength: 34, withPad: " ", startingAt: 0) + cell(ma, sa)
-                  + (b.isEmpty ? "n/a".padding(toLength: 24, withPad: " ", startingAt: 0) : cell(meanStd(b).0, meanStd(b).1))
-                  + (b.isEmpty ? "" : String(format: "%+.4g", ma - meanStd(b).0)))
+                  + (baseline.map { cell($0.0, $0.1) + String(format: "%+.4g", ma - $0.0) }
+                     ?? "n/a".padding(toLength: 24, withPad: " ", startingAt: 0)))
         }
         let summary: JSONValue = .object([("method", .string(name)), ("baseline", .string(baselineLabel)),
                                           ("seeds", .array(seedList.map { .number(Double($0)) })), ("rows", .array(rows)),
