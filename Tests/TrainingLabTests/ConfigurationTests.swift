@@ -10,28 +10,28 @@ final class ConfigurationTests: XCTestCase {
     ]
 
     func testDefaultsAndAssignments() throws {
-        let options = try MethodOptions(specs: specs, assignments: ["prune_ratio=0.3", "steps=7", "anneal=false", "variant=gc"], method: "m")
-        XCTAssertEqual(options.double("prune_ratio"), 0.3)
-        XCTAssertEqual(options.int("steps"), 7)
-        XCTAssertFalse(options.bool("anneal"))
-        XCTAssertEqual(options.string("variant"), "gc")
-        let defaults = try MethodOptions(specs: specs, method: "m")
-        XCTAssertEqual(defaults.double("prune_ratio"), 0.5)
-        XCTAssertEqual(try MethodOptions(specs: specs, given: ["prune_ratio": .int(0)], method: "m").double("prune_ratio"), 0)
+        let options = try OptionValues(specs: specs, assignments: ["prune_ratio=0.3", "steps=7", "anneal=false", "variant=gc"], owner: "m")
+        XCTAssertEqual(try options.double("prune_ratio"), 0.3)
+        XCTAssertEqual(try options.int("steps"), 7)
+        XCTAssertFalse(try options.bool("anneal"))
+        XCTAssertEqual(try options.string("variant"), "gc")
+        let defaults = try OptionValues(specs: specs, owner: "m")
+        XCTAssertEqual(try defaults.double("prune_ratio"), 0.5)
+        XCTAssertEqual(try OptionValues(specs: specs, given: ["prune_ratio": .int(0)], owner: "m").double("prune_ratio"), 0)
     }
 
     func testInvalidOptionsNameWhatIsValid() {
-        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["prune=0.3"], method: "infobatch")) {
+        XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["prune=0.3"], owner: "infobatch")) {
             XCTAssertEqual("\($0)", "infobatch: unknown option 'prune'; valid options: anneal, prune_ratio, steps, variant")
         }
-        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["prune_ratio=0.95"], method: "infobatch")) {
+        XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["prune_ratio=0.95"], owner: "infobatch")) {
             XCTAssertEqual("\($0)", "infobatch: option 'prune_ratio' = '0.95' is invalid; expected a number in 0.0...0.9")
         }
-        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["steps=2.5"], method: "m"))
-        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["variant=ld"], method: "m")) {
+        XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["steps=2.5"], owner: "m"))
+        XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["variant=ld"], owner: "m")) {
             XCTAssertTrue("\($0)".contains("one of fl, gc"))
         }
-        XCTAssertThrowsError(try MethodOptions(specs: specs, assignments: ["steps"], method: "m"))
+        XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["steps"], owner: "m"))
     }
 
     func testRunConfigSetAndJSONRoundTrip() throws {

@@ -10,35 +10,35 @@ private final class Recorder: InLoopMethod {
     var keepFirst: Int?
     var poisonAtBatch: Int?
 
-    init(options: MethodOptions) { tag = ""; log = [] }
+    init(options: OptionValues) { tag = ""; log = [] }
     init(tag: String) { self.tag = tag; log = [] }
 
-    func fitStart(_ run: TrainingRun) throws { log.append("\(tag)fitStart") }
-    func epochStart(_ run: TrainingRun, order: inout [Int]) throws {
+    func fitStart(_ loop: LoopState) throws { log.append("\(tag)fitStart") }
+    func epochStart(_ loop: LoopState, order: inout [Int]) throws {
         log.append("\(tag)epochStart")
         if let keepFirst { order = Array(order.prefix(keepFirst)) }
     }
-    func batchStart(_ run: TrainingRun, _ step: StepState) throws {
+    func batchStart(_ loop: LoopState, _ step: StepState) throws {
         log.append("\(tag)batchStart")
         if step.batchIndex == poisonAtBatch { step.inputs.pointer[0] = .nan }
     }
-    func afterForward(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterForward") }
-    func loss(_ run: TrainingRun, _ step: StepState) throws {
+    func afterForward(_ loop: LoopState, _ step: StepState) throws { log.append("\(tag)afterForward") }
+    func loss(_ loop: LoopState, _ step: StepState) throws {
         XCTAssertEqual(step.perSampleLoss?.shape, [step.batchSize])
         log.append("\(tag)loss")
     }
-    func afterBackward(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterBackward") }
-    func beforeStep(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)beforeStep") }
-    func afterStep(_ run: TrainingRun, _ step: StepState) throws { log.append("\(tag)afterStep") }
-    func epochEnd(_ run: TrainingRun, epoch: Int) throws { log.append("\(tag)epochEnd") }
-    func evaluate(_ run: TrainingRun, metrics: inout JSONValue) throws { log.append("\(tag)evaluate") }
-    func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws { log.append("\(tag)fitEnd") }
+    func afterBackward(_ loop: LoopState, _ step: StepState) throws { log.append("\(tag)afterBackward") }
+    func beforeStep(_ loop: LoopState, _ step: StepState) throws { log.append("\(tag)beforeStep") }
+    func afterStep(_ loop: LoopState, _ step: StepState) throws { log.append("\(tag)afterStep") }
+    func epochEnd(_ loop: LoopState, epoch: Int) throws { log.append("\(tag)epochEnd") }
+    func evaluate(_ loop: LoopState, metrics: inout JSONValue) throws { log.append("\(tag)evaluate") }
+    func fitEnd(_ loop: LoopState, report: inout JSONValue) throws { log.append("\(tag)fitEnd") }
 }
 
 final class TrainerTests: XCTestCase {
     static let dataset = LearnableIDXDataset()
 
-    private func context(epochs: Int = 2, seed: Int = 0, model: String = "smallcnn", extra: [(String, JSONValue)] = []) throws -> RunContext {
+    private func context(epochs: Int = 2, seed: Int = 0, model: String = "smallcnn", extra: [(String, JSONValue)] = []) throws -> MethodContext {
         var config = RunConfig()
         config.model = model
         config.epochs = epochs
@@ -49,7 +49,7 @@ final class TrainerTests: XCTestCase {
         config.dataset = TrainerTests.dataset.spec
         config.cropPadding = 0  // the class is the row of a bar: shifted crops would blur it
         for (k, v) in extra { try config.set(k, v) }
-        return RunContext(config: config, options: try MethodOptions(specs: [], method: "test"), data: try TrainerTests.dataset.load())
+        return MethodContext(config: config, options: try OptionValues(specs: [], owner: "test"), data: try TrainerTests.dataset.load())
     }
 
     private func weights(_ model: Module) -> [[Float]] { model.namedState().map { $0.1.scalars } }
@@ -62,7 +62,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(losses.count, 3)
         XCTAssertLessThan(losses.last!, losses.first! * 0.5, "\(losses)")
         XCTAssertGreaterThan(metrics?.accuracy ?? 0, 0.8)
-        XCTAssertEqual(trainer.run.samplePasses, 3 * 400)
+        XCTAssertEqual(trainer.loop.samplePasses, 3 * 400)
     }
 
     func testLossDecreasesOnARealFashionMNISTSubset() throws {
@@ -74,7 +74,7 @@ final class TrainerTests: XCTestCase {
         config.lr = 0.05
         config.dataset = "fashion-mnist,subset=1000"
         let data = try DatasetSpec(parsing: config.dataset).load()
-        let ctx = RunContext(config: config, options: try MethodOptions(specs: [], method: "test"), data: data)
+        let ctx = MethodContext(config: config, options: try OptionValues(specs: [], owner: "test"), data: data)
         let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), train: data.train, test: .some(nil))
         try trainer.fit()
         let losses = trainer.history.compactMap { $0["train_loss"]?.doubleValue }
@@ -112,7 +112,7 @@ final class TrainerTests: XCTestCase {
         let resumed = resumedContext.makeTrainer(model: resumedModel)
         try resumed.fit(resumingFrom: url)
         XCTAssertEqual(resumed.history.count, 3)
-        XCTAssertEqual(resumed.run.samplePasses, 3 * 400)
+        XCTAssertEqual(resumed.loop.samplePasses, 3 * 400)
         XCTAssertEqual(weights(resumedModel), weights(reference), "resumed weights differ from the uninterrupted run")
     }
 
@@ -120,7 +120,7 @@ final class TrainerTests: XCTestCase {
     func testNormalizeOffFeedsPixelsInTheUnitBoxToTrainingAndEvaluation() throws {
         final class RangeProbe: TrainerCallback {
             var low = Float.infinity, high = -Float.infinity
-            func batchStart(_ run: TrainingRun, _ step: StepState) throws {
+            func batchStart(_ loop: LoopState, _ step: StepState) throws {
                 for v in step.inputs.scalars { low = min(low, v); high = max(high, v) }
             }
         }
@@ -165,7 +165,7 @@ final class TrainerTests: XCTestCase {
         pruner.keepFirst = 100
         let trainer = ctx.makeTrainer(model: try ctx.makeModel("mlp"), callbacks: [pruner])
         try trainer.fit()
-        XCTAssertEqual(trainer.run.samplePasses, 200)
+        XCTAssertEqual(trainer.loop.samplePasses, 200)
         XCTAssertEqual(trainer.history.map { $0["samples"]?.doubleValue }, [100, 100])
     }
 
@@ -189,10 +189,10 @@ private final class OrderProbe: InLoopMethod {
     static let descriptor = MethodDescriptor(name: "probe", title: "test", paper: "-", summary: "-")
     let name: String
     let log: SharedLog
-    init(options: MethodOptions) { name = ""; log = SharedLog() }
+    init(options: OptionValues) { name = ""; log = SharedLog() }
     init(_ name: String, _ log: SharedLog) { self.name = name; self.log = log }
-    func batchStart(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).batchStart") }
-    func afterForward(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).afterForward") }
-    func loss(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).loss") }
-    func afterStep(_ run: TrainingRun, _ step: StepState) throws { log.entries.append("\(name).afterStep") }
+    func batchStart(_ loop: LoopState, _ step: StepState) throws { log.entries.append("\(name).batchStart") }
+    func afterForward(_ loop: LoopState, _ step: StepState) throws { log.entries.append("\(name).afterForward") }
+    func loss(_ loop: LoopState, _ step: StepState) throws { log.entries.append("\(name).loss") }
+    func afterStep(_ loop: LoopState, _ step: StepState) throws { log.entries.append("\(name).afterStep") }
 }

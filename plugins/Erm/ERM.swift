@@ -13,5 +13,5 @@ public final class ERM: InLoopMethod {
         supportsResume: true
     )
 
-    public init(options: MethodOptions) {}
+    public init(options: OptionValues) {}
 }

@@ -70,13 +70,13 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
     /// Samples weighted 1/k in each epoch run so far.
     private(set) var upweightedPerEpoch: [Int] = []
 
-    public init(options: MethodOptions) throws {
+    public init(options: OptionValues) throws {
         // The official clamp; within the option's range it only matters for r = 0.9, where 1 - 0.9 falls just below 0.1.
-        keepRatio = min(1, max(0.1, 1 - options.double("prune_ratio")))
-        delta = options.double("delta")
-        initialScore = Float(options.double("initial_score"))
-        guard let mode = Mode(rawValue: options.string("mode")) else {
-            throw ConfigError("infobatch: unknown mode '\(options.string("mode"))'")
+        keepRatio = try min(1, max(0.1, 1 - options.double("prune_ratio")))
+        delta = try options.double("delta")
+        initialScore = Float(try options.double("initial_score"))
+        guard let mode = Mode(rawValue: try options.string("mode")) else {
+            throw ConfigError("infobatch: unknown mode '\(try options.string("mode"))'")
         }
         self.mode = mode
     }
@@ -84,8 +84,8 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
     /// Whether epoch `epoch` of `epochs` prunes (the official sampler prunes while its 1-based count <= delta*E).
     static func prunes(epoch: Int, of epochs: Int, delta: Double) -> Bool { Double(epoch) < delta * Double(epochs) }
 
-    public func epochStart(_ run: TrainingRun, order: inout [Int]) throws {
-        let epoch = run.epoch
+    public func epochStart(_ loop: LoopState, order: inout [Int]) throws {
+        let epoch = loop.epoch
         if scores.isEmpty {
             scores = [Float](repeating: initialScore, count: order.count)
             weights = [Float](repeating: 1, count: order.count)
@@ -99,8 +99,8 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
         for i in weights.indices { weights[i] = 1 }
         var dropped = [Bool](repeating: false, count: scores.count)
         var upweighted = 0
-        if InfoBatchMethod.prunes(epoch: epoch, of: run.config.epochs, delta: delta) {
-            var generator = SeededGenerator(seed: UInt64(run.config.seed)).split("infobatch").split(UInt64(epoch))
+        if InfoBatchMethod.prunes(epoch: epoch, of: loop.config.epochs, delta: delta) {
+            var generator = SeededGenerator(seed: UInt64(loop.config.seed)).split("infobatch").split(UInt64(epoch))
             let low = wellLearned()
             let kept = Int((keepRatio * Double(low.count)).rounded(.down))
             switch mode {
@@ -120,8 +120,8 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
         order.removeAll { dropped[$0] }
         prunedPerEpoch.append(before - order.count)
         upweightedPerEpoch.append(upweighted)
-        run.epochMetrics.set("pruned_samples", .number(Double(before - order.count)))
-        run.epochMetrics.set("upweighted_samples", .number(Double(upweighted)))
+        loop.epochMetrics.set("pruned_samples", .number(Double(before - order.count)))
+        loop.epochMetrics.set("upweighted_samples", .number(Double(upweighted)))
     }
 
     /// D_low in index order: the samples scored strictly below the mean score. The mean is summed in
@@ -134,7 +134,7 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
         return scores.indices.filter { Double(scores[$0]) < mean }
     }
 
-    public func loss(_ run: TrainingRun, _ step: StepState) throws {
+    public func loss(_ loop: LoopState, _ step: StepState) throws {
         guard let losses = step.perSampleLoss, losses.count == step.indices.count else {
             throw TrainingError("infobatch: the step has no per-sample loss for its \(step.indices.count) samples")
         }
@@ -143,13 +143,13 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
         step.sampleWeights = step.indices.map { weights[$0] }
     }
 
-    public func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws {
+    public func fitEnd(_ loop: LoopState, report: inout JSONValue) throws {
         let total = prunedPerEpoch.reduce(0, +)
-        let fullPasses = Double(scores.count * run.config.epochs)
+        let fullPasses = Double(scores.count * loop.config.epochs)
         report.set("infobatch", .object([
             ("mode", .string(mode.rawValue)),
             ("keep_ratio", .number(keepRatio)),
-            ("pruning_epochs", .number(Double((0..<run.config.epochs).filter { InfoBatchMethod.prunes(epoch: $0, of: run.config.epochs, delta: delta) }.count))),
+            ("pruning_epochs", .number(Double((0..<loop.config.epochs).filter { InfoBatchMethod.prunes(epoch: $0, of: loop.config.epochs, delta: delta) }.count))),
             ("pruned_samples", .number(Double(total))),
             ("saved_pass_fraction", .number(fullPasses > 0 ? Double(total) / fullPasses : 0)),
             ("pruned_per_epoch", .array(prunedPerEpoch.map { .number(Double($0)) })),

@@ -34,27 +34,27 @@ class AdversarialTraining: TrainerCallback {
     private var adversarial: Tensor?
     private var sums = (natural: 0.0, robust: 0.0, samples: 0)
 
-    init(form: Form, options: MethodOptions, temperature: Float) throws {
+    init(form: Form, options: OptionValues, temperature: Float) throws {
         self.form = form
-        eps = Float(options.double("eps"))
-        alpha = Float(options.double("alpha"))
-        steps = options.int("steps")
-        beta = form == .trades ? Float(options.double("beta")) : 0
+        eps = Float(try options.double("eps"))
+        alpha = Float(try options.double("alpha"))
+        steps = try options.int("steps")
+        beta = form == .trades ? Float(try options.double("beta")) : 0
         self.temperature = temperature
         trainingAttack = try PGDAttack(eps: eps, stepSize: alpha, steps: steps, start: form == .trades ? .gaussian(std: 0.001) : .uniform)
-        transferPath = options.string("transfer_path")
-        let samples = options.int("eval_samples")
+        transferPath = try options.string("transfer_path")
+        let samples = try options.int("eval_samples")
         if samples > 0 {
             var s = RobustnessReport.Settings()
-            s.eps = Float(options.double("eval_eps"))
-            s.steps = options.int("eval_steps")
-            s.restarts = options.int("eval_restarts")
+            s.eps = Float(try options.double("eval_eps"))
+            s.steps = try options.int("eval_steps")
+            s.restarts = try options.int("eval_restarts")
             s.samples = samples
             s.temperature = temperature
-            s.extraEps = try AdversarialTraining.radii(options.string("extra_eps"))
-            s.strongSteps = options.int("strong_steps")
-            s.strongRestarts = options.int("strong_restarts")
-            s.validationSteps = options.int("val_steps")
+            s.extraEps = try AdversarialTraining.radii(try options.string("extra_eps"))
+            s.strongSteps = try options.int("strong_steps")
+            s.strongRestarts = try options.int("strong_restarts")
+            s.validationSteps = try options.int("val_steps")
             evaluation = s
         } else {
             evaluation = nil
@@ -112,44 +112,44 @@ class AdversarialTraining: TrainerCallback {
     // MARK: hooks for LTD
 
     /// The targets of the step's classification term: the labels (LTD: the teacher's soft labels).
-    func targets(for step: StepState, run: TrainingRun) throws -> ClassificationTarget { .labels(step.labels) }
+    func targets(for step: StepState, loop: LoopState) throws -> ClassificationTarget { .labels(step.labels) }
 
     /// Keys added to the report beside "robust".
     func methodReport() -> [(String, JSONValue)] { [] }
 
     // MARK: events
 
-    func fitStart(_ run: TrainingRun) throws {
-        guard !run.config.normalize else {
+    func fitStart(_ loop: LoopState) throws {
+        guard !loop.config.normalize else {
             throw ConfigError("adversarial training attacks pixels in [0, 1]: set the run option normalize=false")
         }
     }
 
-    func epochStart(_ run: TrainingRun, order: inout [Int]) throws { sums = (0, 0, 0) }
+    func epochStart(_ loop: LoopState, order: inout [Int]) throws { sums = (0, 0, 0) }
 
-    func batchStart(_ run: TrainingRun, _ step: StepState) throws {
-        let t = try targets(for: step, run: run)
+    func batchStart(_ loop: LoopState, _ step: StepState) throws {
+        let t = try targets(for: step, loop: loop)
         target = t
-        let seed = SeededGenerator(seed: run.context.seed("attack")).split(UInt64(run.globalStep)).seed
+        let seed = SeededGenerator(seed: loop.context.seed("attack")).split(UInt64(loop.globalStep)).seed
         let b = step.batchSize
         switch form {
         case .trades:
-            let reference = try run.model.inEvaluationMode { try withoutGradients { try run.model(step.inputs) } }
-            adversarial = try trainingAttack.perturb(run.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
+            let reference = try loop.model.inEvaluationMode { try withoutGradients { try loop.model(step.inputs) } }
+            adversarial = try trainingAttack.perturb(loop.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
             // The reference forward, K attack steps and the adversarial training pass.
-            run.samplePasses += b * (steps + 2)
+            loop.samplePasses += b * (steps + 2)
         case .pgd:
-            step.inputs = try trainingAttack.perturb(run.model, step.inputs, objective: .crossEntropy(t, temperature: temperature), seed: seed)
-            run.samplePasses += b * steps
+            step.inputs = try trainingAttack.perturb(loop.model, step.inputs, objective: .crossEntropy(t, temperature: temperature), seed: seed)
+            loop.samplePasses += b * steps
         }
     }
 
-    func loss(_ run: TrainingRun, _ step: StepState) throws {
+    func loss(_ loop: LoopState, _ step: StepState) throws {
         guard let logits = step.logits, let target else { throw TrainingError("adversarial training: loss event without logits or targets") }
         switch form {
         case .trades:
             guard let adversarial else { throw TrainingError("TRADES: loss event without adversarial inputs") }
-            let trades = try TradesLoss(clean: logits, adversarial: try run.model(adversarial), target: target, beta: beta,
+            let trades = try TradesLoss(clean: logits, adversarial: try loop.model(adversarial), target: target, beta: beta,
                                         temperature: temperature)
             step.perSampleLoss = trades.total
             sums.natural += Double(try withoutGradients { try trades.natural.sum() }.item())
@@ -164,24 +164,24 @@ class AdversarialTraining: TrainerCallback {
         self.target = nil
     }
 
-    func epochEnd(_ run: TrainingRun, epoch: Int) throws {
+    func epochEnd(_ loop: LoopState, epoch: Int) throws {
         guard sums.samples > 0 else { return }
-        run.epochMetrics.set("natural_loss", .number(sums.natural / Double(sums.samples)))
-        if form == .trades { run.epochMetrics.set("robust_kl", .number(sums.robust / Double(sums.samples))) }
+        loop.epochMetrics.set("natural_loss", .number(sums.natural / Double(sums.samples)))
+        if form == .trades { loop.epochMetrics.set("robust_kl", .number(sums.robust / Double(sums.samples))) }
     }
 
-    func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws {
+    func fitEnd(_ loop: LoopState, report: inout JSONValue) throws {
         for (key, value) in methodReport() { report.set(key, value) }
         guard let settings = evaluation else { return }
-        let context = run.context
+        let context = loop.context
         var source: Module?
         if !transferPath.isEmpty {
             let model = try context.makeModel(purpose: "transfer")
-            try ModelFile.load(into: model, from: AdversarialTraining.path(transferPath, seed: run.config.seed))
+            try ModelFile.load(into: model, from: AdversarialTraining.path(transferPath, seed: loop.config.seed))
             source = model
         }
         context.log("robustness evaluation on \(min(settings.samples, context.data.test.count)) test samples")
-        report.set("robust", try RobustnessReport.evaluate(run.model, test: context.data.test, validation: context.data.validation,
+        report.set("robust", try RobustnessReport.evaluate(loop.model, test: context.data.test, validation: context.data.validation,
                                                            transferSource: source, settings: settings, seed: context.seed("evaluation"),
                                                            log: { context.log($0) }))
     }

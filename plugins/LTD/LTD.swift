@@ -48,27 +48,27 @@ final class LTD: AdversarialTraining, InLoopMethod {
     private var batchTeacher: Module?
     private var teacherFacts: [(String, JSONValue)] = []
 
-    init(options: MethodOptions) throws {
-        teacherKind = options.string("teacher")
-        teacherPath = options.string("teacher_path")
-        teacherEpochs = options.int("teacher_epochs")
-        tauT = options.double("tau_t")
+    init(options: OptionValues) throws {
+        teacherKind = try options.string("teacher")
+        teacherPath = try options.string("teacher_path")
+        teacherEpochs = try options.int("teacher_epochs")
+        tauT = try options.double("tau_t")
         teacherTemperature = Float(tauT)
-        oneHotWhereWrong = options.bool("onehot_where_wrong")
-        try super.init(form: options.string("base") == "pgd" ? .pgd : .trades, options: options,
-                       temperature: Float(options.double("tau_s")))
+        oneHotWhereWrong = try options.bool("onehot_where_wrong")
+        try super.init(form: try options.string("base") == "pgd" ? .pgd : .trades, options: options,
+                       temperature: Float(try options.double("tau_s")))
     }
 
-    override func fitStart(_ run: TrainingRun) throws {
-        try super.fitStart(run)
-        let context = run.context
+    override func fitStart(_ loop: LoopState) throws {
+        try super.fitStart(loop)
+        let context = loop.context
         let train = context.data.train
-        let teacher = try makeTeacher(run)
-        let normalization = run.config.inputNormalization
+        let teacher = try makeTeacher(loop)
+        let normalization = loop.config.inputNormalization
         let labels = try SoftLabels(teacherLogits: try Evaluation.logits(of: teacher, on: train, normalization: normalization),
                                     labels: train.labels, classes: train.classCount, temperature: teacherTemperature,
                                     oneHotWhereWrong: oneHotWhereWrong)
-        run.samplePasses += train.count
+        loop.samplePasses += train.count
         let testAccuracy = try Evaluation.metrics(of: teacher, on: context.data.test, normalization: normalization).accuracy
         let trainAccuracy = Double(labels.teacherCorrect) / Double(max(train.count, 1))
         var maxProbability = 0.0
@@ -78,7 +78,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         let meanMaxProbability = maxProbability / Double(max(labels.count, 1))
         teacherFacts = [
             ("kind", .string(teacherPath.isEmpty ? teacherKind : "loaded")),
-            ("path", teacherPath.isEmpty ? .null : .string(AdversarialTraining.path(teacherPath, seed: run.config.seed).path)),
+            ("path", teacherPath.isEmpty ? .null : .string(AdversarialTraining.path(teacherPath, seed: loop.config.seed).path)),
             ("tau_t", .number(tauT)),
             ("train_accuracy", .number(trainAccuracy)), ("test_accuracy", .number(testAccuracy)),
             ("mean_max_probability", .number(meanMaxProbability)),
@@ -87,7 +87,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         context.log(String(format: "teacher (%@): train accuracy %.4f, test accuracy %.4f, mean max q %.3f at tau_t %g",
                            teacherPath.isEmpty ? teacherKind : teacherPath, trainAccuracy, testAccuracy,
                            meanMaxProbability, teacherTemperature))
-        if run.config.cropPadding > 0 || run.config.flip {
+        if loop.config.cropPadding > 0 || loop.config.flip {
             teacher.eval()
             batchTeacher = teacher
         } else {
@@ -96,20 +96,20 @@ final class LTD: AdversarialTraining, InLoopMethod {
     }
 
     /// The teacher of this run: loaded, or trained on the run's training set with its seed.
-    private func makeTeacher(_ run: TrainingRun) throws -> Module {
-        let context = run.context
+    private func makeTeacher(_ loop: LoopState) throws -> Module {
+        let context = loop.context
         let teacher = try context.makeModel(purpose: "teacher")
         if !teacherPath.isEmpty {
-            try ModelFile.load(into: teacher, from: AdversarialTraining.path(teacherPath, seed: run.config.seed))
+            try ModelFile.load(into: teacher, from: AdversarialTraining.path(teacherPath, seed: loop.config.seed))
             return teacher
         }
-        var config = run.config
+        var config = loop.config
         var callbacks: [TrainerCallback] = []
         if teacherKind == "robust" {
             // The baseline's recipe with this run's attack; no robustness report for the teacher.
             let given: [String: OptionValue] = ["eps": .double(Double(eps)), "alpha": .double(Double(alpha)),
                                                 "steps": .int(steps), "beta": .double(Double(beta)), "eval_samples": .int(0)]
-            callbacks = [try TRADES(options: MethodOptions(specs: TRADES.descriptor.options, given: given, method: "trades"))]
+            callbacks = [try TRADES(options: OptionValues(specs: TRADES.descriptor.options, given: given, owner: "trades"))]
         } else {
             config.epochs = teacherEpochs
         }
@@ -117,15 +117,15 @@ final class LTD: AdversarialTraining, InLoopMethod {
                                           label: context.label + " teacher")
         trainer.callbacksProvideLoss = !callbacks.isEmpty
         try trainer.fit()
-        run.samplePasses += trainer.run.samplePasses
+        loop.samplePasses += trainer.loop.samplePasses
         return teacher
     }
 
-    override func targets(for step: StepState, run: TrainingRun) throws -> ClassificationTarget {
+    override func targets(for step: StepState, loop: LoopState) throws -> ClassificationTarget {
         if let cached { return .probabilities(try cached.rows(step.indices)) }
         guard let teacher = batchTeacher else { throw TrainingError("ltd: no teacher (fitStart did not run)") }
         let logits = try withoutGradients { try teacher(step.inputs) }
-        run.samplePasses += step.batchSize
+        loop.samplePasses += step.batchSize
         let labels = try SoftLabels(teacherLogits: logits.scalars, labels: step.labels, classes: logits.shape[1],
                                     temperature: teacherTemperature, oneHotWhereWrong: oneHotWhereWrong)
         return .probabilities(try labels.rows(Array(0..<step.batchSize)))

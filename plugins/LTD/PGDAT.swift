@@ -16,7 +16,7 @@ final class PGDAT: AdversarialTraining, InLoopMethod {
         supportsResume: true
     )
 
-    init(options: MethodOptions) throws {
+    init(options: OptionValues) throws {
         try super.init(form: .pgd, options: options, temperature: 1)
     }
 }

@@ -17,7 +17,7 @@ final class TRADES: AdversarialTraining, InLoopMethod {
         supportsResume: true
     )
 
-    init(options: MethodOptions) throws {
+    init(options: OptionValues) throws {
         try super.init(form: .trades, options: options, temperature: 1)
     }
 }

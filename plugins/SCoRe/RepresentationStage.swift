@@ -8,7 +8,7 @@ import TrainingLab
 /// not applied, so the report can say whether every loss stayed finite.
 struct RepresentationStage {
     let objective: Objective
-    let options: MethodOptions
+    let options: OptionValues
     let networks: SCoReNetworks
 
     struct Outcome {
@@ -17,17 +17,17 @@ struct RepresentationStage {
         var report: [(String, JSONValue)]
     }
 
-    func run(_ context: RunContext, log: MetricsLog) throws -> Outcome {
+    func run(_ context: MethodContext, log: MetricsLog) throws -> Outcome {
         let config = context.config, train = context.data.train
         let schedule = try LearningRateSchedule(parsing: config.schedule)
-        let scaleMin = Float(options.double("crop_scale_min"))
+        let scaleMin = Float(try options.double("crop_scale_min"))
         let view = Augmentation.randomResizedCrop(scale: scaleMin...1, flip: config.flip)
         let viewCount: Int
         if case .crossEntropy = objective { viewCount = 1 } else { viewCount = 2 }
         let loader = DataLoader(dataset: train, batchSize: config.batchSize, views: Array(repeating: view, count: viewCount),
                                 seed: context.seed("data"))
-        let settings = SetLossSettings(temperature: options.double("temperature"), baseTemperature: options.double("base_temperature"),
-                                       lambda: options.double("lambda"), ridge: options.double("logdet_delta"))
+        let settings = SetLossSettings(temperature: try options.double("temperature"), baseTemperature: try options.double("base_temperature"),
+                                       lambda: try options.double("lambda"), ridge: try options.double("logdet_delta"))
         let model = networks.trained
         let optimizer = context.makeOptimizer(for: model)
         model.train()

@@ -46,15 +46,15 @@ public final class SCoRe: LoopOwningMethod {
         supportsResume: false
     )
 
-    let options: MethodOptions
+    let options: OptionValues
     let objective: Objective
 
-    public init(options: MethodOptions) throws {
+    public init(options: OptionValues) throws {
         self.options = options
-        objective = try Objective(options.string("loss"))
+        objective = try Objective(try options.string("loss"))
     }
 
-    public func run(_ context: RunContext) throws -> MethodOutcome {
+    public func run(_ context: MethodContext) throws -> MethodOutcome {
         let config = context.config
         guard config.model == "smallcnn" else {
             throw ConfigError("score: trains the spec's smallcnn-style encoder (feature layer of feature_dim units) with a projection head; model '\(config.model)' is not supported, use --model smallcnn")
@@ -62,10 +62,10 @@ public final class SCoRe: LoopOwningMethod {
         let data = context.data
         let test = data.test
         let shape = data.train.sampleShape
-        let featureDim = options.int("feature_dim")
+        let featureDim = try options.int("feature_dim")
         let networks = try ParameterInit.withSeed(context.seed("init")) {
             try SCoReNetworks(channels: shape[0], height: shape[1], width: shape[2], featureDim: featureDim,
-                              projectionDim: options.int("projection_dim"), classes: data.classCount, objective: objective)
+                              projectionDim: try options.int("projection_dim"), classes: data.classCount, objective: objective)
         }
         let log = MetricsLog(context: context)
 
@@ -79,8 +79,8 @@ public final class SCoRe: LoopOwningMethod {
         } else {
             let started = Stopwatch()
             let features = try Evaluation.outputs(of: networks.encoder, on: data.train)
-            let probe = LinearProbe(epochs: options.int("probe_epochs"), batchSize: options.int("probe_batch_size"),
-                                    learningRate: options.double("probe_lr"), weightDecay: options.double("probe_weight_decay"))
+            let probe = LinearProbe(epochs: try options.int("probe_epochs"), batchSize: try options.int("probe_batch_size"),
+                                    learningRate: try options.double("probe_lr"), weightDecay: try options.double("probe_weight_decay"))
             let result = try probe.fit(features: features, labels: data.train.labels, classes: data.classCount, seed: context.seed("probe")) { epoch in
                 try log.append(stage: "probe", [("epoch", .number(Double(epoch.epoch))), ("epochs", .number(Double(probe.epochs))),
                                                  ("lr", .number(epoch.learningRate)), ("train_loss", .number(epoch.loss)),
@@ -94,7 +94,7 @@ public final class SCoRe: LoopOwningMethod {
         }
 
         let analysis = try TestAnalysis(networks: networks, classifier: classifier, test: test,
-                                        trainCounts: data.train.classCounts(), rareCount: options.int("rare_classes"))
+                                        trainCounts: data.train.classCounts(), rareCount: try options.int("rare_classes"))
         let nonfinite = stage1.nonfiniteSteps + probeNonfinite
         var report: [(String, JSONValue)] = [
             ("loss", .string(objective.name)),
@@ -138,10 +138,10 @@ enum Objective {
 /// metrics.jsonl of a run: one line per epoch of either stage, rewritten after each (as the trainer does),
 /// and the same line sent to the progress sink.
 final class MetricsLog {
-    private let context: RunContext
+    private let context: MethodContext
     private var lines: [JSONValue] = []
 
-    init(context: RunContext) { self.context = context }
+    init(context: MethodContext) { self.context = context }
 
     func append(stage: String, _ pairs: [(String, JSONValue)]) throws {
         var line: JSONValue = .object([("stage", .string(stage))])

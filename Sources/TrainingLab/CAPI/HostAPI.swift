@@ -8,13 +8,13 @@ import Foundation
 private enum HostRegistry {
     static let lock = NSLock()
     static var pluginPaths: [String] = []
-    static var registry: MethodRegistry?
+    static var registry: PluginRegistry?
 
-    static func shared() throws -> MethodRegistry {
+    static func shared() throws -> PluginRegistry {
         lock.lock()
         defer { lock.unlock() }
         if let registry { return registry }
-        let discovered = try MethodRegistry(pluginPaths: pluginPaths)
+        let discovered = try PluginRegistry(pluginPaths: pluginPaths)
         registry = discovered
         return discovered
     }
@@ -22,9 +22,9 @@ private enum HostRegistry {
 
 /// A run behind a `tl_run *` handle.
 private final class HostRun {
-    let run: MethodRun
+    let plan: RunPlan
     var executed = false
-    init(_ run: MethodRun) { self.run = run }
+    init(_ plan: RunPlan) { self.plan = plan }
 }
 
 /// Forwards progress events to a C callback as one-line JSON.
@@ -63,7 +63,7 @@ private func guarded(_ body: () throws -> Void) -> Int32 {
 
 private struct NotFound: Error { let message: String }
 
-private func requireEntry(_ registry: MethodRegistry, _ name: String) throws -> MethodRegistry.Entry {
+private func requireEntry(_ registry: PluginRegistry, _ name: String) throws -> PluginRegistry.Entry {
     for part in name.split(separator: "+") where !registry.names.contains(String(part)) {
         throw NotFound(message: "unknown method '\(part)'; available: \(registry.names.joined(separator: ", "))")
     }
@@ -135,9 +135,9 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
                 }
             }
         }
-        let run = try MethodRun(registry: registry, name: methodName, settings: settings, optionAssignments: assignments,
+        let plan = try RunPlan(registry: registry, name: methodName, settings: settings, optionAssignments: assignments,
                                 outputDirectory: outputDirectory)
-        runOut.pointee = OpaquePointer(Unmanaged.passRetained(HostRun(run)).toOpaque())
+        runOut.pointee = OpaquePointer(Unmanaged.passRetained(HostRun(plan)).toOpaque())
     }
 }
 
@@ -153,7 +153,7 @@ public func tl_run_execute(_ handle: OpaquePointer?, _ progress: (@convention(c)
         let host = try hostRun(handle, "tl_run_execute")
         guard !host.executed else { throw ConfigError("tl_run_execute: this run was already executed; create a new one") }
         host.executed = true
-        try host.run.execute(progress: progress.map { CallbackProgress($0, userData) })
+        try host.plan.execute(progress: progress.map { CallbackProgress($0, userData) })
     }
 }
 
@@ -161,7 +161,7 @@ public func tl_run_execute(_ handle: OpaquePointer?, _ progress: (@convention(c)
 public func tl_run_report(_ handle: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     guarded {
         let host = try hostRun(handle, "tl_run_report")
-        guard let report = host.run.report else { throw ConfigError("tl_run_report: the run has not completed (call tl_run_execute first)") }
+        guard let report = host.plan.report else { throw ConfigError("tl_run_report: the run has not completed (call tl_run_execute first)") }
         try output(report.serialized(), json)
     }
 }

@@ -80,7 +80,15 @@ open class Module {
 public final class Sequential: Module {
     public let layers: [Module]
 
-    public init(_ layers: [Module]) { self.layers = layers }
+    /// Layer position -> name under which that layer's output is published to `ForwardCapture`
+    /// (e.g. "features": the input of the classifier), without changing the state names.
+    public let publishedOutputs: [Int: String]
+
+    /// `outputs` names layer outputs by position: ["features": layers.count - 2] publishes what the last layer reads.
+    public init(_ layers: [Module], outputs: [String: Int] = [:]) {
+        self.layers = layers
+        publishedOutputs = Dictionary(uniqueKeysWithValues: outputs.map { ($0.value, $0.key) })
+    }
     public convenience init(_ layers: Module...) { self.init(layers) }
 
     /// Runs the layers in order; a BatchNorm directly followed by a ReLU (and a 2x2 MaxPool2d) runs as one fused op
@@ -89,9 +97,10 @@ public final class Sequential: Module {
         var h = x
         var i = 0
         while i < layers.count {
+            // A fused group must not hide an output that is published from inside it.
             if let bn = layers[i] as? BatchNorm, i + 1 < layers.count, let act = layers[i + 1] as? Activation,
-               case .relu = act.kind {
-                if i + 2 < layers.count, let pool = layers[i + 2] as? MaxPool2d, pool.isPlain2x2,
+               case .relu = act.kind, publishedOutputs[i] == nil {
+                if i + 2 < layers.count, let pool = layers[i + 2] as? MaxPool2d, pool.isPlain2x2, publishedOutputs[i + 1] == nil,
                    h.rank == 4, h.shape[2] >= 2, h.shape[3] >= 2 {
                     h = try bn.forwardReLUMaxPool2(h)
                     i += 3
@@ -103,6 +112,7 @@ public final class Sequential: Module {
                 h = try layers[i](h)
                 i += 1
             }
+            if let name = publishedOutputs[i - 1] { ForwardCapture.record(name, h) }
         }
         return h
     }

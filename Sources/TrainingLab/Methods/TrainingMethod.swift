@@ -2,7 +2,7 @@
 ///
 /// Two kinds, one family (the Composer / Flower pattern): an `InLoopMethod` reacts to the trainer's events
 /// (see `TrainingEvent` for the loop) and leaves the loop to the trainer; a `LoopOwningMethod` drives its
-/// own loop with the same building blocks (`RunContext`: models, trainers, loaders, metrics). How each
+/// own loop with the same building blocks (`MethodContext`: models, trainers, loaders, metrics). How each
 /// of the fourteen specs in shared/methods maps onto this design (kind; events or loop; claims):
 ///
 /// | spec | kind | where it enters |
@@ -27,7 +27,7 @@
 public protocol TrainingMethod: AnyObject {
     static var descriptor: MethodDescriptor { get }
     /// A method instance for one run, with validated options.
-    init(options: MethodOptions) throws
+    init(options: OptionValues) throws
 }
 
 /// A method made of reactions to trainer events.
@@ -35,7 +35,7 @@ public protocol InLoopMethod: TrainingMethod, TrainerCallback {}
 
 /// A method that runs its own loop. It returns its own report keys; the host adds the common ones.
 public protocol LoopOwningMethod: TrainingMethod {
-    func run(_ context: RunContext) throws -> MethodOutcome
+    func run(_ context: MethodContext) throws -> MethodOutcome
 }
 
 /// What a loop-owning method hands back: its final model (evaluated by the host like any run, if

@@ -1,12 +1,19 @@
 import CTrainingLab
 
-/// What a plugin's entry symbol hands to the host: the method types it provides.
+/// What a plugin's entry symbol hands to the host: the method types it provides and the models they
+/// (or users) can name with `--model`.
 /// The host casts the returned object to this class; that cast (and `is any TrainingMethod.Type` on the
 /// types) only succeeds because host and plugin share one libTrainingLab.so.
 public final class PluginRegistration {
     public let methods: [any TrainingMethod.Type]
+    public let models: [ModelBuilder]
 
-    public init(_ methods: any TrainingMethod.Type...) { self.methods = methods }
+    public init(methods: [any TrainingMethod.Type] = [], models: [ModelBuilder] = []) {
+        self.methods = methods
+        self.models = models
+    }
+
+    public convenience init(_ methods: any TrainingMethod.Type...) { self.init(methods: methods) }
 
     /// A +1 reference for `tl_plugin_entry` to return.
     public var retainedPointer: UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }

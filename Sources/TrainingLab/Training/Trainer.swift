@@ -3,7 +3,7 @@ import Foundation
 
 /// The training loop of every run (see `TrainingEvent` for the loop as pseudocode and the event order).
 public final class Trainer {
-    public let run: TrainingRun
+    public let loop: LoopState
     public let train: ImageDataset
     public let test: ImageDataset?
     public private(set) var callbacks: [TrainerCallback]
@@ -22,9 +22,9 @@ public final class Trainer {
     let loader: DataLoader
     let label: String
 
-    init(context: RunContext, config: RunConfig, model: Module, optimizer: Optimizer, train: ImageDataset, test: ImageDataset?,
+    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: ImageDataset, test: ImageDataset?,
          callbacks: [TrainerCallback], label: String) {
-        run = TrainingRun(config: config, context: context, model: model, optimizer: optimizer)
+        loop = LoopState(config: config, context: context, model: model, optimizer: optimizer)
         self.train = train
         self.test = test
         self.callbacks = callbacks
@@ -44,16 +44,16 @@ public final class Trainer {
     /// the epoch after it.
     @discardableResult
     public func fit(resumingFrom checkpoint: URL? = nil) throws -> ClassificationMetrics? {
-        let config = run.config
+        let config = loop.config
         let schedule = try LearningRateSchedule(parsing: config.schedule)
-        try each(.fitStart) { try $0.fitStart(run) }
+        try each(.fitStart) { try $0.fitStart(loop) }
         if let checkpoint { try loadCheckpoint(from: checkpoint) }
-        for epoch in run.epoch..<config.epochs {
-            run.epoch = epoch
-            run.epochMetrics = .object([])
+        for epoch in loop.epoch..<config.epochs {
+            loop.epoch = epoch
+            loop.epochMetrics = .object([])
             let started = Stopwatch()
             var order = loader.sampler.indices(epoch: epoch, count: train.count)
-            try each(.epochStart) { try $0.epochStart(run, order: &order) }
+            try each(.epochStart) { try $0.epochStart(loop, order: &order) }
             if let bad = order.first(where: { $0 < 0 || $0 >= train.count }) {
                 throw TrainingError("epoch \(epoch): the sample order contains \(bad), outside 0..<\(train.count)")
             }
@@ -61,7 +61,7 @@ public final class Trainer {
             var lossSum = 0.0, correct = 0, seen = 0
             for b in 0..<batches {
                 let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
-                run.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
+                loop.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
                 let (loss, hits) = try step(indices: indices, epoch: epoch, batch: b, batches: batches, schedule: schedule)
                 lossSum += loss * Double(indices.count)
                 correct += hits
@@ -72,35 +72,35 @@ public final class Trainer {
                                                       ("loss", .number(loss))]))
                 }
             }
-            run.progress = Double(epoch + 1) / Double(config.epochs)
-            try each(.epochEnd) { try $0.epochEnd(run, epoch: epoch) }
+            loop.progress = Double(epoch + 1) / Double(config.epochs)
+            try each(.epochEnd) { try $0.epochEnd(loop, epoch: epoch) }
 
             var metrics: JSONValue = .object([
                 ("epoch", .number(Double(epoch))), ("epochs", .number(Double(config.epochs))),
                 ("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs)))),
-                ("samples", .number(Double(seen))), ("sample_passes", .number(Double(run.samplePasses))),
+                ("samples", .number(Double(seen))), ("sample_passes", .number(Double(loop.samplePasses))),
                 ("train_loss", .number(seen > 0 ? lossSum / Double(seen) : .nan)),
                 ("train_accuracy", .number(seen > 0 ? Double(correct) / Double(seen) : .nan)),
             ])
-            for (key, value) in run.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
+            for (key, value) in loop.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
             if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
-                let result = try Evaluation.metrics(of: run.model, on: test, normalization: config.inputNormalization)
+                let result = try Evaluation.metrics(of: loop.model, on: test, normalization: config.inputNormalization)
                 lastEvaluation = result
                 metrics.set("test_accuracy", .number(result.accuracy))
                 metrics.set("test_nll", .number(result.nll))
             }
-            try each(.evaluate) { try $0.evaluate(run, metrics: &metrics) }
+            try each(.evaluate) { try $0.evaluate(loop, metrics: &metrics) }
             metrics.set("seconds", .number(started.seconds))
             metrics.set("label", .string(label))
             history.append(metrics)
             context.progress?.report(metricsEvent(metrics))
-            run.epoch = epoch + 1
+            loop.epoch = epoch + 1
             try onEpoch?(history)
             if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
-            if let stop = stopAfterEpochs, run.epoch >= stop, run.epoch < config.epochs { return lastEvaluation }
+            if let stop = stopAfterEpochs, loop.epoch >= stop, loop.epoch < config.epochs { return lastEvaluation }
         }
         var report: JSONValue = .object([])
-        try each(.fitEnd) { try $0.fitEnd(run, report: &report) }
+        try each(.fitEnd) { try $0.fitEnd(loop, report: &report) }
         fitReport = report
         return lastEvaluation
     }
@@ -108,7 +108,7 @@ public final class Trainer {
     /// Keys the callbacks added to the report at fitEnd.
     public private(set) var fitReport: JSONValue = .object([])
 
-    public var context: RunContext { run.context }
+    public var context: MethodContext { loop.context }
 
     private func metricsEvent(_ metrics: JSONValue) -> JSONValue {
         var event: JSONValue = .object([("event", "epoch")])
@@ -120,17 +120,17 @@ public final class Trainer {
     private func step(indices: [Int], epoch: Int, batch: Int, batches: Int, schedule: LearningRateSchedule) throws -> (Double, Int) {
         let inputs = Tensor(uninitializedShape: [indices.count] + loader.views[0].outputShape(for: train))
         try loader.fill(view: 0, indices: indices, epoch: epoch, into: inputs.pointer)
-        let step = StepState(epoch: epoch, batchIndex: batch, batchCount: batches, globalStep: run.globalStep,
+        let step = StepState(epoch: epoch, batchIndex: batch, batchCount: batches, globalStep: loop.globalStep,
                              inputs: inputs, labels: indices.map { train.labels[$0] }, indices: indices)
-        try each(.batchStart) { try $0.batchStart(run, step) }
-        run.model.train()
-        let logits = try run.model(step.inputs)
+        try each(.batchStart) { try $0.batchStart(loop, step) }
+        loop.model.train()
+        let logits = try loop.model(step.inputs)
         step.logits = logits
-        try each(.afterForward) { try $0.afterForward(run, step) }
+        try each(.afterForward) { try $0.afterForward(loop, step) }
         if !callbacksProvideLoss {
-            step.perSampleLoss = try crossEntropy(logits, labels: step.labels, labelSmoothing: Float(run.config.labelSmoothing))
+            step.perSampleLoss = try crossEntropy(logits, labels: step.labels, labelSmoothing: Float(loop.config.labelSmoothing))
         }
-        try each(.loss) { try $0.loss(run, step) }
+        try each(.loss) { try $0.loss(loop, step) }
         guard let perSample = step.perSampleLoss else {
             throw TrainingError("epoch \(epoch) batch \(batch): no per-sample loss (a method claims the loss but did not set it)")
         }
@@ -139,18 +139,18 @@ public final class Trainer {
         let value = try total.item()
         guard value.isFinite else {
             let terms = step.extraTerms.map { "\($0.0) = \((try? $0.1.item()) ?? .nan)" }.joined(separator: ", ")
-            throw TrainingError("non-finite loss \(value) at epoch \(epoch), batch \(batch) (step \(run.globalStep))\(terms.isEmpty ? "" : "; terms: \(terms)"); lower the learning rate or check the data")
+            throw TrainingError("non-finite loss \(value) at epoch \(epoch), batch \(batch) (step \(loop.globalStep))\(terms.isEmpty ? "" : "; terms: \(terms)"); lower the learning rate or check the data")
         }
         step.loss = total
-        run.optimizer.zeroGrad()
+        loop.optimizer.zeroGrad()
         try total.backward()
-        try each(.afterBackward) { try $0.afterBackward(run, step) }
-        try each(.beforeStep) { try $0.beforeStep(run, step) }
-        run.optimizer.learningRate = run.config.lr * schedule.multiplier(at: run.progress)
-        if !step.skipUpdate { try run.optimizer.step() }
-        try each(.afterStep) { try $0.afterStep(run, step) }
-        run.globalStep += 1
-        run.samplePasses += indices.count
+        try each(.afterBackward) { try $0.afterBackward(loop, step) }
+        try each(.beforeStep) { try $0.beforeStep(loop, step) }
+        loop.optimizer.learningRate = loop.config.lr * schedule.multiplier(at: loop.progress)
+        if !step.skipUpdate { try loop.optimizer.step() }
+        try each(.afterStep) { try $0.afterStep(loop, step) }
+        loop.globalStep += 1
+        loop.samplePasses += indices.count
         return (Double(try perSample.mean().item()), Trainer.correctCount(logits: logits, labels: step.labels))
     }
 

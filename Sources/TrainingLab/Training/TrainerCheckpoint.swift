@@ -16,8 +16,8 @@ extension Trainer {
 
     /// Writes the state after the epochs run so far.
     public func saveCheckpoint(to url: URL) throws {
-        var tensors = try ModelFile.tensors(of: run.model.namedState().map { ("model.\($0.0)", $0.1) })
-        tensors += try ModelFile.tensors(of: run.optimizer.state.map { ("optimizer.\($0.0)", $0.1) })
+        var tensors = try ModelFile.tensors(of: loop.model.namedState().map { ("model.\($0.0)", $0.1) })
+        tensors += try ModelFile.tensors(of: loop.optimizer.state.map { ("optimizer.\($0.0)", $0.1) })
         var methodJSON: [JSONValue] = []
         for (i, callback) in callbacks.enumerated() {
             guard let stateful = callback as? ResumableState else { methodJSON.append(.null); continue }
@@ -26,9 +26,9 @@ extension Trainer {
             methodJSON.append(json)
         }
         let state: JSONValue = .object([
-            ("epoch", .number(Double(run.epoch))), ("global_step", .number(Double(run.globalStep))),
-            ("sample_passes", .number(Double(run.samplePasses))), ("optimizer_steps", .number(Double(run.optimizer.stepCount))),
-            ("seed", .number(Double(run.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
+            ("epoch", .number(Double(loop.epoch))), ("global_step", .number(Double(loop.globalStep))),
+            ("sample_passes", .number(Double(loop.samplePasses))), ("optimizer_steps", .number(Double(loop.optimizer.stepCount))),
+            ("seed", .number(Double(loop.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
         ])
         try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
     }
@@ -41,10 +41,10 @@ extension Trainer {
         let state = try JSONValue.parse(text, source: url.path)
         guard let epoch = state["epoch"]?.doubleValue, let step = state["global_step"]?.doubleValue,
               let passes = state["sample_passes"]?.doubleValue, let optimizerSteps = state["optimizer_steps"]?.doubleValue,
-              Int(state["seed"]?.doubleValue ?? -1) == run.config.seed else {
+              Int(state["seed"]?.doubleValue ?? -1) == loop.config.seed else {
             throw ConfigError("\(url.path): checkpoint state is incomplete or was written with another seed")
         }
-        try ModelFile.restore(run.model.namedState(), from: file, path: url.path, prefix: "model.")
+        try ModelFile.restore(loop.model.namedState(), from: file, path: url.path, prefix: "model.")
         var optimizerState: [String: Tensor] = [:]
         var methodTensors: [Int: [String: Tensor]] = [:]
         for (name, stored) in file.tensors {
@@ -54,16 +54,16 @@ extension Trainer {
                 methodTensors[i, default: [:]][String(name[name.index(after: dot)...])] = t
             }
         }
-        try run.optimizer.loadState(optimizerState)
-        run.optimizer.stepCount = Int(optimizerSteps)
+        try loop.optimizer.loadState(optimizerState)
+        loop.optimizer.stepCount = Int(optimizerSteps)
         let methods = state["methods"]?.arrayValue ?? []
         for (i, callback) in callbacks.enumerated() {
             guard let stateful = callback as? ResumableState else { continue }
             try stateful.restoreState(tensors: methodTensors[i] ?? [:], json: i < methods.count ? methods[i] : .null)
         }
-        run.epoch = Int(epoch)
-        run.globalStep = Int(step)
-        run.samplePasses = Int(passes)
+        loop.epoch = Int(epoch)
+        loop.globalStep = Int(step)
+        loop.samplePasses = Int(passes)
         history = state["history"]?.arrayValue ?? []
     }
 }

@@ -39,29 +39,29 @@ public enum TrainingEvent: String, CaseIterable, Sendable {
 /// Reactions to the trainer's events. Every requirement has an empty default, so a method implements
 /// only the events it uses (and lists them in its descriptor).
 public protocol TrainerCallback: AnyObject {
-    func fitStart(_ run: TrainingRun) throws
-    func epochStart(_ run: TrainingRun, order: inout [Int]) throws
-    func batchStart(_ run: TrainingRun, _ step: StepState) throws
-    func afterForward(_ run: TrainingRun, _ step: StepState) throws
-    func loss(_ run: TrainingRun, _ step: StepState) throws
-    func afterBackward(_ run: TrainingRun, _ step: StepState) throws
-    func beforeStep(_ run: TrainingRun, _ step: StepState) throws
-    func afterStep(_ run: TrainingRun, _ step: StepState) throws
-    func epochEnd(_ run: TrainingRun, epoch: Int) throws
-    func evaluate(_ run: TrainingRun, metrics: inout JSONValue) throws
-    func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws
+    func fitStart(_ loop: LoopState) throws
+    func epochStart(_ loop: LoopState, order: inout [Int]) throws
+    func batchStart(_ loop: LoopState, _ step: StepState) throws
+    func afterForward(_ loop: LoopState, _ step: StepState) throws
+    func loss(_ loop: LoopState, _ step: StepState) throws
+    func afterBackward(_ loop: LoopState, _ step: StepState) throws
+    func beforeStep(_ loop: LoopState, _ step: StepState) throws
+    func afterStep(_ loop: LoopState, _ step: StepState) throws
+    func epochEnd(_ loop: LoopState, epoch: Int) throws
+    func evaluate(_ loop: LoopState, metrics: inout JSONValue) throws
+    func fitEnd(_ loop: LoopState, report: inout JSONValue) throws
 }
 
 public extension TrainerCallback {
-    func fitStart(_ run: TrainingRun) throws {}
-    func epochStart(_ run: TrainingRun, order: inout [Int]) throws {}
-    func batchStart(_ run: TrainingRun, _ step: StepState) throws {}
-    func afterForward(_ run: TrainingRun, _ step: StepState) throws {}
-    func loss(_ run: TrainingRun, _ step: StepState) throws {}
-    func afterBackward(_ run: TrainingRun, _ step: StepState) throws {}
-    func beforeStep(_ run: TrainingRun, _ step: StepState) throws {}
-    func afterStep(_ run: TrainingRun, _ step: StepState) throws {}
-    func epochEnd(_ run: TrainingRun, epoch: Int) throws {}
-    func evaluate(_ run: TrainingRun, metrics: inout JSONValue) throws {}
-    func fitEnd(_ run: TrainingRun, report: inout JSONValue) throws {}
+    func fitStart(_ loop: LoopState) throws {}
+    func epochStart(_ loop: LoopState, order: inout [Int]) throws {}
+    func batchStart(_ loop: LoopState, _ step: StepState) throws {}
+    func afterForward(_ loop: LoopState, _ step: StepState) throws {}
+    func loss(_ loop: LoopState, _ step: StepState) throws {}
+    func afterBackward(_ loop: LoopState, _ step: StepState) throws {}
+    func beforeStep(_ loop: LoopState, _ step: StepState) throws {}
+    func afterStep(_ loop: LoopState, _ step: StepState) throws {}
+    func epochEnd(_ loop: LoopState, epoch: Int) throws {}
+    func evaluate(_ loop: LoopState, metrics: inout JSONValue) throws {}
+    func fitEnd(_ loop: LoopState, report: inout JSONValue) throws {}
 }

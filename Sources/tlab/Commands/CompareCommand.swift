@@ -37,11 +37,11 @@ struct Compare: ParsableCommand {
 
         var reports: [String: [JSONValue]] = [name: [], baselineLabel: []]
         for seed in seedList {
-            let method = try MethodRun(registry: registry, name: name, settings: settings + [("seed", .number(Double(seed)))],
+            let method = try RunPlan(registry: registry, name: name, settings: settings + [("seed", .number(Double(seed)))],
                                        optionAssignments: assignments, outputDirectory: dir.appendingPathComponent("\(name)-seed\(seed)"))
             // The baseline trains under exactly the method's resolved settings.
             let shared = (method.config.json.objectValue ?? [])
-            let baseline = try MethodRun(registry: registry, name: baselineName, settings: shared, optionAssignments: baselineAssignments,
+            let baseline = try RunPlan(registry: registry, name: baselineName, settings: shared, optionAssignments: baselineAssignments,
                                          outputDirectory: dir.appendingPathComponent("\(baselineFolder)-seed\(seed)"))
             reports[name]!.append(try method.execute(progress: progress))
             reports[baselineLabel]!.append(try baseline.execute(progress: progress))

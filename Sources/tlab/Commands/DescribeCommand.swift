@@ -11,7 +11,7 @@ struct Describe: ParsableCommand {
     var pluginPaths: [String] = []
 
     func run() throws {
-        let entry = try MethodRegistry(pluginPaths: pluginPaths).entry(named: name)
+        let entry = try PluginRegistry(pluginPaths: pluginPaths).entry(named: name)
         let d = entry.descriptor
         if json {
             var j = d.json

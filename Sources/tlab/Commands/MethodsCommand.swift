@@ -11,7 +11,7 @@ struct Methods: ParsableCommand {
     var pluginPaths: [String] = []
 
     func run() throws {
-        let registry = try MethodRegistry(pluginPaths: pluginPaths)
+        let registry = try PluginRegistry(pluginPaths: pluginPaths)
         if json {
             var methods: [JSONValue] = registry.entries.map { entry in
                 var d = entry.descriptor.json

@@ -15,12 +15,12 @@ struct Run: ParsableCommand {
     func run() throws {
         let registry = try options.registry()
         let (settings, assignments) = try options.split(for: name, registry: registry)
-        let probe = try MethodRun(registry: registry, name: name, settings: settings, optionAssignments: assignments)
+        let probe = try RunPlan(registry: registry, name: name, settings: settings, optionAssignments: assignments)
         let dir = URL(fileURLWithPath: out ?? "runs/\(name)-seed\(probe.config.seed)")
-        let run = try MethodRun(registry: registry, name: name, settings: settings, optionAssignments: assignments, outputDirectory: dir)
-        run.resume = resume
-        run.stopAfterEpochs = stopAfter
-        let report = try run.execute(progress: ConsoleProgress())
+        let plan = try RunPlan(registry: registry, name: name, settings: settings, optionAssignments: assignments, outputDirectory: dir)
+        plan.resume = resume
+        plan.stopAfterEpochs = stopAfter
+        let report = try plan.execute(progress: ConsoleProgress())
         printSummary(report, dir: dir)
     }
 }

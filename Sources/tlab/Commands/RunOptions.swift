@@ -31,13 +31,13 @@ struct RunOptions: ParsableArguments {
     @Option(help: "OpenMP threads of the kernels (default: all cores).")
     var threads: Int?
 
-    func registry() throws -> MethodRegistry {
+    func registry() throws -> PluginRegistry {
         if let threads { try tlCheck(tl_set_num_threads(Int32(threads))) }
-        return try MethodRegistry(pluginPaths: pluginPaths)
+        return try PluginRegistry(pluginPaths: pluginPaths)
     }
 
     /// Splits `--set` into run settings and method-option assignments; flags become run settings.
-    func split(for methodName: String, registry: MethodRegistry) throws -> (settings: [(String, JSONValue)], options: [String]) {
+    func split(for methodName: String, registry: PluginRegistry) throws -> (settings: [(String, JSONValue)], options: [String]) {
         let methodOptionNames = Set(try methodName.split(separator: "+").flatMap { name -> [String] in
             let specs = try registry.entry(named: String(name)).descriptor.options.map(\.name)
             return specs + specs.map { "\(name).\($0)" }

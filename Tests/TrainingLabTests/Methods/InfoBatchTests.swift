@@ -14,7 +14,7 @@ private final class ScoreSetter: TrainerCallback {
         self.keepGradient = keepGradient
     }
 
-    func loss(_ run: TrainingRun, _ step: StepState) throws {
+    func loss(_ loop: LoopState, _ step: StepState) throws {
         guard let l = step.perSampleLoss else { return }
         let target = step.indices.map(score)
         if keepGradient {
@@ -38,31 +38,31 @@ private final class Probe: TrainerCallback {
     /// (epoch, batch, batches in the epoch, learning rate used) of every step.
     var rates: [(Int, Int, Int, Double)] = []
 
-    func epochStart(_ run: TrainingRun, order: inout [Int]) throws {
+    func epochStart(_ loop: LoopState, order: inout [Int]) throws {
         orders.append(order)
         weights.append([:])
-        gradientSums.append([Double](repeating: 0, count: run.model.parameters().reduce(0) { $0 + $1.count }))
+        gradientSums.append([Double](repeating: 0, count: loop.model.parameters().reduce(0) { $0 + $1.count }))
     }
 
-    func loss(_ run: TrainingRun, _ step: StepState) throws {
+    func loss(_ loop: LoopState, _ step: StepState) throws {
         for (j, i) in step.indices.enumerated() { weights[weights.count - 1][i] = step.sampleWeights?[j] ?? 1 }
     }
 
-    func afterBackward(_ run: TrainingRun, _ step: StepState) throws {
+    func afterBackward(_ loop: LoopState, _ step: StepState) throws {
         let l = step.perSampleLoss!.scalars, w = step.sampleWeights ?? [Float](repeating: 1, count: l.count)
         if w.contains(where: { $0 != 1 }) { stepsWithUpweights += 1 }
         let reference = zip(w, l).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / Double(l.count)
         worstReductionError = max(worstReductionError, abs(Double(try step.loss!.item()) - reference) / max(1, abs(reference)))
         var offset = 0
-        for p in run.model.parameters() {
+        for p in loop.model.parameters() {
             let g = p.grad!.scalars
             for k in 0..<g.count { gradientSums[gradientSums.count - 1][offset + k] += Double(step.batchSize) * Double(g[k]) }
             offset += g.count
         }
     }
 
-    func afterStep(_ run: TrainingRun, _ step: StepState) throws {
-        rates.append((step.epoch, step.batchIndex, step.batchCount, run.optimizer.learningRate))
+    func afterStep(_ loop: LoopState, _ step: StepState) throws {
+        rates.append((step.epoch, step.batchIndex, step.batchCount, loop.optimizer.learningRate))
     }
 }
 
@@ -74,8 +74,8 @@ final class InfoBatchTests: XCTestCase {
 
     private func method(_ options: [String]) throws -> InLoopMethod {
         _ = try buildFolder()
-        let entry = try MethodRegistry(environment: [:]).entry(named: "infobatch")
-        let instance = try entry.type.init(options: try MethodOptions(specs: entry.descriptor.options, assignments: options, method: "infobatch"))
+        let entry = try PluginRegistry(environment: [:]).entry(named: "infobatch")
+        let instance = try entry.type.init(options: try OptionValues(specs: entry.descriptor.options, assignments: options, owner: "infobatch"))
         return try XCTUnwrap(instance as? InLoopMethod)
     }
 
@@ -93,7 +93,7 @@ final class InfoBatchTests: XCTestCase {
         config.labelSmoothing = 0.1
         config.cropPadding = 0
         config.seed = 3
-        let ctx = RunContext(config: config, options: try MethodOptions(specs: [], method: "test"), data: try data.load())
+        let ctx = MethodContext(config: config, options: try OptionValues(specs: [], owner: "test"), data: try data.load())
         let model = ParameterInit.withSeed(11) { Sequential(Flatten(), Linear(16, 10)) }
         let probe = Probe()
         let callbacks: [TrainerCallback] = (setter.map { [$0] } ?? []) + [try method(options), probe]
@@ -104,12 +104,12 @@ final class InfoBatchTests: XCTestCase {
 
     func testDescriptorCarriesTheSpecDefaults() throws {
         _ = try buildFolder()
-        let d = try MethodRegistry(environment: [:]).entry(named: "infobatch").descriptor
-        let options = try MethodOptions(specs: d.options, method: "infobatch")
-        XCTAssertEqual(options.double("prune_ratio"), 0.5)
-        XCTAssertEqual(options.double("delta"), 0.875)
-        XCTAssertEqual(options.double("initial_score"), 3.0)
-        XCTAssertEqual(options.string("mode"), "infobatch")
+        let d = try PluginRegistry(environment: [:]).entry(named: "infobatch").descriptor
+        let options = try OptionValues(specs: d.options, owner: "infobatch")
+        XCTAssertEqual(try options.double("prune_ratio"), 0.5)
+        XCTAssertEqual(try options.double("delta"), 0.875)
+        XCTAssertEqual(try options.double("initial_score"), 3.0)
+        XCTAssertEqual(try options.string("mode"), "infobatch")
         XCTAssertEqual(d.baseline, "erm")
         XCTAssertEqual(d.claims, [.sampleOrder, .lossWeights])
         XCTAssertTrue(d.supportsResume)
@@ -134,7 +134,7 @@ final class InfoBatchTests: XCTestCase {
                                              setter: ScoreSetter { _ in value })
             XCTAssertEqual(probe.orders.map(\.count), [1000, 1000, 1000], "score \(value)")
             XCTAssertTrue(probe.weights.allSatisfy { $0.values.allSatisfy { $0 == 1 } }, "score \(value)")
-            XCTAssertEqual(trainer.run.samplePasses, 3000)
+            XCTAssertEqual(trainer.loop.samplePasses, 3000)
         }
     }
 
@@ -213,7 +213,7 @@ final class InfoBatchTests: XCTestCase {
         }
         XCTAssertTrue(probe.weights[3].values.contains(2), "the last pruned epoch up-weights")
         XCTAssertEqual(trainer.history.map { $0["upweighted_samples"]?.doubleValue }, [0, 10, 10, 10, 0, 0, 0])
-        XCTAssertEqual(trainer.run.samplePasses, 40 * 4 + 30 * 3)
+        XCTAssertEqual(trainer.loop.samplePasses, 40 * 4 + 30 * 3)
     }
 
     /// Spec step 5: epochs of different lengths follow the schedule by training progress, so every epoch
@@ -225,9 +225,9 @@ final class InfoBatchTests: XCTestCase {
         let schedule = try LearningRateSchedule(parsing: "onecycle")
         XCTAssertEqual(Set(probe.rates.map(\.2)), [4, 5], "pruned epochs have 30 / 8 -> 4 steps, full ones 5")
         for (epoch, batch, batches, rate) in probe.rates {
-            let expected = trainer.run.config.lr * schedule.multiplier(at: (Double(epoch) + Double(batch) / Double(batches)) / 7)
+            let expected = trainer.loop.config.lr * schedule.multiplier(at: (Double(epoch) + Double(batch) / Double(batches)) / 7)
             XCTAssertEqual(rate, expected, accuracy: 1e-12, "epoch \(epoch) batch \(batch)")
-            if batch == 0 { XCTAssertEqual(rate, trainer.run.config.lr * schedule.multiplier(at: Double(epoch) / 7), accuracy: 1e-12) }
+            if batch == 0 { XCTAssertEqual(rate, trainer.loop.config.lr * schedule.multiplier(at: Double(epoch) / 7), accuracy: 1e-12) }
         }
     }
 
@@ -247,11 +247,11 @@ final class InfoBatchTests: XCTestCase {
     /// Stopping after a pruned epoch and resuming gives the same model, counters and metrics as one run.
     func testResumeAfterAPrunedEpochEqualsTheUninterruptedRun() throws {
         _ = try buildFolder()
-        let registry = try MethodRegistry(environment: [:])
+        let registry = try PluginRegistry(environment: [:])
         let settings: [(String, JSONValue)] = [("dataset", .string(InfoBatchTests.learnable.spec)), ("model", "mlp"), ("epochs", 4),
                                                ("batch_size", 32), ("crop_padding", 0)]
         func run(_ dir: TemporaryDirectory, stopAfter: Int?, resume: Bool) throws -> JSONValue {
-            let r = try MethodRun(registry: registry, name: "infobatch", settings: settings, optionAssignments: ["delta=0.75"],
+            let r = try RunPlan(registry: registry, name: "infobatch", settings: settings, optionAssignments: ["delta=0.75"],
                                   outputDirectory: URL(fileURLWithPath: dir.path))
             r.stopAfterEpochs = stopAfter
             r.resume = resume

@@ -127,17 +127,17 @@ final class LTDTests: XCTestCase {
     /// Cheap attacks and evaluation for the generic method suite.
     static let suiteOptions = ["steps=2", "eval_samples=32", "eval_steps=2", "strong_steps=2", "strong_restarts=1", "val_steps=0"]
 
-    private func registry() throws -> MethodRegistry {
+    private func registry() throws -> PluginRegistry {
         _ = try buildFolder()
-        return try MethodRegistry(environment: [:])
+        return try PluginRegistry(environment: [:])
     }
 
-    private func run(_ name: String, _ registry: MethodRegistry, options: [String], out: String? = nil,
+    private func run(_ name: String, _ registry: PluginRegistry, options: [String], out: String? = nil,
                      settings: [(String, JSONValue)] = []) throws -> JSONValue {
         let tiny: [(String, JSONValue)] = [("dataset", .string(LTDTests.data.spec + ",val=32")), ("model", "mlp"), ("epochs", 2),
                                           ("batch_size", 64)]
         let evaluation = ["eval_samples=48", "eval_steps=3", "strong_steps=4", "strong_restarts=2", "val_steps=2", "steps=2"]
-        return try MethodRun(registry: registry, name: name, settings: tiny + settings, optionAssignments: evaluation + options,
+        return try RunPlan(registry: registry, name: name, settings: tiny + settings, optionAssignments: evaluation + options,
                              outputDirectory: out.map { URL(fileURLWithPath: $0) }).execute()
     }
 

@@ -81,9 +81,9 @@ final class SCoReTests: XCTestCase {
 
     // MARK: - The plugin
 
-    private func registryEntry() throws -> MethodRegistry.Entry {
+    private func registryEntry() throws -> PluginRegistry.Entry {
         _ = try buildFolder()
-        return try MethodRegistry(environment: [:]).entry(named: "score")
+        return try PluginRegistry(environment: [:]).entry(named: "score")
     }
 
     func testDescriptorCarriesTheSpecDefaults() throws {
@@ -91,13 +91,13 @@ final class SCoReTests: XCTestCase {
         XCTAssertTrue(entry.pluginPath.hasSuffix("libSCoRe.so"))
         XCTAssertTrue((entry.type as Any.Type) is any LoopOwningMethod.Type)
         let d = entry.descriptor
-        let defaults = try MethodOptions(specs: d.options, method: "score")
-        XCTAssertEqual(defaults.string("loss"), "fl")
-        XCTAssertEqual(defaults.double("temperature"), 0.07)
-        XCTAssertEqual(defaults.double("base_temperature"), 0.07)
-        XCTAssertEqual(defaults.double("lambda"), 1.0)
-        XCTAssertEqual(defaults.double("logdet_delta"), 0.5)
-        XCTAssertEqual(defaults.int("probe_epochs"), 30)
+        let defaults = try OptionValues(specs: d.options, owner: "score")
+        XCTAssertEqual(try defaults.string("loss"), "fl")
+        XCTAssertEqual(try defaults.double("temperature"), 0.07)
+        XCTAssertEqual(try defaults.double("base_temperature"), 0.07)
+        XCTAssertEqual(try defaults.double("lambda"), 1.0)
+        XCTAssertEqual(try defaults.double("logdet_delta"), 0.5)
+        XCTAssertEqual(try defaults.int("probe_epochs"), 30)
         XCTAssertEqual(d.baseline, "score")
         XCTAssertEqual(d.baselineOptions["loss"], .string("supcon"))
         var config = RunConfig()
@@ -108,20 +108,20 @@ final class SCoReTests: XCTestCase {
         XCTAssertEqual(config.lr, 0.05)
         XCTAssertEqual(config.weightDecay, 1e-4)
         XCTAssertEqual(config.schedule, "cosine")
-        XCTAssertThrowsError(try MethodOptions(specs: d.options, assignments: ["loss=gc_rbf"], method: "score"))
+        XCTAssertThrowsError(try OptionValues(specs: d.options, assignments: ["loss=gc_rbf"], owner: "score"))
     }
 
     /// Every objective trains a tiny long-tailed run with finite losses and reports its keys; the rare
     /// classes are the three smallest training classes.
     func testEveryObjectiveRunsWithFiniteLossesAndReportsItsKeys() throws {
         _ = try buildFolder()
-        let registry = try MethodRegistry(environment: [:])
+        let registry = try PluginRegistry(environment: [:])
         let data = LearnableIDXDataset(train: 400, test: 100)
         let spec = data.spec + ",imbalance=4"
         let counts = try DatasetSpec(parsing: spec).load().train.classCounts()
         let rarest = (0..<10).sorted { (counts[$0], -$0) < (counts[$1], -$1) }.prefix(3).sorted()
         for loss in ["fl", "gc", "gc-ratio", "logdet", "logdet-sf", "submod-supcon", "supcon", "ce"] {
-            let run = try MethodRun(registry: registry, name: "score",
+            let run = try RunPlan(registry: registry, name: "score",
                                     settings: [("dataset", .string(spec)), ("epochs", 1), ("batch_size", 64)],
                                     optionAssignments: ["loss=\(loss)", "probe_epochs=2"])
             let report = try run.execute()
@@ -137,6 +137,6 @@ final class SCoReTests: XCTestCase {
             let expectedPasses = counts.reduce(0, +) * (loss == "ce" ? 1 : 2)
             XCTAssertEqual(report["sample_passes"]?.doubleValue, Double(expectedPasses), loss)
         }
-        XCTAssertThrowsError(try MethodRun(registry: registry, name: "score", settings: [("dataset", .string(spec)), ("model", "mlp")]).execute())
+        XCTAssertThrowsError(try RunPlan(registry: registry, name: "score", settings: [("dataset", .string(spec)), ("model", "mlp")]).execute())
     }
 }

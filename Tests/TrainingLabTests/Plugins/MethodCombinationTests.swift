@@ -3,56 +3,56 @@ import TrainingLab
 
 private final class Pruner: InLoopMethod {
     static let descriptor = MethodDescriptor(name: "pruner", title: "t", paper: "-", summary: "-", claims: [.sampleOrder])
-    init(options: MethodOptions) {}
+    init(options: OptionValues) {}
 }
 
 private final class Reorderer: InLoopMethod {
     static let descriptor = MethodDescriptor(name: "reorderer", title: "t", paper: "-", summary: "-", claims: [.sampleOrder, .inputs])
-    init(options: MethodOptions) {}
+    init(options: OptionValues) {}
 }
 
 private final class Attacker: InLoopMethod {
     static let descriptor = MethodDescriptor(name: "attacker", title: "t", paper: "-", summary: "-",
                                              options: [.double("eps", 0.1, in: 0...1, help: "radius")], claims: [.inputs])
-    init(options: MethodOptions) {}
+    init(options: OptionValues) {}
 }
 
 private final class Owner: LoopOwningMethod {
     static let descriptor = MethodDescriptor(name: "owner", title: "t", paper: "-", summary: "-")
-    init(options: MethodOptions) {}
-    func run(_ context: RunContext) throws -> MethodOutcome { MethodOutcome(model: nil) }
+    init(options: OptionValues) {}
+    func run(_ context: MethodContext) throws -> MethodOutcome { MethodOutcome(model: nil) }
 }
 
 final class MethodCombinationTests: XCTestCase {
-    private func registry() throws -> MethodRegistry {
-        let registry = try MethodRegistry(pluginPaths: [], environment: [:])
+    private func registry() throws -> PluginRegistry {
+        let registry = try PluginRegistry(pluginPaths: [], environment: [:])
         try registry.register(PluginRegistration(Pruner.self, Reorderer.self, Attacker.self, Owner.self), from: "test")
         return registry
     }
 
     func testCompatibleInLoopMethodsCombine() throws {
-        let run = try MethodRun(registry: try registry(), name: "pruner+attacker", optionAssignments: ["attacker.eps=0.2"])
-        XCTAssertEqual(run.methodName, "pruner+attacker")
-        XCTAssertEqual(run.options[1].double("eps"), 0.2)
+        let plan = try RunPlan(registry: try registry(), name: "pruner+attacker", optionAssignments: ["attacker.eps=0.2"])
+        XCTAssertEqual(plan.methodName, "pruner+attacker")
+        XCTAssertEqual(try plan.options[1].double("eps"), 0.2)
     }
 
     func testConflictingClaimsAreRefused() throws {
-        XCTAssertThrowsError(try MethodRun(registry: try registry(), name: "pruner+reorderer")) {
+        XCTAssertThrowsError(try RunPlan(registry: try registry(), name: "pruner+reorderer")) {
             XCTAssertEqual("\($0)", "methods 'pruner' and 'reorderer' conflict: both take over sampleOrder")
         }
-        XCTAssertThrowsError(try MethodRun(registry: try registry(), name: "reorderer+attacker")) {
+        XCTAssertThrowsError(try RunPlan(registry: try registry(), name: "reorderer+attacker")) {
             XCTAssertTrue("\($0)".contains("both take over inputs"))
         }
     }
 
     func testLoopOwningMethodsRunAlone() throws {
-        XCTAssertThrowsError(try MethodRun(registry: try registry(), name: "owner+pruner")) {
+        XCTAssertThrowsError(try RunPlan(registry: try registry(), name: "owner+pruner")) {
             XCTAssertTrue("\($0)".contains("runs its own loop and cannot be combined"))
         }
     }
 
     func testCombinedOptionsMustNameTheirMethod() throws {
-        XCTAssertThrowsError(try MethodRun(registry: try registry(), name: "pruner+attacker", optionAssignments: ["eps=0.2"])) {
+        XCTAssertThrowsError(try RunPlan(registry: try registry(), name: "pruner+attacker", optionAssignments: ["eps=0.2"])) {
             XCTAssertTrue("\($0)".contains("method.option"))
         }
     }

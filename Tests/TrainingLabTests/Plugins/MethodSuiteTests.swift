@@ -27,15 +27,15 @@ final class MethodSuiteTests: XCTestCase {
 
     static let data = LearnableIDXDataset(train: 256, test: 128)
 
-    private func registry() throws -> MethodRegistry {
+    private func registry() throws -> PluginRegistry {
         _ = try buildFolder()
-        return try MethodRegistry(environment: [:])
+        return try PluginRegistry(environment: [:])
     }
 
-    private func makeRun(_ row: Row, _ registry: MethodRegistry, seed: Int = 0, out: String?) throws -> MethodRun {
+    private func makeRun(_ row: Row, _ registry: PluginRegistry, seed: Int = 0, out: String?) throws -> RunPlan {
         let tiny: [(String, JSONValue)] = [("dataset", .string(MethodSuiteTests.data.spec)), ("model", "mlp"), ("epochs", 2),
                                           ("batch_size", 64), ("crop_padding", 0), ("seed", .number(Double(seed)))]
-        return try MethodRun(registry: registry, name: row.name, settings: tiny + row.settings, optionAssignments: row.options,
+        return try RunPlan(registry: registry, name: row.name, settings: tiny + row.settings, optionAssignments: row.options,
                              outputDirectory: out.map { URL(fileURLWithPath: $0) })
     }
 
@@ -73,16 +73,16 @@ final class MethodSuiteTests: XCTestCase {
         let registry = try registry()
         for row in MethodSuiteTests.table {
             let descriptor = try registry.entry(named: row.name).descriptor
-            let defaults = try MethodOptions(specs: descriptor.options, method: row.name)
+            let defaults = try OptionValues(specs: descriptor.options, owner: row.name)
             let assignments = descriptor.options.map { "\($0.name)=\($0.defaultValue)" }
-            XCTAssertEqual(try MethodOptions(specs: descriptor.options, assignments: assignments, method: row.name), defaults, row.name)
-            XCTAssertThrowsError(try MethodOptions(specs: descriptor.options, assignments: ["no_such_option=1"], method: row.name))
+            XCTAssertEqual(try OptionValues(specs: descriptor.options, assignments: assignments, owner: row.name), defaults, row.name)
+            XCTAssertThrowsError(try OptionValues(specs: descriptor.options, assignments: ["no_such_option=1"], owner: row.name))
             for spec in descriptor.options {
                 if case .int(let r) = spec.kind, r.upperBound < Int.max {
-                    XCTAssertThrowsError(try spec.parse(String(r.upperBound + 1), method: row.name), "\(row.name).\(spec.name)")
+                    XCTAssertThrowsError(try spec.parse(String(r.upperBound + 1), owner: row.name), "\(row.name).\(spec.name)")
                 }
                 if case .double(let r) = spec.kind, r.upperBound < Double.greatestFiniteMagnitude {
-                    XCTAssertThrowsError(try spec.parse(String(r.upperBound + 1), method: row.name), "\(row.name).\(spec.name)")
+                    XCTAssertThrowsError(try spec.parse(String(r.upperBound + 1), owner: row.name), "\(row.name).\(spec.name)")
                 }
             }
             XCTAssertEqual(descriptor.json["name"]?.stringValue, row.name)

@@ -5,7 +5,7 @@ import TrainingLab
 final class PluginDiscoveryTests: XCTestCase {
     func testErmIsDiscoveredFromItsSharedLibraryAndConformsAcrossDlopen() throws {
         let folder = try buildFolder()
-        let registry = try MethodRegistry(environment: [:])
+        let registry = try PluginRegistry(environment: [:])
         let entry = try registry.entry(named: "erm")
         XCTAssertEqual(entry.pluginPath, folder + "/libErm.so")
         // The type came out of dlopen; these casts use the host's protocol descriptors.
@@ -13,7 +13,7 @@ final class PluginDiscoveryTests: XCTestCase {
         XCTAssertFalse((entry.type as Any.Type) is any LoopOwningMethod.Type)
         XCTAssertFalse(registry.skipped.contains { $0.path.hasSuffix("libErm.so") }, "\(registry.skipped)")
         XCTAssertTrue(registry.searchPath.contains(folder))
-        let instance = try entry.type.init(options: try MethodOptions(specs: entry.descriptor.options, method: "erm"))
+        let instance = try entry.type.init(options: try OptionValues(specs: entry.descriptor.options, owner: "erm"))
         XCTAssertTrue(instance is TrainerCallback)
     }
 
@@ -53,7 +53,7 @@ final class PluginDiscoveryTests: XCTestCase {
         try compile("unresolved", "int tl_missing_function(void);\nint tl_plugin_handshake(char *b, int n) { return tl_missing_function(); }\n")
         dir.write("libgarbage.so", Array("this is not an ELF file".utf8))
 
-        let registry = try MethodRegistry(pluginPaths: [dir.path], environment: [:])
+        let registry = try PluginRegistry(pluginPaths: [dir.path], environment: [:])
         XCTAssertNoThrow(try registry.entry(named: "erm"), "discovery goes on after bad files")
         func reason(_ name: String) -> String {
             registry.skipped.first { $0.path == dir.path + "/lib\(name).so" }?.reason ?? "(not reported)"
@@ -72,7 +72,7 @@ final class PluginDiscoveryTests: XCTestCase {
         let folder = try buildFolder()
         let dir = TemporaryDirectory()
         try FileManager.default.copyItem(atPath: folder + "/libErm.so", toPath: dir.path + "/libErmCopy.so")
-        XCTAssertThrowsError(try MethodRegistry(pluginPaths: [dir.path], environment: [:])) { error in
+        XCTAssertThrowsError(try PluginRegistry(pluginPaths: [dir.path], environment: [:])) { error in
             XCTAssertTrue("\(error)".contains("two plugins provide the method 'erm'"), "\(error)")
             XCTAssertTrue("\(error)".contains("libErmCopy.so"), "\(error)")
         }
@@ -82,7 +82,7 @@ final class PluginDiscoveryTests: XCTestCase {
         let folder = try buildFolder()
         let first = TemporaryDirectory(), second = TemporaryDirectory()
         try FileManager.default.copyItem(atPath: folder + "/libErm.so", toPath: second.path + "/libErm.so")
-        let registry = try MethodRegistry(pluginPaths: [first.path], environment: ["TRAININGLAB_PLUGIN_PATH": second.path])
+        let registry = try PluginRegistry(pluginPaths: [first.path], environment: ["TRAININGLAB_PLUGIN_PATH": second.path])
         XCTAssertEqual(Array(registry.searchPath.prefix(3)), [first.path, second.path, folder].map {
             URL(fileURLWithPath: $0).resolvingSymlinksInPath().path
         })
@@ -108,7 +108,7 @@ final class PluginDiscoveryTests: XCTestCase {
 
     func testUnknownMethodListsTheAvailableOnes() throws {
         _ = try buildFolder()
-        let registry = try MethodRegistry(environment: [:])
+        let registry = try PluginRegistry(environment: [:])
         XCTAssertThrowsError(try registry.entry(named: "infobach")) { XCTAssertTrue("\($0)".contains("available: ") && "\($0)".contains("erm")) }
     }
 }

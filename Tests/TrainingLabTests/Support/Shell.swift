@@ -21,7 +21,7 @@ func shell(_ arguments: [String], environment: [String: String]? = nil) throws -
 
 /// The build folder holding libTrainingLab.so and the plugins; fails clearly when the plugins were not built.
 func buildFolder(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    guard let folder = MethodRegistry.coreLibraryFolder else { throw XCTSkip("cannot locate libTrainingLab.so") }
+    guard let folder = PluginRegistry.coreLibraryFolder else { throw XCTSkip("cannot locate libTrainingLab.so") }
     guard FileManager.default.fileExists(atPath: folder + "/libErm.so") else {
         XCTFail("\(folder)/libErm.so is missing: build the plugins first (`make test` or `swift build --build-tests`)", file: file, line: line)
         throw XCTSkip("plugins not built")

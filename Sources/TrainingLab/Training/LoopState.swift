@@ -1,8 +1,8 @@
 /// The state of one training run that events see: configuration, model, optimiser, progress and
 /// counters. Methods keep their own state in their own instance; this is what they share.
-public final class TrainingRun {
+public final class LoopState {
     public let config: RunConfig
-    public let context: RunContext
+    public let context: MethodContext
     public let model: Module
     public let optimizer: Optimizer
 
@@ -17,7 +17,7 @@ public final class TrainingRun {
     /// Metrics of the current epoch's metrics.jsonl line; events may add keys.
     public var epochMetrics: JSONValue = .object([])
 
-    init(config: RunConfig, context: RunContext, model: Module, optimizer: Optimizer) {
+    init(config: RunConfig, context: MethodContext, model: Module, optimizer: Optimizer) {
         self.config = config
         self.context = context
         self.model = model

@@ -3,11 +3,13 @@ import Foundation
 /// One run of one method (or of several in-loop methods combined, "a+b"): resolved by name from the
 /// registry, configured (base defaults, then each method's run defaults, then the user's settings),
 /// validated before anything runs, then executed into a report.
-public final class MethodRun {
-    public let entries: [MethodRegistry.Entry]
-    public let options: [MethodOptions]
+public final class RunPlan {
+    public let entries: [PluginRegistry.Entry]
+    public let options: [OptionValues]
     public let config: RunConfig
     public let outputDirectory: URL?
+    /// The models the run can name (the core's and the plugins').
+    public let models: ModelCatalog
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
     /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
@@ -16,17 +18,21 @@ public final class MethodRun {
 
     /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
     /// `optionAssignments` are "option=value" (or "method.option=value" when methods are combined).
-    public init(registry: MethodRegistry, name: String, settings: [(String, JSONValue)] = [],
+    public init(registry: PluginRegistry, name: String, settings: [(String, JSONValue)] = [],
                 optionAssignments: [String] = [], outputDirectory: URL? = nil) throws {
         let names = name.split(separator: "+").map(String.init)
         guard !names.isEmpty else { throw ConfigError("no method name given; available: \(registry.names.joined(separator: ", "))") }
         entries = try names.map { try registry.entry(named: $0) }
-        try MethodRun.checkCombination(entries)
+        try RunPlan.checkCombination(entries)
 
         var config = RunConfig()
         for entry in entries { for (key, value) in entry.descriptor.runDefaults { try config.set(key, value) } }
         for (key, value) in settings { try config.set(key, value) }
         self.config = config
+        models = registry.models
+        let model = try ModelSpec(parsing: config.model)
+        let builder = try models.entry(named: model.name).builder
+        _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")
 
         var perMethod: [String: [String]] = [:]
         for assignment in optionAssignments {
@@ -41,13 +47,13 @@ public final class MethodRun {
             }
         }
         options = try entries.map { entry in
-            try MethodOptions(specs: entry.descriptor.options, assignments: perMethod[entry.descriptor.name] ?? [], method: entry.descriptor.name)
+            try OptionValues(specs: entry.descriptor.options, assignments: perMethod[entry.descriptor.name] ?? [], owner: entry.descriptor.name)
         }
         self.outputDirectory = outputDirectory
     }
 
     /// Loop-owning methods run alone; in-loop methods combine unless they claim the same thing.
-    static func checkCombination(_ entries: [MethodRegistry.Entry]) throws {
+    static func checkCombination(_ entries: [PluginRegistry.Entry]) throws {
         guard entries.count > 1 else { return }
         if let owner = entries.first(where: { $0.type is any LoopOwningMethod.Type }) {
             throw ConfigError("method '\(owner.descriptor.name)' runs its own loop and cannot be combined with others")
@@ -77,8 +83,8 @@ public final class MethodRun {
             let configJSON: JSONValue = .object([("method", .string(methodName)), ("config", config.json), ("options", optionsJSON)])
             try AtomicFile.write(configJSON.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("config.json"))
         }
-        let context = RunContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
-                                 progress: progress, label: "\(methodName) seed \(config.seed)")
+        let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
+                                 progress: progress, label: "\(methodName) seed \(config.seed)", models: models)
 
         var methodKeys: [(String, JSONValue)] = []
         var finalModel: Module?
@@ -109,7 +115,7 @@ public final class MethodRun {
             trainer.stopAfterEpochs = stopAfterEpochs
             try trainer.fit(resumingFrom: checkpoint)
             finalModel = model
-            samplePasses = trainer.run.samplePasses
+            samplePasses = trainer.loop.samplePasses
             methodKeys = trainer.fitReport.objectValue ?? []
         }
 

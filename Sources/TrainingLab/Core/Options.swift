@@ -1,6 +1,6 @@
 import Foundation
 
-/// The value of one method option.
+/// The value of one option of a method or a model.
 public enum OptionValue: Equatable, Sendable, CustomStringConvertible {
     case int(Int)
     case double(Double)
@@ -27,7 +27,7 @@ public enum OptionValue: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A typed option of a method: its name (as typed in `--set name=value`), type, default, range and help.
+/// A typed option of a method or a model: its name (as typed in `--set name=value`), type, default, range and help.
 public struct OptionSpec: Sendable {
     public enum Kind: Sendable, Equatable {
         case int(ClosedRange<Int>)
@@ -78,7 +78,7 @@ public struct OptionSpec: Sendable {
     }
 
     /// Parses and validates a textual value (from `--set` or a JSON string).
-    public func parse(_ text: String, method: String) throws -> OptionValue {
+    public func parse(_ text: String, owner: String) throws -> OptionValue {
         let value: OptionValue?
         switch kind {
         case .int: value = Int(text).map(OptionValue.int)
@@ -86,12 +86,12 @@ public struct OptionSpec: Sendable {
         case .bool: value = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][text.lowercased()].map(OptionValue.bool)
         case .choice, .string: value = .string(text)
         }
-        guard let value else { throw invalid(text, method: method) }
-        return try validate(value, method: method)
+        guard let value else { throw invalid(text, owner: owner) }
+        return try validate(value, owner: owner)
     }
 
     /// Checks the type and range of a value, converting an int to a double where a number is expected.
-    public func validate(_ value: OptionValue, method: String) throws -> OptionValue {
+    public func validate(_ value: OptionValue, owner: String) throws -> OptionValue {
         switch (kind, value) {
         case (.int(let r), .int(let v)) where r.contains(v): return value
         case (.double(let r), .double(let v)) where r.contains(v) && v.isFinite: return value
@@ -99,71 +99,82 @@ public struct OptionSpec: Sendable {
         case (.bool, .bool): return value
         case (.choice(let c), .string(let v)) where c.contains(v): return value
         case (.string, .string): return value
-        default: throw invalid(value.description, method: method)
+        default: throw invalid(value.description, owner: owner)
         }
     }
 
-    private func invalid(_ text: String, method: String) -> ConfigError {
-        ConfigError("\(method): option '\(name)' = '\(text)' is invalid; expected \(expectation)")
+    private func invalid(_ text: String, owner: String) -> ConfigError {
+        ConfigError("\(owner): option '\(name)' = '\(text)' is invalid; expected \(expectation)")
     }
 }
 
-/// Validated option values of one method run: every declared option has a value (given or default).
-public struct MethodOptions: Sendable, Equatable {
+/// Validated values of declared options (of a method in a run, or of a model): every declared option has a
+/// value, given or default. `owner` names the method or model in error messages.
+public struct OptionValues: Sendable, Equatable {
     public private(set) var values: [String: OptionValue]
+    /// The method or model these options belong to.
+    public let owner: String
 
     /// Defaults overridden by `given`; unknown names and invalid values are refused with a message
     /// that lists the valid options.
-    public init(specs: [OptionSpec], given: [String: OptionValue] = [:], method: String) throws {
+    public init(specs: [OptionSpec], given: [String: OptionValue] = [:], owner: String) throws {
         var values: [String: OptionValue] = [:]
         for spec in specs { values[spec.name] = spec.defaultValue }
         for (name, value) in given {
             guard let spec = specs.first(where: { $0.name == name }) else {
                 let valid = specs.map(\.name).sorted().joined(separator: ", ")
-                throw ConfigError("\(method): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
+                throw ConfigError("\(owner): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
             }
-            values[name] = try spec.validate(value, method: method)
+            values[name] = try spec.validate(value, owner: owner)
         }
         self.values = values
+        self.owner = owner
     }
 
     /// Parses `name=value` strings against the specs.
-    public init(specs: [OptionSpec], assignments: [String], method: String) throws {
+    public init(specs: [OptionSpec], assignments: [String], owner: String) throws {
         var given: [String: OptionValue] = [:]
         for assignment in assignments {
             guard let eq = assignment.firstIndex(of: "=") else {
-                throw ConfigError("\(method): '--set \(assignment)' must have the form name=value")
+                throw ConfigError("\(owner): '--set \(assignment)' must have the form name=value")
             }
             let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
             guard let spec = specs.first(where: { $0.name == name }) else {
                 let valid = specs.map(\.name).sorted().joined(separator: ", ")
-                throw ConfigError("\(method): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
+                throw ConfigError("\(owner): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
             }
-            given[name] = try spec.parse(text, method: method)
+            given[name] = try spec.parse(text, owner: owner)
         }
-        try self.init(specs: specs, given: given, method: method)
+        try self.init(specs: specs, given: given, owner: owner)
     }
 
-    public func int(_ name: String) -> Int {
+    /// The value of a declared option of that type; a name the owner did not declare, or another type, is a
+    /// thrown error (a plugin's typo must not abort a C caller's process).
+    public func int(_ name: String) throws -> Int {
         if case .int(let v)? = values[name] { return v }
-        preconditionFailure("option \(name) is not a declared int option")
+        throw undeclared(name, "int")
     }
 
-    public func double(_ name: String) -> Double {
+    public func double(_ name: String) throws -> Double {
         switch values[name] {
         case .double(let v)?: return v
         case .int(let v)?: return Double(v)
-        default: preconditionFailure("option \(name) is not a declared number option")
+        default: throw undeclared(name, "number")
         }
     }
 
-    public func bool(_ name: String) -> Bool {
+    public func bool(_ name: String) throws -> Bool {
         if case .bool(let v)? = values[name] { return v }
-        preconditionFailure("option \(name) is not a declared bool option")
+        throw undeclared(name, "bool")
     }
 
-    public func string(_ name: String) -> String {
+    public func string(_ name: String) throws -> String {
         if case .string(let v)? = values[name] { return v }
-        preconditionFailure("option \(name) is not a declared string option")
+        throw undeclared(name, "string")
+    }
+
+    private func undeclared(_ name: String, _ type: String) -> ConfigError {
+        if let value = values[name] { return ConfigError("\(owner): option '\(name)' holds \(value), not a \(type)") }
+        return ConfigError("\(owner): no \(type) option '\(name)' is declared; declared: \(values.keys.sorted().joined(separator: ", "))")
     }
 }

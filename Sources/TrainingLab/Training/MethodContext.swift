@@ -3,24 +3,27 @@ import Foundation
 /// What a run provides to the methods in it: configuration, the method's options, the data, and the
 /// building blocks to make models, optimisers and trainers of their own (teachers, clients, probes),
 /// all seeded from the run's seed.
-public final class RunContext {
+public final class MethodContext {
     public let config: RunConfig
-    public let options: MethodOptions
+    public let options: OptionValues
     public let data: LoadedDataset
     /// Where config.json, metrics.jsonl, report.json and model.safetensors go (nil: nowhere).
     public let outputDirectory: URL?
     public let progress: ProgressSink?
     /// Prefix of progress lines (method and seed).
     public var label: String
+    /// The models the run can name: the core's and the plugins'.
+    public let models: ModelCatalog
 
-    public init(config: RunConfig, options: MethodOptions, data: LoadedDataset, outputDirectory: URL? = nil,
-                progress: ProgressSink? = nil, label: String = "") {
+    public init(config: RunConfig, options: OptionValues, data: LoadedDataset, outputDirectory: URL? = nil,
+                progress: ProgressSink? = nil, label: String = "", models: ModelCatalog = .core) {
         self.config = config
         self.options = options
         self.data = data
         self.outputDirectory = outputDirectory
         self.progress = progress
         self.label = label
+        self.models = models
     }
 
     /// A seed derived from the run's seed and a purpose ("init", "data", "teacher" ...).
@@ -28,11 +31,12 @@ public final class RunContext {
         SeededGenerator(seed: UInt64(config.seed)).split(purpose).seed
     }
 
-    /// A fresh model of the configuration (or `name`) for the training data's shape and classes.
-    public func makeModel(_ name: String? = nil, purpose: String = "init") throws -> Module {
-        let shape = data.train.sampleShape
-        return try ModelZoo.make(name ?? config.model, channels: shape[0], height: shape[1], width: shape[2],
-                                 classes: data.classCount, seed: seed(purpose))
+    /// A fresh model from a SPEC (default: the run's `model`) for the training data's sample shape and
+    /// classes, seeded from the run's seed and `purpose`. `options` size it from the method's own options
+    /// (timesteps, width ...) and override the spec's.
+    public func makeModel(_ spec: String? = nil, purpose: String = "init", options: [String: OptionValue] = [:]) throws -> Module {
+        try models.make(spec ?? config.model, input: ModelInput(shape: data.train.sampleShape, classes: data.classCount),
+                        seed: seed(purpose), options: options)
     }
 
     /// The optimiser of the configuration over the model's parameters.

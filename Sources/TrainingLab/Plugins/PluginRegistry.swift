@@ -1,7 +1,8 @@
 import CTrainingLab
 import Foundation
 
-/// The methods found at startup: every `lib*.so` on the plugin search path that passes the handshake.
+/// What the plugins found at startup provide: methods, and models beside the core's. Every `lib*.so` on
+/// the plugin search path that passes the handshake is loaded.
 ///
 /// Search order (earlier wins when two folders hold a library of the same file name):
 /// 1. folders or files given explicitly (`--plugin-path`),
@@ -10,7 +11,7 @@ import Foundation
 /// 4. the executable's folder.
 /// Files that are not plugins are recorded in `skipped` with the reason; two plugins providing the
 /// same method name is an error.
-public final class MethodRegistry {
+public final class PluginRegistry {
     public struct Entry {
         public let type: any TrainingMethod.Type
         public let pluginPath: String
@@ -18,6 +19,8 @@ public final class MethodRegistry {
     }
 
     public private(set) var entries: [Entry] = []
+    /// The core's models and those of every plugin.
+    public private(set) var models = ModelCatalog.core
     public private(set) var skipped: [PluginSkip] = []
     /// Folders that were searched, in order.
     public private(set) var searchPath: [String] = []
@@ -26,8 +29,8 @@ public final class MethodRegistry {
     public init(pluginPaths: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         var folders = pluginPaths
         if let env = environment["TRAININGLAB_PLUGIN_PATH"] { folders += env.split(separator: ":").map(String.init) }
-        if let lib = MethodRegistry.coreLibraryFolder { folders.append(lib) }
-        if let exe = MethodRegistry.executableFolder { folders.append(exe) }
+        if let lib = PluginRegistry.coreLibraryFolder { folders.append(lib) }
+        if let exe = PluginRegistry.executableFolder { folders.append(exe) }
 
         var seenFolders: Set<String> = []
         var claimedFileNames: [String: String] = [:]
@@ -35,7 +38,7 @@ public final class MethodRegistry {
             let resolved = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
             guard seenFolders.insert(resolved).inserted else { continue }
             searchPath.append(resolved)
-            for path in MethodRegistry.libraries(at: resolved) {
+            for path in PluginRegistry.libraries(at: resolved) {
                 let fileName = (path as NSString).lastPathComponent
                 if let earlier = claimedFileNames[fileName] {
                     if earlier != path { skipped.append(PluginSkip(path: path, reason: "shadowed by \(earlier), earlier on the search path")) }
@@ -51,15 +54,18 @@ public final class MethodRegistry {
         entries.sort { $0.descriptor.name < $1.descriptor.name }
     }
 
-    /// Adds the methods of a registration; a name already taken is an error naming both plugins.
+    /// Adds the methods and models of a registration; a name already taken is an error naming both providers.
     public func register(_ registration: PluginRegistration, from path: String) throws {
+        var models = self.models
+        try models.add(registration.models, provider: path)
         for type in registration.methods {
             let name = type.descriptor.name
             if let existing = entries.first(where: { $0.descriptor.name == name }) {
                 throw ConfigError("two plugins provide the method '\(name)': \(existing.pluginPath) and \(path); remove one")
             }
-            entries.append(Entry(type: type, pluginPath: path))
         }
+        self.models = models
+        entries += registration.methods.map { Entry(type: $0, pluginPath: path) }
     }
 
     public var names: [String] { entries.map(\.descriptor.name) }
