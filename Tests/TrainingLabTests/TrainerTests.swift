@@ -38,7 +38,8 @@ private final class Recorder: InLoopMethod {
 final class TrainerTests: XCTestCase {
     static let dataset = LearnableIDXDataset()
 
-    private func context(epochs: Int = 2, seed: Int = 0, model: String = "smallcnn", extra: [(String, JSONValue)] = []) throws -> MethodContext {
+    private func context(epochs: Int = 2, seed: Int = 0, model: String = "smallcnn", extra: [(String, JSONValue)] = [],
+                         outputDirectory: URL? = nil) throws -> MethodContext {
         var config = RunConfig()
         config.model = model
         config.epochs = epochs
@@ -49,7 +50,8 @@ final class TrainerTests: XCTestCase {
         config.dataset = TrainerTests.dataset.spec
         config.cropPadding = 0  // the class is the row of a bar: shifted crops would blur it
         for (k, v) in extra { try config.set(k, v) }
-        return MethodContext(config: config, options: try OptionValues(specs: [], owner: "test"), data: try TrainerTests.dataset.load())
+        return MethodContext(config: config, options: try OptionValues(specs: [], owner: "test"), data: try TrainerTests.dataset.load(),
+                             outputDirectory: outputDirectory)
     }
 
     private func weights(_ model: Module) -> [[Float]] { model.namedState().map { $0.1.scalars } }
@@ -100,17 +102,17 @@ final class TrainerTests: XCTestCase {
         let reference = try full.makeModel()
         try full.makeTrainer(model: reference).fit()
 
-        // Two epochs with a checkpoint after each; then a fresh process-like trainer resumes for the third.
-        let first = try context(epochs: 3)
-        let partialModel = try first.makeModel()
-        let partial = first.makeTrainer(model: partialModel)
-        partial.checkpointURL = url
-        partial.onEpoch = { history in if history.count == 2 { throw CancellationError() } }
-        XCTAssertThrowsError(try partial.fit())
-        let resumedContext = try context(epochs: 3)
+        // Two epochs with a checkpoint after each; then a fresh process-like loop resumes for the third.
+        let first = try context(epochs: 3, outputDirectory: URL(fileURLWithPath: dir.path))
+        first.stopAfterEpochs = 2
+        let partial = first.makeTrainer(model: try first.makeModel(), stage: "")
+        XCTAssertThrowsError(try partial.fit()) { XCTAssertEqual(($0 as? RunStopped)?.epochsCompleted, 2) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: url.path))
+        let resumedContext = try context(epochs: 3, outputDirectory: URL(fileURLWithPath: dir.path))
+        resumedContext.resume = true
         let resumedModel = try resumedContext.makeModel(purpose: "something else")
-        let resumed = resumedContext.makeTrainer(model: resumedModel)
-        try resumed.fit(resumingFrom: url)
+        let resumed = resumedContext.makeTrainer(model: resumedModel, stage: "")
+        try resumed.fit()
         XCTAssertEqual(resumed.history.count, 3)
         XCTAssertEqual(resumed.loop.samplePasses, 3 * 400)
         XCTAssertEqual(weights(resumedModel), weights(reference), "resumed weights differ from the uninterrupted run")

@@ -137,10 +137,10 @@ class AdversarialTraining: TrainerCallback {
             let reference = try loop.model.inEvaluationMode { try withoutGradients { try loop.model(step.inputs) } }
             adversarial = try trainingAttack.perturb(loop.model, step.inputs, objective: .kl(reference: reference, temperature: temperature), seed: seed)
             // The reference forward, K attack steps and the adversarial training pass.
-            loop.samplePasses += b * (steps + 2)
+            loop.count(samplePasses: b * (steps + 2))
         case .pgd:
             step.inputs = try trainingAttack.perturb(loop.model, step.inputs, objective: .crossEntropy(t, temperature: temperature), seed: seed)
-            loop.samplePasses += b * steps
+            loop.count(samplePasses: b * steps)
         }
     }
 

@@ -68,7 +68,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         let labels = try SoftLabels(teacherLogits: try Evaluation.logits(of: teacher, on: train, normalization: normalization),
                                     labels: train.labels, classes: train.classCount, temperature: teacherTemperature,
                                     oneHotWhereWrong: oneHotWhereWrong)
-        loop.samplePasses += train.count
+        loop.count(samplePasses: train.count)
         let testAccuracy = try Evaluation.metrics(of: teacher, on: context.data.test, normalization: normalization).accuracy
         let trainAccuracy = Double(labels.teacherCorrect) / Double(max(train.count, 1))
         var maxProbability = 0.0
@@ -116,8 +116,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         let trainer = context.makeTrainer(model: teacher, callbacks: callbacks, config: config, test: .some(nil),
                                           label: context.label + " teacher")
         trainer.callbacksProvideLoss = !callbacks.isEmpty
-        try trainer.fit()
-        loop.samplePasses += trainer.loop.samplePasses
+        try trainer.fit()  // its sample passes count in the run's cost by themselves
         return teacher
     }
 
@@ -125,7 +124,7 @@ final class LTD: AdversarialTraining, InLoopMethod {
         if let cached { return .probabilities(try cached.rows(step.indices)) }
         guard let teacher = batchTeacher else { throw TrainingError("ltd: no teacher (fitStart did not run)") }
         let logits = try withoutGradients { try teacher(step.inputs) }
-        loop.samplePasses += step.batchSize
+        loop.count(samplePasses: step.batchSize)
         let labels = try SoftLabels(teacherLogits: logits.scalars, labels: step.labels, classes: logits.shape[1],
                                     temperature: teacherTemperature, oneHotWhereWrong: oneHotWhereWrong)
         return .probabilities(try labels.rows(Array(0..<step.batchSize)))

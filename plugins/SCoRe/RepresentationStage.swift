@@ -1,11 +1,13 @@
 import Foundation
 import TrainingLab
 
-/// Stage 1: the encoder (and head or classifier) trained with the run's optimiser and learning-rate
-/// schedule over the run's epochs and batch size. Set losses see two random-resized-crop views of every
-/// image, stacked as [view 0 of the batch; view 1 of the batch] with the labels repeated, as the official
-/// code concatenates them; cross-entropy sees one view. A step whose loss is not finite is counted and
-/// not applied, so the report can say whether every loss stayed finite.
+/// Stage 1: the encoder (and head or classifier) trained on the run's training loop with the run's
+/// optimiser and learning-rate schedule over the run's epochs and batch size. Set losses see two
+/// random-resized-crop views of every image, stacked as [view 0 of the batch; view 1 of the batch] with the
+/// labels repeated, as the official code concatenates them; cross-entropy sees one view. A step whose loss
+/// is not finite is counted and not applied (`NonFiniteLossPolicy.skipStep`), so the report can say whether
+/// every loss stayed finite. The loop records as stage "representation": metrics.jsonl lines, checkpoint,
+/// `--stop-after` and `--resume` come with it.
 struct RepresentationStage {
     let objective: Objective
     let options: OptionValues
@@ -13,80 +15,36 @@ struct RepresentationStage {
 
     struct Outcome {
         var nonfiniteSteps: Int
-        var samplePasses: Int
         var report: [(String, JSONValue)]
     }
 
-    func run(_ context: MethodContext, log: MetricsLog) throws -> Outcome {
-        let config = context.config, train = context.data.train
-        let schedule = try LearningRateSchedule(parsing: config.schedule)
-        let scaleMin = Float(try options.double("crop_scale_min"))
-        let view = Augmentation.randomResizedCrop(scale: scaleMin...1, flip: config.flip)
+    func run(_ context: MethodContext) throws -> Outcome {
+        let config = context.config
+        let view = Augmentation.randomResizedCrop(scale: Float(try options.double("crop_scale_min"))...1, flip: config.flip)
         let viewCount: Int
         if case .crossEntropy = objective { viewCount = 1 } else { viewCount = 2 }
-        let loader = DataLoader(dataset: train, batchSize: config.batchSize, views: Array(repeating: view, count: viewCount),
+        let loader = DataLoader(dataset: context.data.train, batchSize: config.batchSize, views: Array(repeating: view, count: viewCount),
                                 seed: context.seed("data"))
         let settings = SetLossSettings(temperature: try options.double("temperature"), baseTemperature: try options.double("base_temperature"),
                                        lambda: try options.double("lambda"), ridge: try options.double("logdet_delta"))
-        let model = networks.trained
-        let optimizer = context.makeOptimizer(for: model)
-        model.train()
-
-        let sampleShape = view.outputShape(for: train), sampleSize = sampleShape.reduce(1, *)
-        var nonfinite = 0, samplePasses = 0
-        var epochLosses: [Double] = []
-        let started = Stopwatch()
-        for epoch in 0..<config.epochs {
-            let epochStarted = Stopwatch()
-            let order = loader.sampler.indices(epoch: epoch, count: train.count)
-            let batches = loader.batchCount(samples: order.count)
-            var lossSum = 0.0, counted = 0, epochNonfinite = 0
-            for b in 0..<batches {
-                let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
-                let m = indices.count
-                let inputs = Tensor(uninitializedShape: [viewCount * m] + sampleShape)
-                for v in 0..<viewCount { try loader.fill(view: v, indices: indices, epoch: epoch, into: inputs.pointer + v * m * sampleSize) }
-                let batchLabels = indices.map { train.labels[$0] }
-                let labels = Array(Array(repeating: batchLabels, count: viewCount).joined())
-
-                let features = try networks.encoder(inputs)
-                let loss: Tensor
-                switch objective {
-                case .crossEntropy:
-                    loss = try crossEntropy(networks.classifier!(features), labels: labels).mean()
-                case .set(let kind):
-                    loss = try setLoss(kind, embeddings: networks.embeddings(ofFeatures: features), labels: labels, settings: settings)
-                }
-                let value = Double(try loss.item())
-                optimizer.zeroGrad()
-                samplePasses += viewCount * m
-                let progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
-                if b % 10 == 0 || b == batches - 1 {
-                    context.progress?.report(.object([("event", "batch"), ("label", .string("\(context.label) stage 1")),
-                                                      ("epoch", .number(Double(epoch))), ("batch", .number(Double(b + 1))),
-                                                      ("batches", .number(Double(batches))), ("loss", .number(value))]))
-                }
-                guard value.isFinite else {
-                    epochNonfinite += 1
-                    continue
-                }
-                try loss.backward()
-                optimizer.learningRate = config.lr * schedule.multiplier(at: progress)
-                try optimizer.step()
-                lossSum += value
-                counted += 1
+        let (networks, objective) = (self.networks, self.objective)
+        let step = ClosureObjective { step, _ in
+            let inputs = viewCount == 1 ? step.inputs : try concatenated(step.views)
+            let labels = Array(Array(repeating: step.labels, count: viewCount).joined())
+            let features = try networks.encoder(inputs)
+            switch objective {
+            case .crossEntropy:
+                step.batchLoss = try crossEntropy(networks.classifier!(features), labels: labels).mean()
+            case .set(let kind):
+                step.batchLoss = try setLoss(kind, embeddings: networks.embeddings(ofFeatures: features), labels: labels, settings: settings)
             }
-            nonfinite += epochNonfinite
-            let epochLoss = counted > 0 ? lossSum / Double(counted) : .nan
-            epochLosses.append(epochLoss)
-            try log.append(stage: "representation", [
-                ("epoch", .number(Double(epoch))), ("epochs", .number(Double(config.epochs))),
-                ("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs)))),
-                ("train_loss", .number(epochLoss)), ("nonfinite_steps", .number(Double(epochNonfinite))),
-                ("samples", .number(Double(order.count))),
-                ("seconds", .number(epochStarted.seconds)),
-            ])
         }
+        let started = Stopwatch()
+        let trainer = context.makeTrainer(model: networks.trained, test: .some(nil), stage: "representation", objective: step, loader: loader)
+        trainer.nonFiniteLoss = .skipStep
+        try trainer.fit()
+        let epochLosses = trainer.history.map { $0["train_loss"]?.doubleValue ?? .nan }
+        let nonfinite = trainer.loop.nonfiniteSteps
         let report: [(String, JSONValue)] = [
             ("objective", .string(objective.name)),
             ("views", .number(Double(viewCount))),
@@ -96,7 +54,7 @@ struct RepresentationStage {
             ("all_finite", .bool(nonfinite == 0)),
             ("seconds", .number(started.seconds)),
         ]
-        return Outcome(nonfiniteSteps: nonfinite, samplePasses: samplePasses, report: report)
+        return Outcome(nonfiniteSteps: nonfinite, report: report)
     }
 }
 

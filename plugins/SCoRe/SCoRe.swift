@@ -67,9 +67,7 @@ public final class SCoRe: LoopOwningMethod {
             try SCoReNetworks(channels: shape[0], height: shape[1], width: shape[2], featureDim: featureDim,
                               projectionDim: try options.int("projection_dim"), classes: data.classCount, objective: objective)
         }
-        let log = MetricsLog(context: context)
-
-        let stage1 = try RepresentationStage(objective: objective, options: options, networks: networks).run(context, log: log)
+        let stage1 = try RepresentationStage(objective: objective, options: options, networks: networks).run(context)
 
         var probeReport: [(String, JSONValue)] = []
         var probeNonfinite = 0
@@ -82,9 +80,11 @@ public final class SCoRe: LoopOwningMethod {
             let probe = LinearProbe(epochs: try options.int("probe_epochs"), batchSize: try options.int("probe_batch_size"),
                                     learningRate: try options.double("probe_lr"), weightDecay: try options.double("probe_weight_decay"))
             let result = try probe.fit(features: features, labels: data.train.labels, classes: data.classCount, seed: context.seed("probe")) { epoch in
-                try log.append(stage: "probe", [("epoch", .number(Double(epoch.epoch))), ("epochs", .number(Double(probe.epochs))),
-                                                 ("lr", .number(epoch.learningRate)), ("train_loss", .number(epoch.loss)),
-                                                 ("train_accuracy", .number(epoch.accuracy)), ("nonfinite_steps", .number(Double(epoch.nonfiniteSteps)))])
+                try context.metrics.append(.object([
+                    ("stage", "probe"), ("epoch", .number(Double(epoch.epoch))), ("epochs", .number(Double(probe.epochs))),
+                    ("lr", .number(epoch.learningRate)), ("train_loss", .number(epoch.loss)),
+                    ("train_accuracy", .number(epoch.accuracy)), ("nonfinite_steps", .number(Double(epoch.nonfiniteSteps))),
+                    ("label", .string("\(context.label) probe"))]))
             }
             classifier = result.classifier
             probeNonfinite = result.nonfiniteSteps
@@ -107,7 +107,6 @@ public final class SCoRe: LoopOwningMethod {
             ("losses_finite", .bool(nonfinite == 0)),
             ("nonfinite_steps", .number(Double(nonfinite))),
             ("stage1", .object(stage1.report)),
-            ("sample_passes", .number(Double(stage1.samplePasses))),
         ]
         if !probeReport.isEmpty { report.append(("probe", .object(probeReport))) }
         return MethodOutcome(model: Sequential(networks.encoder, classifier), report: report)
@@ -131,28 +130,6 @@ enum Objective {
         switch self {
         case .set(let kind): return kind.rawValue
         case .crossEntropy: return "ce"
-        }
-    }
-}
-
-/// metrics.jsonl of a run: one line per epoch of either stage, rewritten after each (as the trainer does),
-/// and the same line sent to the progress sink.
-final class MetricsLog {
-    private let context: MethodContext
-    private var lines: [JSONValue] = []
-
-    init(context: MethodContext) { self.context = context }
-
-    func append(stage: String, _ pairs: [(String, JSONValue)]) throws {
-        var line: JSONValue = .object([("stage", .string(stage))])
-        for (key, value) in pairs { line.set(key, value) }
-        line.set("label", .string("\(context.label) \(stage)"))
-        lines.append(line)
-        var event: JSONValue = .object([("event", "epoch")])
-        for (key, value) in line.objectValue ?? [] { event.set(key, value) }
-        context.progress?.report(event)
-        if let dir = context.outputDirectory {
-            try AtomicFile.write(lines.map { $0.serialized() + "\n" }.joined(), to: dir.appendingPathComponent("metrics.jsonl"))
         }
     }
 }

@@ -70,76 +70,76 @@ public final class RunPlan {
 
     public var methodName: String { entries.map(\.descriptor.name).joined(separator: "+") }
 
-    /// Loads the data, trains, evaluates, writes the output files and returns report.json's content.
+    /// Loads the data, trains, evaluates the final model once, writes the output files and returns
+    /// report.json's content. A run stopped by `stopAfterEpochs` returns (and writes) a report with
+    /// "complete": false; its checkpoints let `resume` continue it.
     @discardableResult
     public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
         let started = Stopwatch()
         let data = try DatasetSpec(parsing: config.dataset).load()
-        let optionsJSON: JSONValue = .object(zip(entries, options).map { entry, opts in
-            (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
-        })
-        if let dir = outputDirectory {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let configJSON: JSONValue = .object([("method", .string(methodName)), ("config", config.json), ("options", optionsJSON)])
-            try AtomicFile.write(configJSON.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("config.json"))
-        }
+        let outputs = RunOutputs(directory: outputDirectory)
+        try outputs.writeConfiguration(method: methodName, config: config, options: optionsJSON)
         let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
-                                 progress: progress, label: "\(methodName) seed \(config.seed)", models: models)
-
-        var methodKeys: [(String, JSONValue)] = []
-        var finalModel: Module?
-        var samplePasses = 0
-        if entries.count == 1, let owner = entries[0].type as? any LoopOwningMethod.Type {
-            let outcome = try owner.init(options: options[0]).run(context)
-            finalModel = outcome.model
-            methodKeys = outcome.report
-            samplePasses = Int(outcome.report.first { $0.0 == "sample_passes" }?.1.doubleValue ?? 0)
-        } else {
-            let callbacks: [InLoopMethod] = try zip(entries, options).map { entry, opts in
-                guard let type = entry.type as? any InLoopMethod.Type else {
-                    throw ConfigError("method '\(entry.descriptor.name)' is neither an in-loop nor a loop-owning method")
-                }
-                return try type.init(options: opts)
-            }
-            let model = try context.makeModel()
-            let trainer = context.makeTrainer(model: model, callbacks: callbacks)
-            trainer.callbacksProvideLoss = entries.contains { $0.descriptor.claims.contains(.loss) }
-            var checkpoint: URL?
-            if let dir = outputDirectory {
-                trainer.onEpoch = { history in
-                    try AtomicFile.write(history.map { $0.serialized() + "\n" }.joined(), to: dir.appendingPathComponent("metrics.jsonl"))
-                }
-                trainer.checkpointURL = dir.appendingPathComponent(Trainer.checkpointFileName)
-                if resume, FileManager.default.fileExists(atPath: trainer.checkpointURL!.path) { checkpoint = trainer.checkpointURL }
-            }
-            trainer.stopAfterEpochs = stopAfterEpochs
-            try trainer.fit(resumingFrom: checkpoint)
-            finalModel = model
-            samplePasses = trainer.loop.samplePasses
-            methodKeys = trainer.fitReport.objectValue ?? []
-        }
+                                    progress: progress, label: "\(methodName) seed \(config.seed)", models: models)
+        context.resume = resume
+        context.stopAfterEpochs = stopAfterEpochs
 
         var report: JSONValue = .object([
-            ("method", .string(methodName)),
-            ("model", .string(config.model)),
-            ("dataset", .string(config.dataset)),
-            ("epochs", .number(Double(config.epochs))),
-            ("seed", .number(Double(config.seed))),
-            ("options", optionsJSON),
+            ("method", .string(methodName)), ("model", .string(config.model)), ("dataset", .string(config.dataset)),
+            ("epochs", .number(Double(config.epochs))), ("seed", .number(Double(config.seed))), ("options", optionsJSON),
             ("train_samples", .number(Double(data.train.count))),
-            ("sample_passes", .number(Double(samplePasses))),
         ])
-        if let model = finalModel {
-            let counts = data.spec.imbalance != nil ? data.train.classCounts() : nil
-            report.set("test", try Evaluation.metrics(of: model, on: data.test, trainCounts: counts, normalization: config.inputNormalization).json)
+        let outcome: MethodOutcome
+        do {
+            outcome = try dispatch(context)
+        } catch let stop as RunStopped {
+            report.set("complete", .bool(false))
+            report.set("epochs_completed", .number(Double(stop.epochsCompleted)))
+            report.set("sample_passes", .number(Double(context.cost.samplePasses)))
+            report.set("wall_seconds", .number(started.seconds))
+            try outputs.writeReport(report)
+            self.report = report
+            return report
         }
-        for (key, value) in methodKeys where key != "sample_passes" { report.set(key, value) }
+        report.set("complete", .bool(true))
+        report.set("sample_passes", .number(Double(context.cost.samplePasses)))
+        if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
+        if let model = outcome.model {
+            let test = try outcome.testMetrics ?? Evaluation.metrics(
+                of: model, on: data.test, trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
+                normalization: config.inputNormalization)
+            report.set("test", test.json)
+        }
+        for (key, value) in outcome.report { report.set(key, value) }
         report.set("wall_seconds", .number(started.seconds))
-        if let dir = outputDirectory {
-            if let model = finalModel { try ModelFile.save(model, to: dir.appendingPathComponent("model.safetensors")) }
-            try AtomicFile.write(report.serialized(pretty: true) + "\n", to: dir.appendingPathComponent("report.json"))
-        }
+        if let model = outcome.model { try outputs.writeModel(model) }
+        try outputs.writeReport(report)
         self.report = report
         return report
+    }
+
+    /// The method options of every method in the run, as config.json and report.json show them.
+    private var optionsJSON: JSONValue {
+        .object(zip(entries, options).map { entry, opts in
+            (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
+        })
+    }
+
+    /// Runs a loop-owning method, or the run's main training loop with the in-loop methods as its callbacks.
+    private func dispatch(_ context: MethodContext) throws -> MethodOutcome {
+        if entries.count == 1, let owner = entries[0].type as? any LoopOwningMethod.Type {
+            return try owner.init(options: options[0]).run(context)
+        }
+        let callbacks: [InLoopMethod] = try zip(entries, options).map { entry, opts in
+            guard let type = entry.type as? any InLoopMethod.Type else {
+                throw ConfigError("method '\(entry.descriptor.name)' is neither an in-loop nor a loop-owning method")
+            }
+            return try type.init(options: opts)
+        }
+        let model = try context.makeModel()
+        let trainer = context.makeTrainer(model: model, callbacks: callbacks, stage: "")
+        trainer.callbacksProvideLoss = entries.contains { $0.descriptor.claims.contains(.loss) }
+        try trainer.fit()
+        return MethodOutcome(model: model, report: trainer.fitReport.objectValue ?? [], testMetrics: trainer.lastEvaluation)
     }
 }

@@ -38,15 +38,20 @@ public protocol LoopOwningMethod: TrainingMethod {
     func run(_ context: MethodContext) throws -> MethodOutcome
 }
 
-/// What a loop-owning method hands back: its final model (evaluated by the host like any run, if
-/// given) and the keys it adds to the report.
+/// What a loop-owning method hands back: its final model (evaluated by the host on the test set unless
+/// the method already did, in `testMetrics`) and the keys it adds to the report. Sample passes and FLOPs
+/// are not report keys: the method counts them in `MethodContext.cost` (its loops do so by themselves).
 public struct MethodOutcome {
     public var model: Module?
     public var report: [(String, JSONValue)]
+    /// The final model's test metrics, when the method's last loop evaluated it (the host then does not
+    /// evaluate the test set a second time).
+    public var testMetrics: ClassificationMetrics?
 
-    public init(model: Module?, report: [(String, JSONValue)] = []) {
+    public init(model: Module?, report: [(String, JSONValue)] = [], testMetrics: ClassificationMetrics? = nil) {
         self.model = model
         self.report = report
+        self.testMetrics = testMetrics
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 
-/// What a run provides to the methods in it: configuration, the method's options, the data, and the
-/// building blocks to make models, optimisers and trainers of their own (teachers, clients, probes),
-/// all seeded from the run's seed.
+/// What a run provides to the methods in it: configuration, the method's options, the data, the
+/// building blocks to make models, optimisers and training loops of their own (teachers, clients,
+/// probes, stages), all seeded from the run's seed, and the run's records that every recording loop
+/// shares: metrics.jsonl, cost, checkpoints, and the `--stop-after` / `--resume` settings.
 public final class MethodContext {
     public let config: RunConfig
     public let options: OptionValues
@@ -14,6 +15,16 @@ public final class MethodContext {
     public var label: String
     /// The models the run can name: the core's and the plugins'.
     public let models: ModelCatalog
+    /// The run's metrics.jsonl (every recording loop appends its epochs).
+    public let metrics: MetricsLog
+    /// The run's work so far (sample passes, FLOPs), whatever loop or pass did it.
+    public let cost = RunCost()
+    /// Recording loops continue from their checkpoints when set.
+    public var resume = false
+    /// Recording loops stop the run (`RunStopped`) once this many epochs of the run are done; nil: no limit.
+    public var stopAfterEpochs: Int?
+    /// Epochs the run's recording loops have completed (restored ones included).
+    public internal(set) var epochsCompleted = 0
 
     public init(config: RunConfig, options: OptionValues, data: LoadedDataset, outputDirectory: URL? = nil,
                 progress: ProgressSink? = nil, label: String = "", models: ModelCatalog = .core) {
@@ -24,6 +35,13 @@ public final class MethodContext {
         self.progress = progress
         self.label = label
         self.models = models
+        metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
+    }
+
+    /// Where the recording loop of `stage` keeps its checkpoint: checkpoint.safetensors for the main loop
+    /// (""), checkpoint-STAGE.safetensors for a named stage; nil when the run writes no files.
+    public func checkpointURL(stage: String) -> URL? {
+        outputDirectory?.appendingPathComponent(stage.isEmpty ? "checkpoint.safetensors" : "checkpoint-\(stage).safetensors")
     }
 
     /// A seed derived from the run's seed and a purpose ("init", "data", "teacher" ...).
@@ -48,13 +66,18 @@ public final class MethodContext {
         }
     }
 
-    /// A trainer of `model` on `train` (default: the run's training set) with the given callbacks.
+    /// A training loop of `model` on `train` (default: the run's training set) with the given callbacks.
+    /// `stage` makes it a recording loop ("" for the run's main loop, a name for a method's stage); without
+    /// it the loop only trains (a teacher or client inside the run). `objective` and `loader` replace
+    /// supervised cross-entropy and the run's augmentation loader.
     public func makeTrainer(model: Module, callbacks: [TrainerCallback] = [], config: RunConfig? = nil,
                             train: ImageDataset? = nil, test: ImageDataset?? = nil, optimizer: Optimizer? = nil,
-                            label: String? = nil) -> Trainer {
+                            label: String? = nil, stage: String? = nil, objective: TrainingObjective? = nil,
+                            loader: DataLoader? = nil) -> Trainer {
         let c = config ?? self.config
         return Trainer(context: self, config: c, model: model, optimizer: optimizer ?? makeOptimizer(for: model, config: c),
-                       train: train ?? data.train, test: test ?? data.test, callbacks: callbacks, label: label ?? self.label)
+                       train: train ?? loader?.dataset ?? data.train, test: test ?? data.test, callbacks: callbacks,
+                       label: label ?? self.label, stage: stage, objective: objective, loader: loader)
     }
 
     public func log(_ message: String) {

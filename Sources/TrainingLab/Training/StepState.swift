@@ -1,6 +1,7 @@
-/// One optimisation step as the trainer's events see it. Methods read and may change it:
+/// One optimisation step as the loop's events and objective see it. Methods read and may change it:
 /// replace the inputs (adversarial examples), the per-sample losses (another objective), the
-/// per-sample weights of the reduction (InfoBatch), or add named scalar terms (regularisers).
+/// per-sample weights of the reduction (InfoBatch), add named scalar terms (regularisers), accumulate
+/// gradients of extra weighted passes, or set this step's learning rate.
 public final class StepState {
     public let epoch: Int
     /// Index of the batch within the epoch, and the number of batches in this epoch.
@@ -9,16 +10,22 @@ public final class StepState {
     /// Optimisation steps taken before this one in the whole run.
     public let globalStep: Int
 
-    /// (B, C, H, W) after augmentation.
+    /// (B, sample shape) after augmentation: view 0 of the batch.
     public var inputs: Tensor
+    /// Every view of a multi-view loader (two augmentations of the same samples); `[inputs]` otherwise.
+    public var views: [Tensor]
     public var labels: [Int32]
     /// Dataset indices of the samples in this batch, aligned with `labels`.
     public let indices: [Int]
 
     /// Model output, set by the forward pass.
     public var logits: Tensor?
+    /// Named intermediate outputs the forward pass published (features, spikes, attention maps ...).
+    public var outputs = ForwardOutputs()
     /// (B) per-sample losses before reduction.
     public var perSampleLoss: Tensor?
+    /// A scalar objective over the whole batch (a set loss), added to the reduced per-sample loss.
+    public var batchLoss: Tensor?
     /// Per-sample weights of the reduction: loss = sum(w * l) / B. Nil means all 1.
     public var sampleWeights: [Float]?
     /// Scalar terms added to the reduced loss, by name (logged separately).
@@ -27,16 +34,33 @@ public final class StepState {
     public var loss: Tensor?
     /// Set by a method to skip the optimiser update of this step (e.g. a non-finite loss it handled).
     public var skipUpdate = false
+    /// This step's learning rate, replacing the schedule's (set before the optimiser step: a method's own
+    /// per-step rule, such as a client learning-rate cycle).
+    public var learningRate: Double?
+    /// Samples of extra forward/backward passes accumulated into this step's gradients.
+    public private(set) var accumulatedPasses = 0
 
     public var batchSize: Int { labels.count }
 
-    public init(epoch: Int, batchIndex: Int, batchCount: Int, globalStep: Int, inputs: Tensor, labels: [Int32], indices: [Int]) {
+    public init(epoch: Int, batchIndex: Int, batchCount: Int, globalStep: Int, inputs: Tensor, views: [Tensor]? = nil,
+                labels: [Int32], indices: [Int]) {
         self.epoch = epoch
         self.batchIndex = batchIndex
         self.batchCount = batchCount
         self.globalStep = globalStep
         self.inputs = inputs
+        self.views = views ?? [inputs]
         self.labels = labels
         self.indices = indices
+    }
+
+    /// Gradient accumulation: back-propagates `weight * loss` now, adding to the gradients this step's
+    /// optimiser update will use (the loop clears gradients before the forward pass, not after it).
+    /// `samples` counts the pass in the run's cost. Several weighted passes (subnets, views) make one step.
+    public func accumulateGradients(of loss: Tensor, weight: Float = 1, samples: Int) throws {
+        let value = try loss.item()
+        guard value.isFinite else { throw TrainingError("epoch \(epoch) batch \(batchIndex): an accumulated loss is \(value)") }
+        try (weight == 1 ? loss : loss * weight).backward()
+        accumulatedPasses += samples
     }
 }

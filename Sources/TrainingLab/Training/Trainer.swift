@@ -1,103 +1,81 @@
 import CTrainingLab
 import Foundation
 
-/// The training loop of every run (see `TrainingEvent` for the loop as pseudocode and the event order).
+/// The one training loop (see `TrainingEvent` for the loop as pseudocode and the event order). Every run
+/// trains through it: the host's supervised runs, SCoRe's representation stage, the linear probe, the
+/// teachers and client copies methods train inside a run. What differs between them is the objective
+/// (`TrainingObjective`), the loader (views, augmentation) and the non-finite policy; batches, schedule,
+/// events, metrics.jsonl, progress, checkpoints, `--stop-after`/`--resume` and cost accounting are here once.
+///
+/// A loop with a `stage` records: it appends its epochs to the run's metrics.jsonl, writes its checkpoint
+/// after every epoch (`MethodContext.checkpointURL(stage:)`), continues from it when the run resumes, and
+/// counts its epochs against the run's `--stop-after` budget. A loop without one (stage nil) only trains.
 public final class Trainer {
     public let loop: LoopState
     public let train: ImageDataset
     public let test: ImageDataset?
     public private(set) var callbacks: [TrainerCallback]
-    /// Whether some callback replaces the per-sample loss (then the trainer computes none).
+    /// What a step computes; supervised cross-entropy unless a loop-owning method sets its own.
+    public var objective: TrainingObjective
+    public var nonFiniteLoss: NonFiniteLossPolicy = .stop
+    /// Whether some callback replaces the per-sample loss (then the objective's criterion is not called).
     public var callbacksProvideLoss = false
-    /// Metrics lines of the epochs run so far.
+    /// Metrics lines of this loop's epochs so far.
     public internal(set) var history: [JSONValue] = []
-    /// Where to write a checkpoint after every epoch (nil: none).
-    public var checkpointURL: URL?
-    /// Stop (after checkpointing) once this many epochs are done, to resume later; nil runs all epochs.
-    public var stopAfterEpochs: Int?
-    /// Test metrics of the last evaluation.
+    /// Test metrics of the last evaluation (with many/medium/few accuracy when the training set is long-tailed).
     public private(set) var lastEvaluation: ClassificationMetrics?
-    /// Called with the history after each epoch (the run writes metrics.jsonl from it).
-    public var onEpoch: (([JSONValue]) throws -> Void)?
-    let loader: DataLoader
+    public let loader: DataLoader
     let label: String
 
     init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: ImageDataset, test: ImageDataset?,
-         callbacks: [TrainerCallback], label: String) {
-        loop = LoopState(config: config, context: context, model: model, optimizer: optimizer)
+         callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?, loader: DataLoader?) {
+        loop = LoopState(config: config, context: context, model: model, optimizer: optimizer, stage: stage)
         self.train = train
         self.test = test
         self.callbacks = callbacks
-        self.label = label
-        let augmentation = Augmentation(geometry: config.cropPadding > 0 ? .crop(padding: config.cropPadding) : .none,
-                                        flipProbability: config.flip ? 0.5 : 0, normalization: config.inputNormalization)
-        let seed = SeededGenerator(seed: UInt64(config.seed)).split("data").seed
-        loader = DataLoader(dataset: train, batchSize: config.batchSize, augmentation: augmentation, seed: seed)
+        self.label = stage.map { $0.isEmpty ? label : "\(label) \($0)" } ?? label
+        self.objective = objective ?? ClassificationObjective(labelSmoothing: config.labelSmoothing)
+        self.loader = loader ?? DataLoader(dataset: train, batchSize: config.batchSize, augmentation: Trainer.augmentation(config),
+                                           seed: SeededGenerator(seed: UInt64(config.seed)).split("data").seed)
     }
+
+    /// The training augmentation of a run configuration.
+    public static func augmentation(_ config: RunConfig) -> Augmentation {
+        Augmentation(geometry: config.cropPadding > 0 ? .crop(padding: config.cropPadding) : .none,
+                     flipProbability: config.flip ? 0.5 : 0, normalization: config.inputNormalization)
+    }
+
+    public var context: MethodContext { loop.context }
 
     private func each(_ event: TrainingEvent, _ body: (TrainerCallback) throws -> Void) rethrows {
         for callback in event.runsInReverse ? callbacks.reversed() : callbacks { try body(callback) }
     }
 
+    /// Keys the callbacks added to the report at fitEnd.
+    public private(set) var fitReport: JSONValue = .object([])
+
     /// Trains for the configured epochs and returns the final test metrics (nil without a test set).
-    /// With `checkpoint`, the state saved there is restored after fitStart and training continues with
-    /// the epoch after it.
+    /// A recording loop of a resumed run first restores its checkpoint (after fitStart) and continues with
+    /// the epoch after it; when the run's `--stop-after` budget ends with epochs left, it throws `RunStopped`.
     @discardableResult
-    public func fit(resumingFrom checkpoint: URL? = nil) throws -> ClassificationMetrics? {
+    public func fit() throws -> ClassificationMetrics? {
         let config = loop.config
         let schedule = try LearningRateSchedule(parsing: config.schedule)
+        let checkpoint = loop.stage.map { context.checkpointURL(stage: $0) } ?? nil
         try each(.fitStart) { try $0.fitStart(loop) }
-        if let checkpoint { try loadCheckpoint(from: checkpoint) }
+        if let checkpoint, context.resume, FileManager.default.fileExists(atPath: checkpoint.path) {
+            try loadCheckpoint(from: checkpoint)
+            context.epochsCompleted += loop.epoch
+        }
         for epoch in loop.epoch..<config.epochs {
-            loop.epoch = epoch
-            loop.epochMetrics = .object([])
-            let started = Stopwatch()
-            var order = loader.sampler.indices(epoch: epoch, count: train.count)
-            try each(.epochStart) { try $0.epochStart(loop, order: &order) }
-            if let bad = order.first(where: { $0 < 0 || $0 >= train.count }) {
-                throw TrainingError("epoch \(epoch): the sample order contains \(bad), outside 0..<\(train.count)")
-            }
-            let batches = loader.batchCount(samples: order.count)
-            var lossSum = 0.0, correct = 0, seen = 0
-            for b in 0..<batches {
-                let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
-                loop.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
-                let (loss, hits) = try step(indices: indices, epoch: epoch, batch: b, batches: batches, schedule: schedule)
-                lossSum += loss * Double(indices.count)
-                correct += hits
-                seen += indices.count
-                if b % 10 == 0 || b == batches - 1 {
-                    context.progress?.report(.object([("event", "batch"), ("label", .string(label)), ("epoch", .number(Double(epoch))),
-                                                      ("batch", .number(Double(b + 1))), ("batches", .number(Double(batches))),
-                                                      ("loss", .number(loss))]))
+            try runEpoch(epoch, schedule: schedule)
+            if let checkpoint { try saveCheckpoint(to: checkpoint) }
+            if loop.stage != nil {
+                context.epochsCompleted += 1
+                if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, loop.epoch < config.epochs {
+                    throw RunStopped(epochsCompleted: context.epochsCompleted)
                 }
             }
-            loop.progress = Double(epoch + 1) / Double(config.epochs)
-            try each(.epochEnd) { try $0.epochEnd(loop, epoch: epoch) }
-
-            var metrics: JSONValue = .object([
-                ("epoch", .number(Double(epoch))), ("epochs", .number(Double(config.epochs))),
-                ("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs)))),
-                ("samples", .number(Double(seen))), ("sample_passes", .number(Double(loop.samplePasses))),
-                ("train_loss", .number(seen > 0 ? lossSum / Double(seen) : .nan)),
-                ("train_accuracy", .number(seen > 0 ? Double(correct) / Double(seen) : .nan)),
-            ])
-            for (key, value) in loop.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
-            if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
-                let result = try Evaluation.metrics(of: loop.model, on: test, normalization: config.inputNormalization)
-                lastEvaluation = result
-                metrics.set("test_accuracy", .number(result.accuracy))
-                metrics.set("test_nll", .number(result.nll))
-            }
-            try each(.evaluate) { try $0.evaluate(loop, metrics: &metrics) }
-            metrics.set("seconds", .number(started.seconds))
-            metrics.set("label", .string(label))
-            history.append(metrics)
-            context.progress?.report(metricsEvent(metrics))
-            loop.epoch = epoch + 1
-            try onEpoch?(history)
-            if let checkpointURL { try saveCheckpoint(to: checkpointURL) }
-            if let stop = stopAfterEpochs, loop.epoch >= stop, loop.epoch < config.epochs { return lastEvaluation }
         }
         var report: JSONValue = .object([])
         try each(.fitEnd) { try $0.fitEnd(loop, report: &report) }
@@ -105,53 +83,119 @@ public final class Trainer {
         return lastEvaluation
     }
 
-    /// Keys the callbacks added to the report at fitEnd.
-    public private(set) var fitReport: JSONValue = .object([])
+    private func runEpoch(_ epoch: Int, schedule: LearningRateSchedule) throws {
+        let config = loop.config
+        loop.epoch = epoch
+        loop.epochMetrics = .object([])
+        let started = Stopwatch()
+        var order = loader.sampler.indices(epoch: epoch, count: train.count)
+        try each(.epochStart) { try $0.epochStart(loop, order: &order) }
+        if let bad = order.first(where: { $0 < 0 || $0 >= train.count }) {
+            throw TrainingError("epoch \(epoch): the sample order contains \(bad), outside 0..<\(train.count)")
+        }
+        let batches = loader.batchCount(samples: order.count)
+        var lossSum = 0.0, correct = 0, scored = 0, seen = 0, finite = 0
+        let nonfiniteBefore = loop.nonfiniteSteps
+        for b in 0..<batches {
+            let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
+            loop.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
+            let step = try makeStep(indices: indices, epoch: epoch, batch: b, batches: batches)
+            let loss = try self.step(step, schedule: schedule)
+            seen += indices.count
+            if let loss {
+                lossSum += loss * Double(indices.count)
+                finite += indices.count
+                if let logits = step.logits {
+                    correct += Trainer.correctCount(logits: logits, labels: step.labels)
+                    scored += indices.count
+                }
+            }
+            if b % 10 == 0 || b == batches - 1 {
+                context.progress?.report(.object([("event", "batch"), ("label", .string(label)), ("epoch", .number(Double(epoch))),
+                                                  ("batch", .number(Double(b + 1))), ("batches", .number(Double(batches))),
+                                                  ("loss", .number(loss ?? .nan))]))
+            }
+        }
+        loop.progress = Double(epoch + 1) / Double(config.epochs)
+        try each(.epochEnd) { try $0.epochEnd(loop, epoch: epoch) }
 
-    public var context: MethodContext { loop.context }
-
-    private func metricsEvent(_ metrics: JSONValue) -> JSONValue {
-        var event: JSONValue = .object([("event", "epoch")])
-        for (key, value) in metrics.objectValue ?? [] { event.set(key, value) }
-        return event
+        var metrics: JSONValue = .object([])
+        if let stage = loop.stage, !stage.isEmpty { metrics.set("stage", .string(stage)) }
+        metrics.set("epoch", .number(Double(epoch)))
+        metrics.set("epochs", .number(Double(config.epochs)))
+        metrics.set("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs))))
+        metrics.set("samples", .number(Double(seen)))
+        metrics.set("sample_passes", .number(Double(context.cost.samplePasses)))
+        metrics.set("train_loss", .number(finite > 0 ? lossSum / Double(finite) : .nan))
+        if scored > 0 || objective is ClassificationObjective {
+            metrics.set("train_accuracy", .number(scored > 0 ? Double(correct) / Double(scored) : .nan))
+        }
+        if nonFiniteLoss == .skipStep { metrics.set("nonfinite_steps", .number(Double(loop.nonfiniteSteps - nonfiniteBefore))) }
+        for (key, value) in loop.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
+        if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
+            let counts = context.data.spec.imbalance != nil ? train.classCounts() : nil
+            let result = try Evaluation.metrics(of: loop.model, on: test, trainCounts: counts, normalization: config.inputNormalization)
+            lastEvaluation = result
+            metrics.set("test_accuracy", .number(result.accuracy))
+            metrics.set("test_nll", .number(result.nll))
+        }
+        try each(.evaluate) { try $0.evaluate(loop, metrics: &metrics) }
+        metrics.set("seconds", .number(started.seconds))
+        metrics.set("label", .string(label))
+        history.append(metrics)
+        if loop.stage != nil { try context.metrics.append(metrics) }
+        loop.epoch = epoch + 1
     }
 
-    /// One optimisation step on the samples at `indices`; returns the mean loss and the number of correct predictions.
-    private func step(indices: [Int], epoch: Int, batch: Int, batches: Int, schedule: LearningRateSchedule) throws -> (Double, Int) {
-        let inputs = Tensor(uninitializedShape: [indices.count] + loader.views[0].outputShape(for: train))
-        try loader.fill(view: 0, indices: indices, epoch: epoch, into: inputs.pointer)
-        let step = StepState(epoch: epoch, batchIndex: batch, batchCount: batches, globalStep: loop.globalStep,
-                             inputs: inputs, labels: indices.map { train.labels[$0] }, indices: indices)
+    /// View 0 of the samples at `indices` (and the other views of a multi-view loader), with labels.
+    private func makeStep(indices: [Int], epoch: Int, batch: Int, batches: Int) throws -> StepState {
+        let shape = [indices.count] + loader.views[0].outputShape(for: train)
+        let views = try loader.views.indices.map { v -> Tensor in
+            let t = Tensor(uninitializedShape: shape)
+            try loader.fill(view: v, indices: indices, epoch: epoch, into: t.pointer)
+            return t
+        }
+        return StepState(epoch: epoch, batchIndex: batch, batchCount: batches, globalStep: loop.globalStep, inputs: views[0],
+                         views: views, labels: indices.map { train.labels[$0] }, indices: indices)
+    }
+
+    /// One optimisation step; returns the mean per-sample loss (the whole loss without per-sample terms),
+    /// or nil when the loss was not finite and the step was skipped.
+    private func step(_ step: StepState, schedule: LearningRateSchedule) throws -> Double? {
         try each(.batchStart) { try $0.batchStart(loop, step) }
+        // After batchStart: an attack there may have left parameter gradients behind.
+        loop.optimizer.zeroGrad()
         loop.model.train()
-        let logits = try loop.model(step.inputs)
-        step.logits = logits
+        (_, step.outputs) = try ForwardCapture.run { try objective.forward(step, loop) }
         try each(.afterForward) { try $0.afterForward(loop, step) }
-        if !callbacksProvideLoss {
-            step.perSampleLoss = try crossEntropy(logits, labels: step.labels, labelSmoothing: Float(loop.config.labelSmoothing))
-        }
+        if !callbacksProvideLoss { try objective.criterion(step, loop) }
         try each(.loss) { try $0.loss(loop, step) }
-        guard let perSample = step.perSampleLoss else {
-            throw TrainingError("epoch \(epoch) batch \(batch): no per-sample loss (a method claims the loss but did not set it)")
+        guard step.perSampleLoss != nil || step.batchLoss != nil else {
+            throw TrainingError("epoch \(step.epoch) batch \(step.batchIndex): no loss (a method claims the loss but did not set it)")
         }
-        var total = try weightedMean(perSample, weights: step.sampleWeights)
-        for (_, term) in step.extraTerms { total = try total + term }
-        let value = try total.item()
+        var total = try step.perSampleLoss.map { try weightedMean($0, weights: step.sampleWeights) }
+        if let batchLoss = step.batchLoss { total = try total.map { try $0 + batchLoss } ?? batchLoss }
+        for (_, term) in step.extraTerms { total = try total! + term }
+        let value = try total!.item()
+        loop.count(samplePasses: step.views.count * step.batchSize + step.accumulatedPasses)
         guard value.isFinite else {
+            if nonFiniteLoss == .skipStep {
+                loop.nonfiniteSteps += 1
+                loop.optimizer.zeroGrad()
+                return nil
+            }
             let terms = step.extraTerms.map { "\($0.0) = \((try? $0.1.item()) ?? .nan)" }.joined(separator: ", ")
-            throw TrainingError("non-finite loss \(value) at epoch \(epoch), batch \(batch) (step \(loop.globalStep))\(terms.isEmpty ? "" : "; terms: \(terms)"); lower the learning rate or check the data")
+            throw TrainingError("non-finite loss \(value) at epoch \(step.epoch), batch \(step.batchIndex) (step \(loop.globalStep))\(terms.isEmpty ? "" : "; terms: \(terms)"); lower the learning rate or check the data")
         }
         step.loss = total
-        loop.optimizer.zeroGrad()
-        try total.backward()
+        try total!.backward()
         try each(.afterBackward) { try $0.afterBackward(loop, step) }
         try each(.beforeStep) { try $0.beforeStep(loop, step) }
-        loop.optimizer.learningRate = loop.config.lr * schedule.multiplier(at: loop.progress)
+        loop.optimizer.learningRate = step.learningRate ?? loop.config.lr * schedule.multiplier(at: loop.progress)
         if !step.skipUpdate { try loop.optimizer.step() }
         try each(.afterStep) { try $0.afterStep(loop, step) }
         loop.globalStep += 1
-        loop.samplePasses += indices.count
-        return (Double(try perSample.mean().item()), Trainer.correctCount(logits: logits, labels: step.labels))
+        return Double(try (step.perSampleLoss?.mean() ?? total!).item())
     }
 
     static func correctCount(logits: Tensor, labels: [Int32]) -> Int {

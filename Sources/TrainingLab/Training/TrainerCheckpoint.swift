@@ -9,11 +9,10 @@ public protocol ResumableState: AnyObject {
     func restoreState(tensors: [String: Tensor], json: JSONValue) throws
 }
 
-/// Epoch-boundary checkpoints of a trainer: model state, optimiser state, method states, and the
-/// loop's counters, in one safetensors file written atomically (metadata key "trainer" holds the JSON).
+/// Epoch-boundary checkpoints of a training loop: model state, optimiser state, method states, the
+/// loop's counters, and the run's cost and metrics lines so far, in one safetensors file written
+/// atomically (metadata key "trainer" holds the JSON).
 extension Trainer {
-    public static let checkpointFileName = "checkpoint.safetensors"
-
     /// Writes the state after the epochs run so far.
     public func saveCheckpoint(to url: URL) throws {
         var tensors = try ModelFile.tensors(of: loop.model.namedState().map { ("model.\($0.0)", $0.1) })
@@ -28,7 +27,9 @@ extension Trainer {
         let state: JSONValue = .object([
             ("epoch", .number(Double(loop.epoch))), ("global_step", .number(Double(loop.globalStep))),
             ("sample_passes", .number(Double(loop.samplePasses))), ("optimizer_steps", .number(Double(loop.optimizer.stepCount))),
+            ("nonfinite_steps", .number(Double(loop.nonfiniteSteps))),
             ("seed", .number(Double(loop.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
+            ("run_cost", context.cost.json), ("run_metrics", .array(context.metrics.lines)),
         ])
         try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
     }
@@ -63,7 +64,10 @@ extension Trainer {
         }
         loop.epoch = Int(epoch)
         loop.globalStep = Int(step)
-        loop.samplePasses = Int(passes)
+        loop.restoreCounters(samplePasses: Int(passes))
+        loop.nonfiniteSteps = Int(state["nonfinite_steps"]?.doubleValue ?? 0)
         history = state["history"]?.arrayValue ?? []
+        context.cost.restore(state["run_cost"])
+        try context.metrics.restore(state["run_metrics"]?.arrayValue ?? [])
     }
 }

@@ -1,0 +1,25 @@
+import Foundation
+
+/// The files of a run folder, each written atomically (temp file + rename): config.json when the run
+/// starts, model.safetensors and report.json when it ends. metrics.jsonl and the checkpoints are written by
+/// the training loops as they go (`MetricsLog`, `Trainer.saveCheckpoint`). Without a folder nothing is written.
+struct RunOutputs {
+    let directory: URL?
+
+    func writeConfiguration(method: String, config: RunConfig, options: JSONValue) throws {
+        guard let directory else { return }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let json: JSONValue = .object([("method", .string(method)), ("config", config.json), ("options", options)])
+        try AtomicFile.write(json.serialized(pretty: true) + "\n", to: directory.appendingPathComponent("config.json"))
+    }
+
+    func writeModel(_ model: Module) throws {
+        guard let directory else { return }
+        try ModelFile.save(model, to: directory.appendingPathComponent("model.safetensors"))
+    }
+
+    func writeReport(_ report: JSONValue) throws {
+        guard let directory else { return }
+        try AtomicFile.write(report.serialized(pretty: true) + "\n", to: directory.appendingPathComponent("report.json"))
+    }
+}

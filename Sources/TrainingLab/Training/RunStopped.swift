@@ -1,0 +1,9 @@
+/// Thrown by the loop when the run's `--stop-after` budget of epochs is used up with training left to do.
+/// The checkpoint of the epoch just finished is written first, so `--resume` continues exactly; the host
+/// catches it and writes a report marked incomplete. Loop-owning methods let it propagate.
+public struct RunStopped: Error, CustomStringConvertible {
+    /// Epochs completed in the whole run (every recorded loop of it) when it stopped.
+    public let epochsCompleted: Int
+
+    public var description: String { "run stopped after \(epochsCompleted) epochs (continue with --resume)" }
+}
