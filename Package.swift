@@ -1,16 +1,30 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
-/// Every paper method is one dynamically loaded plugin: a folder under plugins/ and a `.dynamic`
-/// library product of the same name. Adding a method means adding its name here.
-let pluginNames = ["Erm", "InfoBatch", "SCoRe", "LTD"]
+/// Every paper method is one dynamically loaded plugin: a folder plugins/<Name> becomes the `.dynamic`
+/// library product lib<Name>.so. Test fixture plugins live in Tests/Plugins/<Name> and are built the same
+/// way; the registry loads them only when their file is named explicitly (see `PluginRegistry`).
+/// Nothing is listed by hand: adding a folder adds a plugin.
+func folders(under path: String) -> [String] {
+    let url = URL(fileURLWithPath: Context.packageDirectory).appendingPathComponent(path)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+    return names.filter { name in
+        var isDirectory: ObjCBool = false
+        return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDirectory)
+            && isDirectory.boolValue
+    }.sorted()
+}
+
+let plugins = folders(under: "plugins").map { (name: $0, path: "plugins/\($0)") }
+    + folders(under: "Tests/Plugins").map { (name: $0, path: "Tests/Plugins/\($0)") }
 
 let core = Target.Dependency.product(name: "TrainingLab", package: "TrainingLabPackage")
 
 let package = Package(
     name: "TrainingLabProject",
     products: [.executable(name: "tlab", targets: ["tlab"])]
-        + pluginNames.map { .library(name: $0, type: .dynamic, targets: [$0]) },
+        + plugins.map { .library(name: $0.name, type: .dynamic, targets: [$0.name]) },
     dependencies: [
         .package(path: "Sources/TrainingLabPackage"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +37,6 @@ let package = Package(
         ),
         .testTarget(name: "CoreKernelTests", dependencies: [core], path: "Tests/CoreKernelTests"),
         .testTarget(name: "TrainingLabTests", dependencies: [core], path: "Tests/TrainingLabTests"),
-    ] + pluginNames.map { .target(name: $0, dependencies: [core], path: "plugins/\($0)", exclude: ["README.md"]) },
+    ] + plugins.map { .target(name: $0.name, dependencies: [core], path: $0.path, exclude: ["README.md"]) },
     swiftLanguageModes: [.v5]
 )

@@ -1,22 +1,29 @@
 /* TrainingLab plugin handshake: what every method plugin (lib<Name>.so) exports, checked by the host
    before it touches any Swift type of the plugin.
 
-   const char *tl_plugin_handshake(void);
-       A static string "traininglab-plugin abi=<N> fingerprint=<F>": N is TL_PLUGIN_ABI_VERSION as the
-       plugin saw it when compiled, F identifies the TrainingLab version and Swift compiler it was built
-       with. The host refuses a plugin whose N or F differs from its own.
+   int32_t tl_plugin_handshake(char *fingerprint, int32_t capacity);
+       Writes the plugin's build fingerprint (TrainingLab version and Swift compiler it was built with,
+       NUL-terminated, truncated to capacity) and returns TL_PLUGIN_ABI_VERSION as the plugin saw it when
+       compiled. The host refuses a plugin whose ABI version or fingerprint differs from its own, naming
+       the file, the symbol and both values.
    void *tl_plugin_entry(void);
-       A retained reference to the plugin's registration object (the methods it provides), returned
-       only after the handshake passed.
+       A retained reference to the plugin's registration object (the methods and models it provides),
+       called only after the handshake passed.
+   int32_t tl_plugin_test_fixture(void);   (optional)
+       Present only in test fixtures: the host loads such a plugin only when its file is named
+       explicitly (--plugin-path FILE, TRAININGLAB_PLUGIN_PATH), never from a folder scan, so fixtures
+       built beside the real plugins do not show up in `tlab methods`.
 
    Swift has no stable ABI between compiler versions on Linux: bump TL_PLUGIN_ABI_VERSION whenever a
-   type that crosses the boundary (TrainingMethod, descriptors, trainer events) changes. */
+   type that crosses the boundary (TrainingMethod, descriptors, registrations, trainer events, the
+   training loop's state) changes. Version 3: models, the one training loop, MethodContext/LoopState. */
 #ifndef TL_PLUGIN_H
 #define TL_PLUGIN_H
 
-#define TL_PLUGIN_ABI_VERSION 2
+#define TL_PLUGIN_ABI_VERSION 3
 #define TL_PLUGIN_HANDSHAKE_SYMBOL "tl_plugin_handshake"
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_entry"
-#define TL_VERSION "0.1.0"
+#define TL_PLUGIN_TEST_FIXTURE_SYMBOL "tl_plugin_test_fixture"
+#define TL_VERSION "0.2.0"
 
 #endif

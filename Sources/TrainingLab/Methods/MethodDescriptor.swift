@@ -24,10 +24,11 @@ public struct MethodDescriptor: Sendable {
     /// One line on what the method does.
     public var summary: String
     public var options: [OptionSpec]
-    /// The method this one is compared against by `tlab compare` (nil for a baseline itself).
-    public var baseline: String?
-    /// Options passed to the baseline in comparisons (e.g. a variant of the same plugin).
-    public var baselineOptions: [String: OptionValue]
+    /// The arms `tlab compare NAME` runs on the same seeds and data (empty for a baseline itself); by
+    /// default the method and its `baseline`.
+    public var arms: [ComparisonArm]
+    /// Label of the arm that differences and ratios are taken against.
+    public var referenceArm: String?
     /// Keys this method adds to report.json beside the common ones.
     public var metrics: [String]
     /// Trainer events an in-loop method reacts to (documentation and conflict checks).
@@ -39,20 +40,39 @@ public struct MethodDescriptor: Sendable {
     public var runDefaults: [(String, JSONValue)]
     /// Seeds of `tlab compare`.
     public var comparisonSeeds: [Int]
+
+    /// The method of the reference arm (what this method is compared against).
+    public var baseline: String? { arms.first { $0.label == referenceArm }?.method }
     /// Whether a run of this method can be checkpointed at an epoch boundary and resumed exactly.
     public var supportsResume: Bool
+    /// Whether the method trains federated clients (`MethodContext.data.clients`); a dataset split with
+    /// `clients=K` is refused for a method that would silently train on everything.
+    public var usesClients: Bool
 
     public init(name: String, title: String, paper: String, summary: String, options: [OptionSpec] = [],
-                baseline: String? = "erm", baselineOptions: [String: OptionValue] = [:], metrics: [String] = [],
+                baseline: String? = "erm", baselineOptions: [String: OptionValue] = [:],
+                arms: [ComparisonArm]? = nil, referenceArm: String? = nil, metrics: [String] = [],
                 events: [TrainingEvent] = [], claims: Set<MethodClaim> = [], runsAfter: [String] = [],
-                runDefaults: [(String, JSONValue)] = [], comparisonSeeds: [Int] = [0, 1, 2], supportsResume: Bool = false) {
+                runDefaults: [(String, JSONValue)] = [], comparisonSeeds: [Int] = [0, 1, 2], supportsResume: Bool = false,
+                usesClients: Bool = false) {
         self.name = name
         self.title = title
         self.paper = paper
         self.summary = summary
         self.options = options
-        self.baseline = baseline
-        self.baselineOptions = baselineOptions
+        if let arms {
+            self.arms = arms
+            self.referenceArm = referenceArm ?? arms.first?.label
+        } else if let baseline {
+            // A baseline that is a variant of the method itself (same plugin, other options) is labelled by its options.
+            let variant = baselineOptions.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
+            let label = baseline != name ? baseline : variant.isEmpty ? "\(name)-baseline" : "\(name)[\(variant)]"
+            self.arms = [ComparisonArm(name, method: name), ComparisonArm(label, method: baseline, options: baselineOptions)]
+            self.referenceArm = label
+        } else {
+            self.arms = []
+            self.referenceArm = nil
+        }
         self.metrics = metrics
         self.events = events
         self.claims = claims
@@ -60,6 +80,7 @@ public struct MethodDescriptor: Sendable {
         self.runDefaults = runDefaults
         self.comparisonSeeds = comparisonSeeds
         self.supportsResume = supportsResume
+        self.usesClients = usesClients
     }
 
     /// The description as JSON (`tlab describe --json`, `tl_method_describe`).
@@ -70,6 +91,8 @@ public struct MethodDescriptor: Sendable {
             ("paper", .string(paper)),
             ("summary", .string(summary)),
             ("baseline", baseline.map(JSONValue.string) ?? .null),
+            ("arms", .array(arms.map(\.json))),
+            ("reference_arm", referenceArm.map(JSONValue.string) ?? .null),
             ("options", .array(options.map { spec in
                 .object([("name", .string(spec.name)), ("default", JSONValue(spec.defaultValue)),
                          ("expected", .string(spec.expectation)), ("help", .string(spec.help))])
@@ -80,6 +103,7 @@ public struct MethodDescriptor: Sendable {
             ("run_defaults", .object(runDefaults)),
             ("comparison_seeds", .array(comparisonSeeds.map { .number(Double($0)) })),
             ("supports_resume", .bool(supportsResume)),
+            ("uses_clients", .bool(usesClients)),
         ])
     }
 }

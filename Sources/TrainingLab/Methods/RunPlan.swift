@@ -30,6 +30,10 @@ public final class RunPlan {
         for (key, value) in settings { try config.set(key, value) }
         self.config = config
         models = registry.models
+        let dataset = try DatasetSpec(parsing: config.dataset)
+        if let clients = dataset.clients, !entries.contains(where: { $0.descriptor.usesClients }) {
+            throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
+        }
         let model = try ModelSpec(parsing: config.model)
         let builder = try models.entry(named: model.name).builder
         _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")

@@ -10,15 +10,19 @@ public struct PluginSkip: Error, Sendable, Equatable {
 /// Opens plugin libraries and checks their handshake before touching any of their Swift types.
 /// Libraries stay loaded for the life of the process (unloading Swift code breaks later casts).
 enum PluginLoader {
-    private static var loaded: [String: PluginRegistration] = [:]
+    private static var loaded: [String: (registration: PluginRegistration, isTestFixture: Bool)] = [:]
     private static let lock = NSLock()
 
-    /// The registration of the plugin at `path`, or why it is not a usable plugin.
-    static func load(_ path: String) -> Result<PluginRegistration, PluginSkip> {
+    /// The registration of the plugin at `path`, or why it is not a usable plugin. A test fixture loads
+    /// only when `namedExplicitly` (its file was given, not found in a folder).
+    static func load(_ path: String, namedExplicitly: Bool) -> Result<PluginRegistration, PluginSkip> {
         lock.lock()
         defer { lock.unlock() }
-        if let cached = loaded[path] { return .success(cached) }
         func skip(_ reason: String) -> Result<PluginRegistration, PluginSkip> { .failure(PluginSkip(path: path, reason: reason)) }
+        let fixtureSkip = "test fixture: loaded only when its file is named on the plugin path"
+        if let cached = loaded[path] {
+            return cached.isTestFixture && !namedExplicitly ? skip(fixtureSkip) : .success(cached.registration)
+        }
 
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let message = dlerror().map { String(cString: $0) } ?? "unknown error"
@@ -38,6 +42,8 @@ enum PluginLoader {
         guard fingerprint == hostFingerprint else {
             return skip("built by another toolchain or TrainingLab version: \(TL_PLUGIN_HANDSHAKE_SYMBOL) reports '\(fingerprint)', this host is '\(hostFingerprint)' (rebuild the plugin)")
         }
+        let isTestFixture = dlsym(handle, TL_PLUGIN_TEST_FIXTURE_SYMBOL) != nil
+        if isTestFixture && !namedExplicitly { return skip(fixtureSkip) }
         guard let entrySymbol = dlsym(handle, TL_PLUGIN_ENTRY_SYMBOL) else {
             return skip("plugin handshake passed but the entry symbol \(TL_PLUGIN_ENTRY_SYMBOL) is missing")
         }
@@ -48,7 +54,7 @@ enum PluginLoader {
         guard let registration = Unmanaged<AnyObject>.fromOpaque(raw).takeRetainedValue() as? PluginRegistration else {
             return skip("\(TL_PLUGIN_ENTRY_SYMBOL) did not return a PluginRegistration of this libTrainingLab (a private copy of the library?)")
         }
-        loaded[path] = registration
+        loaded[path] = (registration, isTestFixture)
         return .success(registration)
     }
 }

@@ -10,7 +10,8 @@ import Foundation
 /// 3. the folder holding libTrainingLab.so (SwiftPM puts plugins beside it for each build configuration),
 /// 4. the executable's folder.
 /// Files that are not plugins are recorded in `skipped` with the reason; two plugins providing the
-/// same method name is an error.
+/// same method or model name is an error. Test fixtures (plugins exporting `tl_plugin_test_fixture`)
+/// load only when their file, not its folder, is on the path.
 public final class PluginRegistry {
     public struct Entry {
         public let type: any TrainingMethod.Type
@@ -45,7 +46,7 @@ public final class PluginRegistry {
                     continue
                 }
                 claimedFileNames[fileName] = path
-                switch PluginLoader.load(path) {
+                switch PluginLoader.load(path, namedExplicitly: path == resolved) {
                 case .failure(let skip): skipped.append(skip)
                 case .success(let registration): try register(registration, from: path)
                 }

@@ -99,7 +99,9 @@ final class SCoReTests: XCTestCase {
         XCTAssertEqual(try defaults.double("logdet_delta"), 0.5)
         XCTAssertEqual(try defaults.int("probe_epochs"), 30)
         XCTAssertEqual(d.baseline, "score")
-        XCTAssertEqual(d.baselineOptions["loss"], .string("supcon"))
+        XCTAssertEqual(d.arms.map(\.label), ["score", "score[loss=supcon]"])
+        XCTAssertEqual(d.arms[1].options["loss"], .string("supcon"))
+        XCTAssertEqual(d.referenceArm, "score[loss=supcon]")
         var config = RunConfig()
         for (key, value) in d.runDefaults { try config.set(key, value) }
         XCTAssertEqual(config.dataset, "fashion-mnist,imbalance=10")
