@@ -3,6 +3,9 @@
 PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
+# Package.swift derives the plugin list from the folders under plugins/ and Tests/Plugins/; SwiftPM's shared
+# manifest cache would keep an old list after a folder is added, so the manifest is read afresh every time.
+SWIFTPM := --manifest-cache none
 
 .PHONY: deps build release run test bench clean
 
@@ -14,10 +17,10 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFTPM)
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(SWIFTPM)
 
 # The main job: train smallcnn on Fashion-MNIST (plain training, the erm method) and report.
 run: release
@@ -26,8 +29,8 @@ run: release
 # `swift build --build-tests` also builds every plugin library, which the tests load with dlopen;
 # a bare `swift test` would only build what the test targets link.
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) build --build-tests $(SWIFTPM)
+	$(SWIFT) test --skip-build $(SWIFTPM)
 
 bench: release
 	.build/release/tlab bench --json

@@ -94,7 +94,8 @@ public final class Trainer {
             throw TrainingError("epoch \(epoch): the sample order contains \(bad), outside 0..<\(train.count)")
         }
         let batches = loader.batchCount(samples: order.count)
-        var lossSum = 0.0, correct = 0, scored = 0, seen = 0, finite = 0
+        // Per-sample losses average over samples; batch-level losses (set losses) over steps.
+        var lossSum = 0.0, lossWeight = 0.0, correct = 0, scored = 0, seen = 0
         let nonfiniteBefore = loop.nonfiniteSteps
         for b in 0..<batches {
             let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
@@ -103,8 +104,9 @@ public final class Trainer {
             let loss = try self.step(step, schedule: schedule)
             seen += indices.count
             if let loss {
-                lossSum += loss * Double(indices.count)
-                finite += indices.count
+                let weight = step.perSampleLoss != nil ? Double(indices.count) : 1
+                lossSum += loss * weight
+                lossWeight += weight
                 if let logits = step.logits {
                     correct += Trainer.correctCount(logits: logits, labels: step.labels)
                     scored += indices.count
@@ -126,7 +128,7 @@ public final class Trainer {
         metrics.set("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs))))
         metrics.set("samples", .number(Double(seen)))
         metrics.set("sample_passes", .number(Double(context.cost.samplePasses)))
-        metrics.set("train_loss", .number(finite > 0 ? lossSum / Double(finite) : .nan))
+        metrics.set("train_loss", .number(lossWeight > 0 ? lossSum / lossWeight : .nan))
         if scored > 0 || objective is ClassificationObjective {
             metrics.set("train_accuracy", .number(scored > 0 ? Double(correct) / Double(scored) : .nan))
         }
