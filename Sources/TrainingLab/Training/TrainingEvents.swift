@@ -1,25 +1,30 @@
-/// The trainer's events, in the order the loop raises them. This is the one place the loop is written
-/// down; `Trainer.fit` implements exactly this:
+/// The training loop's events, in the order the loop raises them. This is the one place the loop is
+/// written down; `Trainer.fit` implements exactly this, for every run and every stage of a method:
 ///
 ///     fitStart
-///     for epoch in 0 ..< epochs:
+///     restore the checkpoint if the run resumes (recording loops)
+///     for epoch in next epoch ..< epochs:
 ///         order = sampler(epoch)                      // seeded shuffle of all training samples
 ///         epochStart(&order)                          // may replace the order (prune, reorder, subset)
-///         for batch in order, batchSize at a time:
-///             step = StepState(inputs: augment(batch), labels, indices)
+///         for batch in loader.epoch(epoch, order):    // views, labels, indices
+///             step = StepState(batch)
 ///             batchStart(step)                        // may replace inputs (adversarial), labels
-///             step.logits = model(step.inputs)        // training mode
+///             zero the gradients
+///             objective.forward(step)                 // training mode, inside ForwardCapture: logits, step.outputs
 ///             afterForward(step)
-///             step.perSampleLoss = criterion(step)    // per-sample CE (label smoothing), unless a method claims .loss
+///             objective.criterion(step)               // per-sample CE by default; skipped if a method claims .loss
 ///             loss(step)                              // reweight (sampleWeights), replace, add extraTerms
-///             step.loss = sum(w * l) / B + sum(extraTerms)
-///             check finite, backward(step.loss)
+///             step.loss = sum(w * l) / B + batchLoss + sum(extraTerms)
+///             count sample passes; non-finite: stop the run, or skip the step (NonFiniteLossPolicy)
+///             backward(step.loss)                     // adds to gradients step.accumulateGradients left
 ///             afterBackward(step)                     // gradients: transform, clip, correct
-///             beforeStep(step)
-///             optimizer.step(lr = base * schedule(progress))   // unless step.skipUpdate
-///             afterStep(step)                         // projections, masks, score updates
+///             beforeStep(step)                        // may set step.learningRate
+///             optimizer.step(lr = step.learningRate ?? base * schedule(progress))   // unless step.skipUpdate
+///             afterStep(step)                         // projections, masks, score updates, EMA
 ///         epochEnd(epoch)
-///         evaluate(&metrics)                          // test-set metrics of this epoch; methods add theirs
+///         metrics = epoch line; test-set metrics on evaluation epochs
+///         evaluate(&metrics)                          // methods add theirs
+///         append to metrics.jsonl, checkpoint, stop if the run's --stop-after budget is used (recording loops)
 ///     fitEnd(&report)
 ///
 /// "After" events (afterForward, afterBackward, afterStep, epochEnd, fitEnd) run in reverse
