@@ -10,6 +10,7 @@ public final class RunPlan {
     public let outputDirectory: URL?
     /// The models the run can name (the core's and the plugins').
     public let models: ModelCatalog
+    public let datasetDerivations: [DatasetDerivation]
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
     /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
@@ -29,7 +30,7 @@ public final class RunPlan {
         for entry in entries { for (key, value) in entry.descriptor.runDefaults { try config.set(key, value) } }
         for (key, value) in settings { try config.set(key, value) }
         self.config = config
-        models = registry.models
+        (models, datasetDerivations) = (registry.models, registry.datasetDerivations.items)
         let model = try ModelSpec(parsing: config.model)
         let builder = try models.entry(named: model.name).builder
         _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")
@@ -74,7 +75,7 @@ public final class RunPlan {
     @discardableResult
     public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
         let started = Stopwatch()
-        let data = try DatasetSpec(parsing: config.dataset).load()
+        let data = try DatasetSpec(parsing: config.dataset, derivations: datasetDerivations).load()
         let optionsJSON: JSONValue = .object(zip(entries, options).map { entry, opts in
             (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
         })

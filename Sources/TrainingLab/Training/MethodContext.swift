@@ -50,7 +50,7 @@ public final class MethodContext {
 
     /// A trainer of `model` on `train` (default: the run's training set) with the given callbacks.
     public func makeTrainer(model: Module, callbacks: [TrainerCallback] = [], config: RunConfig? = nil,
-                            train: ImageDataset? = nil, test: ImageDataset?? = nil, optimizer: Optimizer? = nil,
+                            train: Dataset? = nil, test: Dataset?? = nil, optimizer: Optimizer? = nil,
                             label: String? = nil) -> Trainer {
         let c = config ?? self.config
         return Trainer(context: self, config: c, model: model, optimizer: optimizer ?? makeOptimizer(for: model, config: c),

@@ -4,8 +4,8 @@ import Foundation
 /// The training loop of every run (see `TrainingEvent` for the loop as pseudocode and the event order).
 public final class Trainer {
     public let loop: LoopState
-    public let train: ImageDataset
-    public let test: ImageDataset?
+    public let train: Dataset
+    public let test: Dataset?
     public private(set) var callbacks: [TrainerCallback]
     /// Whether some callback replaces the per-sample loss (then the trainer computes none).
     public var callbacksProvideLoss = false
@@ -22,7 +22,7 @@ public final class Trainer {
     let loader: DataLoader
     let label: String
 
-    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: ImageDataset, test: ImageDataset?,
+    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: Dataset, test: Dataset?,
          callbacks: [TrainerCallback], label: String) {
         loop = LoopState(config: config, context: context, model: model, optimizer: optimizer)
         self.train = train
