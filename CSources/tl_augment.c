@@ -8,6 +8,7 @@
 #include "../include/tl_rng.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Philox block `sub` of the private stream of one sample. */
 static inline void sample_words(uint64_t seed, uint64_t key, uint32_t sub, uint32_t out[4]) {
@@ -17,7 +18,7 @@ static inline void sample_words(uint64_t seed, uint64_t key, uint32_t sub, uint3
 }
 
 /* Shared argument checks of both kernels; the index check runs serially before any parallel work. */
-static int check_common(const char *fn, const float *out, const uint8_t *images, const int64_t *indices,
+static int check_common(const char *fn, const float *out, const void *images, const int64_t *indices,
                         const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, float flip_prob) {
     TL_CHECK_PTR(fn, out);
     TL_CHECK_PTR(fn, images);
@@ -41,21 +42,48 @@ static int check_common(const char *fn, const float *out, const uint8_t *images,
     return TL_OK;
 }
 
-/* Pixel -> normalised float as one multiply-add: (v / 255 - mean) / std = v * scale + bias. */
-static inline void channel_affine(const float *mean, const float *std, tl_size c, float *scale, float *bias) {
+/* Stored value -> normalised float as one multiply-add: (v * unit - mean) / std = v * scale + bias, where unit
+   is 1/255 for uint8 pixels and 1 for float samples. */
+static inline void channel_affine(const float *mean, const float *std, tl_size c, float unit, float *scale, float *bias) {
     const float m = mean ? mean[c] : 0.0f, s = std ? std[c] : 1.0f;
-    *scale = 1.0f / (255.0f * s);
+    *scale = unit / s;
     *bias = -m / s;
 }
 
-int tl_augment_crop_flip(float *out, const uint8_t *images, const int64_t *indices, const float *mean,
-                         const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
-                         float flip_prob, uint64_t seed, uint64_t counter) {
-    const char *fn = "tl_augment_crop_flip";
-    TL_TRY(check_common(fn, out, images, indices, std, N, B, C, H, W, flip_prob));
+/* One output row of the crop/flip: columns [0, x_lo) and [x_hi, W) are padding (bias), the others read the
+   source row shifted by dx (mirrored when flipped). The same body for both store types. */
+#define CROP_FLIP_ROW(NAME, T)                                                                                     \
+    static inline void NAME(float *dst, const T *src, tl_size W, tl_size x_lo, tl_size x_hi, tl_size dx, int flip, \
+                            float scale, float bias) {                                                             \
+        for (tl_size x = 0; x < x_lo; x++) dst[x] = bias;                                                          \
+        if (!flip) {                                                                                               \
+            for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[x + dx] * scale + bias;                      \
+        } else {                                                                                                   \
+            const tl_size last = W - 1 + dx;                                                                       \
+            for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[last - x] * scale + bias;                    \
+        }                                                                                                          \
+        for (tl_size x = x_hi; x < W; x++) dst[x] = bias;                                                          \
+    }
+CROP_FLIP_ROW(crop_flip_row_u8, uint8_t)
+CROP_FLIP_ROW(crop_flip_row_f32, float)
+#undef CROP_FLIP_ROW
+
+/* The crop/flip kernel over either store: exactly one of bytes (uint8 pixels) and floats is non-NULL. */
+static int crop_flip(const char *fn, float *out, const uint8_t *bytes, const float *floats, const int64_t *indices,
+                     const float *mean, const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W,
+                     tl_size pad, float flip_prob, uint64_t seed, uint64_t counter) {
+    TL_TRY(check_common(fn, out, bytes ? (const void *)bytes : (const void *)floats, indices, std, N, B, C, H, W, flip_prob));
     TL_CHECK_NONNEG(fn, pad);
     TL_CHECK(fn, pad <= (1 << 20), "%s: pad must be <= 2^20, got %td", fn, pad);
     const tl_size plane = H * W;
+    const float unit = bytes ? 1.0f / 255.0f : 1.0f;
+    /* A float store without any transform is a plain gather: one copy per sample. */
+    if (floats && pad == 0 && flip_prob == 0.0f && mean == NULL && std == NULL) {
+        #pragma omp parallel for schedule(static) if (B * C * plane > 32768)
+        for (tl_size b = 0; b < B; b++)
+            memcpy(out + b * C * plane, floats + (indices ? indices[b] : b) * C * plane, (size_t)(C * plane) * sizeof(float));
+        return TL_OK;
+    }
     #pragma omp parallel for schedule(static) if (B * C * plane > 32768)
     for (tl_size b = 0; b < B; b++) {
         const uint64_t key = counter + (uint64_t)(indices ? indices[b] : b);
@@ -70,32 +98,39 @@ int tl_augment_crop_flip(float *out, const uint8_t *images, const int64_t *indic
         else { x_lo = dx > 0 ? dx : 0; x_hi = dx < 0 ? W + dx : W; }
         if (x_lo > W) x_lo = W;
         if (x_hi < x_lo) x_hi = x_lo;
-        const uint8_t *src_image = images + (indices ? indices[b] : b) * C * plane;
+        const tl_size first = (indices ? indices[b] : b) * C * plane;
         for (tl_size c = 0; c < C; c++) {
             float scale, bias;
-            channel_affine(mean, std, c, &scale, &bias);
-            const uint8_t *src_plane = src_image + c * plane;
+            channel_affine(mean, std, c, unit, &scale, &bias);
             float *dst_plane = out + (b * C + c) * plane;
             for (tl_size y = 0; y < H; y++) {
                 float *dst = dst_plane + y * W;
                 const tl_size sy = y + dy;
                 if (sy < 0 || sy >= H) {
                     for (tl_size x = 0; x < W; x++) dst[x] = bias;
-                    continue;
-                }
-                const uint8_t *src = src_plane + sy * W;
-                for (tl_size x = 0; x < x_lo; x++) dst[x] = bias;
-                if (!flip) {
-                    for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[x + dx] * scale + bias;
+                } else if (bytes) {
+                    crop_flip_row_u8(dst, bytes + first + c * plane + sy * W, W, x_lo, x_hi, dx, flip, scale, bias);
                 } else {
-                    const tl_size last = W - 1 + dx;
-                    for (tl_size x = x_lo; x < x_hi; x++) dst[x] = (float)src[last - x] * scale + bias;
+                    crop_flip_row_f32(dst, floats + first + c * plane + sy * W, W, x_lo, x_hi, dx, flip, scale, bias);
                 }
-                for (tl_size x = x_hi; x < W; x++) dst[x] = bias;
             }
         }
     }
     return TL_OK;
+}
+
+int tl_augment_crop_flip(float *out, const uint8_t *images, const int64_t *indices, const float *mean,
+                         const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
+                         float flip_prob, uint64_t seed, uint64_t counter) {
+    return crop_flip("tl_augment_crop_flip", out, images, NULL, indices, mean, std, N, B, C, H, W, pad, flip_prob,
+                     seed, counter);
+}
+
+int tl_augment_crop_flip_f32(float *out, const float *samples, const int64_t *indices, const float *mean,
+                             const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
+                             float flip_prob, uint64_t seed, uint64_t counter) {
+    return crop_flip("tl_augment_crop_flip_f32", out, NULL, samples, indices, mean, std, N, B, C, H, W, pad, flip_prob,
+                     seed, counter);
 }
 
 /* torchvision's RandomResizedCrop.get_params with Philox words; rounding is Python's (half to even). */
@@ -183,7 +218,7 @@ int tl_augment_resized_crop(float *out, const uint8_t *images, const int64_t *in
             }
             for (tl_size c = 0; c < C; c++) {
                 float scale, bias;
-                channel_affine(mean, std, c, &scale, &bias);
+                channel_affine(mean, std, c, 1.0f / 255.0f, &scale, &bias);
                 const uint8_t *src = src_image + c * plane;
                 float buffer_a[RC_CHUNK], buffer_b[RC_CHUNK], *row_a = buffer_a, *row_b = buffer_b;
                 tl_size y_a = -1, y_b = -1;

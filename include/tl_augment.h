@@ -23,6 +23,13 @@ int tl_augment_crop_flip(float *out, const uint8_t *images, const int64_t *indic
                          const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
                          float flip_prob, uint64_t seed, uint64_t counter);
 
+/* tl_augment_crop_flip over a float store: samples (N,C,H,W) float, normalised as (value - mean[c]) / std[c]
+   (no division by 255); the padding is 0 in stored units. With pad 0, flip_prob 0 and mean = std = NULL it is
+   a plain gather (one copy per sample), so any sample shape can pass as (C = 1, H = 1, W = elements). */
+int tl_augment_crop_flip_f32(float *out, const float *samples, const int64_t *indices, const float *mean,
+                             const float *std, tl_size N, tl_size B, tl_size C, tl_size H, tl_size W, tl_size pad,
+                             float flip_prob, uint64_t seed, uint64_t counter);
+
 /* out (B,C,OH,OW) float = normalise(flip(resize(crop(images[indices[b]])))) from images (N,C,H,W) uint8,
    torchvision RandomResizedCrop(scale=(scale_min, scale_max), ratio=(ratio_min, ratio_max)) + RandomHorizontalFlip:
    up to 10 draws of area fraction s ~ U(scale_min, scale_max) and log aspect ~ U(log ratio_min, log ratio_max),

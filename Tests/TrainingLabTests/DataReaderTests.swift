@@ -18,7 +18,7 @@ final class IDXReaderTests: XCTestCase {
             XCTAssertEqual(data.count, 5)
             XCTAssertEqual(data.sampleShape, [1, 3, 4])
             XCTAssertEqual(data.labels, [0, 9, 3, 3, 1])
-            XCTAssertEqual(Array(data.image(2)), (0..<3).flatMap { y in (0..<4).map { x in fixturePixel(2, y, x) } })
+            XCTAssertEqual(Array(data.image(2)!), (0..<3).flatMap { y in (0..<4).map { x in fixturePixel(2, y, x) } })
             XCTAssertEqual(data.classCounts(), [1, 1, 0, 2, 0, 0, 0, 0, 0, 1])
         }
     }
@@ -122,11 +122,11 @@ final class CIFARReaderTests: XCTestCase {
         XCTAssertEqual(Array(train.labels.prefix(4)), [1, 2, 3, 2])
         XCTAssertEqual(train.classNames.last, "truck")
         // Image 4 (second record of data_batch_2): channel c, row y, column x.
-        let image = Array(train.image(4))
+        let image = Array(train.image(4)!)
         for c in 0..<3 { XCTAssertEqual(image[c * 1024 + 5 * 32 + 9], fixturePixel(4 + 50 * c, 5, 9)) }
         let test = try CIFARReader.loadCIFAR10(directory: dir.path, train: false)
         XCTAssertEqual(test.labels, [7, 8])
-        XCTAssertEqual(test.image(1).first, fixturePixel(101, 0, 0))
+        XCTAssertEqual(test.image(1)!.first, fixturePixel(101, 0, 0))
         XCTAssertEqual(train.mean.count, 3)
     }
 
@@ -166,7 +166,7 @@ final class CIFARReaderTests: XCTestCase {
         let fine = try CIFARReader.loadCIFAR100(directory: dir.path, train: true)
         XCTAssertEqual(fine.labels, [42, 99, 0])
         XCTAssertEqual(fine.classCount, 100)
-        XCTAssertEqual(fine.image(1)[1024 + 33], fixturePixel(1 + 50, 1, 1))
+        XCTAssertEqual(fine.image(1)![1024 + 33], fixturePixel(1 + 50, 1, 1))
         let coarse = try CIFARReader.loadCIFAR100(directory: dir.path, train: true, coarse: true)
         XCTAssertEqual(coarse.labels, [3, 19, 0])
         XCTAssertEqual(coarse.classCount, 20)

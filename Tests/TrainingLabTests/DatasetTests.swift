@@ -58,20 +58,20 @@ final class SeededGeneratorTests: XCTestCase {
     }
 }
 
-final class ImageDatasetTests: XCTestCase {
+final class DatasetTests: XCTestCase {
     func testValidationOfShapesAndLabels() {
         assertDataError(.shapeMismatch, mentioning: ["3 pixel bytes", "2 labels"]) {
-            try ImageDataset(name: "x", channels: 1, height: 1, width: 1, pixels: [1, 2, 3], labels: [0, 1], classCount: 2)
+            try Dataset(name: "x", channels: 1, height: 1, width: 1, pixels: [1, 2, 3], labels: [0, 1], classCount: 2)
         }
         assertDataError(.labelOutOfRange, mentioning: ["label 2", "sample 1"]) {
-            try ImageDataset(name: "x", channels: 1, height: 1, width: 1, pixels: [1, 2], labels: [0, 2], classCount: 2)
+            try Dataset(name: "x", channels: 1, height: 1, width: 1, pixels: [1, 2], labels: [0, 2], classCount: 2)
         }
         assertDataError(.invalidArgument, mentioning: ["subset index 5"]) { try syntheticDataset(perClass: [2, 2]).subset([0, 5]) }
     }
 
     func testChannelStatisticsAreExact() throws {
         // Two 1x2 images with 2 channels: channel 0 = {0, 255, 255, 0}, channel 1 = {51, 51, 51, 51}.
-        let data = try ImageDataset(name: "s", channels: 2, height: 1, width: 2, pixels: [0, 255, 51, 51, 255, 0, 51, 51],
+        let data = try Dataset(name: "s", channels: 2, height: 1, width: 2, pixels: [0, 255, 51, 51, 255, 0, 51, 51],
                                     labels: [0, 0], classCount: 1)
         XCTAssertEqual(data.mean[0], 0.5, accuracy: 1e-7)
         XCTAssertEqual(data.std[0], 0.5, accuracy: 1e-7)
@@ -84,7 +84,7 @@ final class ImageDatasetTests: XCTestCase {
         let sub = try data.subset([7, 2, 2])
         XCTAssertEqual(sub.sourceIndices, [7, 2, 2])
         XCTAssertEqual(sub.labels, [data.labels[7], data.labels[2], data.labels[2]])
-        XCTAssertEqual(sub.image(0), data.image(7))
+        XCTAssertEqual(sub.image(0)!, data.image(7)!)
         XCTAssertEqual(sub.mean, data.mean)
         let subsub = try sub.subset([1])
         XCTAssertEqual(subsub.sourceIndices, [2])
@@ -102,14 +102,14 @@ final class ImageDatasetTests: XCTestCase {
 
 final class LongTailTests: XCTestCase {
     func testExponentialProfileCounts() {
-        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10),
+        XCTAssertEqual(try Dataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10),
                        [6000, 4645, 3596, 2784, 2156, 1669, 1292, 1000, 774, 600])
-        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 500, classes: 10, ratio: 100),
+        XCTAssertEqual(try Dataset.longTailedCounts(maxCount: 500, classes: 10, ratio: 100),
                        [500, 299, 179, 107, 64, 38, 23, 13, 8, 5])
-        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 3), [100, 75, 57, 43, 33])
-        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 10, profile: .step), [100, 100, 10, 10, 10])
-        XCTAssertEqual(try ImageDataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 1), [7, 7, 7])
-        assertDataError(.invalidArgument, mentioning: ["ratio >= 1"]) { try ImageDataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 0.5) }
+        XCTAssertEqual(try Dataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 3), [100, 75, 57, 43, 33])
+        XCTAssertEqual(try Dataset.longTailedCounts(maxCount: 100, classes: 5, ratio: 10, profile: .step), [100, 100, 10, 10, 10])
+        XCTAssertEqual(try Dataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 1), [7, 7, 7])
+        assertDataError(.invalidArgument, mentioning: ["ratio >= 1"]) { try Dataset.longTailedCounts(maxCount: 7, classes: 3, ratio: 0.5) }
     }
 
     func testLongTailedSubsetHasExactCountsAndIsSeeded() throws {
@@ -133,10 +133,10 @@ final class LongTailTests: XCTestCase {
 
 final class BalancedSplitTests: XCTestCase {
     func testBalancedQuotaFillsShortClasses() {
-        XCTAssertEqual(try ImageDataset.balancedQuota(total: 10, available: [5, 5, 5]), [4, 3, 3])
-        XCTAssertEqual(try ImageDataset.balancedQuota(total: 12, available: [1, 10, 10]), [1, 6, 5])
-        XCTAssertEqual(try ImageDataset.balancedQuota(total: 6, available: [2, 2, 2]), [2, 2, 2])
-        XCTAssertThrowsError(try ImageDataset.balancedQuota(total: 7, available: [2, 2, 2]))
+        XCTAssertEqual(try Dataset.balancedQuota(total: 10, available: [5, 5, 5]), [4, 3, 3])
+        XCTAssertEqual(try Dataset.balancedQuota(total: 12, available: [1, 10, 10]), [1, 6, 5])
+        XCTAssertEqual(try Dataset.balancedQuota(total: 6, available: [2, 2, 2]), [2, 2, 2])
+        XCTAssertThrowsError(try Dataset.balancedQuota(total: 7, available: [2, 2, 2]))
     }
 
     func testBalancedSubsetIsBalancedAndSeeded() throws {
@@ -268,7 +268,7 @@ final class DatasetSpecTests: XCTestCase {
         dir.write("t10k-labels-idx1-ubyte.gz", gzipStored(idxLabels((0..<50).map { UInt8($0 % 10) })))
         let data = try DatasetSpec(parsing: "mnist=\(dir.path),val=20,subset=200,imbalance=4,clients=5,alpha=0.3").load()
         XCTAssertEqual(data.validation?.classCounts(), [Int](repeating: 2, count: 10))
-        XCTAssertEqual(data.train.classCounts(), try ImageDataset.longTailedCounts(maxCount: 20, classes: 10, ratio: 4))
+        XCTAssertEqual(data.train.classCounts(), try Dataset.longTailedCounts(maxCount: 20, classes: 10, ratio: 4))
         XCTAssertEqual(Set(data.train.sourceIndices).intersection(data.validation!.sourceIndices).count, 0)
         XCTAssertEqual(data.clients?.flatMap { $0 }.sorted(), Array(0..<data.train.count))
         XCTAssertEqual(data.test.count, 50, "the test set is never derived")

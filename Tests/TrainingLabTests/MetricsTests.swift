@@ -51,7 +51,7 @@ final class ShotAccuracyTests: XCTestCase {
         XCTAssertEqual(s.fewClasses, [5, 6])
         XCTAssertEqual(s.many!, 0.8, accuracy: 1e-12)
         // Fashion-MNIST-LT (ratio 10) has no class under 20 images, so thresholds leave "few" empty.
-        let lt = try ImageDataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10)
+        let lt = try Dataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 10)
         let values: [Double?] = (0..<10).map { Double($0) / 10 }
         XCTAssertNil(try shotAccuracy(perClass: values, trainCounts: lt).few)
         let t = try shotAccuracy(perClass: values, trainCounts: lt, split: .terciles)

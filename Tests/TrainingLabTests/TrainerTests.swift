@@ -127,8 +127,8 @@ final class TrainerTests: XCTestCase {
             }
         }
         let data = try TrainerTests.dataset.load()
-        let raw = try Augmentation(normalization: .none).apply(to: data.train, indices: [0], seed: 0)
-        let expected = data.train.pixels[0..<raw.count].map { Float($0) / 255 }
+        let raw = try DataLoader.evaluation(data.train, batchSize: 1, normalization: .none).epoch(0).collect()[0].images
+        let expected = data.train.image(0)!.map { Float($0) / 255 }
         XCTAssertLessThanOrEqual(zip(raw, expected).map { abs($0 - $1) }.max()!, 1e-6, "pixels / 255")
         for normalize in [false, true] {
             let ctx = try context(epochs: 1, extra: [("normalize", .bool(normalize))])

@@ -68,7 +68,7 @@ struct TestAnalysis {
     /// Class-mean cosines of the encoder features the probe reads.
     let featureCosine: ClassMeanCosine
 
-    init(networks: SCoReNetworks, classifier: Linear, test: ImageDataset, trainCounts: [Int], rareCount: Int) throws {
+    init(networks: SCoReNetworks, classifier: Linear, test: Dataset, trainCounts: [Int], rareCount: Int) throws {
         let features = try Evaluation.outputs(of: networks.encoder, on: test)
         let (embeddings, logits) = try withoutGradients {
             (try networks.embeddings(ofFeatures: features), try classifier(features))

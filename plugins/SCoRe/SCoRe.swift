@@ -43,7 +43,7 @@ public final class SCoRe: LoopOwningMethod {
                       ("optimizer", "sgd"), ("lr", 0.05), ("momentum", 0.9), ("weight_decay", 1e-4), ("schedule", "cosine"),
                       ("crop_padding", 0), ("flip", true)],
         comparisonSeeds: [0, 1, 2],
-        supportsResume: false
+        supportsResume: true
     )
 
     let options: OptionValues
@@ -79,13 +79,8 @@ public final class SCoRe: LoopOwningMethod {
             let features = try Evaluation.outputs(of: networks.encoder, on: data.train)
             let probe = LinearProbe(epochs: try options.int("probe_epochs"), batchSize: try options.int("probe_batch_size"),
                                     learningRate: try options.double("probe_lr"), weightDecay: try options.double("probe_weight_decay"))
-            let result = try probe.fit(features: features, labels: data.train.labels, classes: data.classCount, seed: context.seed("probe")) { epoch in
-                try context.metrics.append(.object([
-                    ("stage", "probe"), ("epoch", .number(Double(epoch.epoch))), ("epochs", .number(Double(probe.epochs))),
-                    ("lr", .number(epoch.learningRate)), ("train_loss", .number(epoch.loss)),
-                    ("train_accuracy", .number(epoch.accuracy)), ("nonfinite_steps", .number(Double(epoch.nonfiniteSteps))),
-                    ("label", .string("\(context.label) probe"))]))
-            }
+            let result = try probe.fit(features: features, labels: data.train.labels, classes: data.classCount, seed: context.seed("probe"),
+                                       context: context, stage: "probe")
             classifier = result.classifier
             probeNonfinite = result.nonfiniteSteps
             probeReport = [("epochs", .number(Double(probe.epochs))), ("final_loss", .number(result.epochs.last!.loss)),

@@ -1,36 +1,46 @@
 import CTrainingLab
 
-/// What the loader does to each image on its way from the uint8 store to a float batch, run by the C kernels
-/// of include/tl_augment.h in one fused pass (gather, scale to [0, 1], geometry, flip, normalisation).
-/// Randomness is keyed by (seed, sample index): a sample's transform does not depend on its batch or position.
+/// What the loader does to each sample on its way from the store to a float batch. The C kernels of
+/// include/tl_augment.h run the built-in part in one fused pass (gather, uint8 scaling to [0, 1], geometry,
+/// flip, normalisation) straight into the batch tensor; then the `transforms` that plugins register run on
+/// the batch in place, in order. Randomness is keyed by (seed, sample index): a sample's transform does not
+/// depend on its batch or position.
+///
+/// Float stores (synthetic images, event frames, features) take crop and flip only when their samples are
+/// (C, H, W); the resized crop needs uint8 images. Anything else is an error naming the dataset.
 public struct Augmentation: Equatable, Sendable {
     public enum Geometry: Equatable, Sendable {
-        /// The image as stored.
+        /// The sample as stored.
         case none
         /// torchvision RandomCrop(H, padding: p): zero-pad p pixels on every side, take a random HxW window.
         case crop(padding: Int)
         /// torchvision RandomResizedCrop(size, scale, ratio): a random area fraction and aspect ratio, resized
-        /// bilinearly to height x width (nil: the stored size).
+        /// bilinearly to height x width (nil: the stored size). uint8 images only.
         case resizedCrop(scale: ClosedRange<Float>, ratio: ClosedRange<Float>, height: Int? = nil, width: Int? = nil)
     }
 
     public enum Normalization: Equatable, Sendable {
-        /// pixel / 255 only, values in [0, 1].
+        /// uint8 pixels / 255 only, values in [0, 1]; float samples as stored.
         case none
-        /// (pixel / 255 - mean) / std with the dataset's per-channel statistics.
+        /// (value - mean) / std with the dataset's per-channel statistics (uint8: value = pixel / 255); a float
+        /// store without statistics is used as stored.
         case dataset
-        /// (pixel / 255 - mean) / std with given per-channel values.
+        /// (value - mean) / std with given per-channel values.
         case custom(mean: [Float], std: [Float])
     }
 
     public var geometry: Geometry
     public var flipProbability: Float
     public var normalization: Normalization
+    /// Registered Swift augmentations applied after the built-in pass, in order.
+    public var transforms: [BatchTransform]
 
-    public init(geometry: Geometry = .none, flipProbability: Float = 0, normalization: Normalization = .dataset) {
+    public init(geometry: Geometry = .none, flipProbability: Float = 0, normalization: Normalization = .dataset,
+                transforms: [BatchTransform] = []) {
         self.geometry = geometry
         self.flipProbability = flipProbability
         self.normalization = normalization
+        self.transforms = transforms
     }
 
     /// Evaluation: no randomness, dataset normalisation.
@@ -49,59 +59,79 @@ public struct Augmentation: Equatable, Sendable {
                      flipProbability: flip ? 0.5 : 0, normalization: normalization)
     }
 
-    /// (channels, height, width) of the output for images of `dataset`.
-    public func outputShape(for dataset: ImageDataset) -> [Int] {
-        if case let .resizedCrop(_, _, h, w) = geometry { return [dataset.channels, h ?? dataset.height, w ?? dataset.width] }
+    /// The shape of one output sample for samples of `dataset`: the stored shape, or (C, height, width) of a resized crop.
+    public func outputShape(for dataset: Dataset) -> [Int] {
+        if case let .resizedCrop(_, _, h, w) = geometry, let image = dataset.imageShape {
+            return [image.channels, h ?? image.height, w ?? image.width]
+        }
         return dataset.sampleShape
     }
 
-    /// Writes the augmented images of `indices` (positions in `dataset`) into `output`, which must hold
-    /// indices.count x outputShape floats, (B, C, H, W) row-major. `seed` and `counter` select the random
-    /// transforms (the loader derives a seed per epoch and view).
-    public func apply(to dataset: ImageDataset, indices: [Int], into output: UnsafeMutablePointer<Float>,
-                      seed: UInt64, counter: UInt64 = 0) throws {
+    /// Throws unless this augmentation can run on `dataset`: geometry and flips need (C, H, W) samples, the
+    /// resized crop uint8 images, custom statistics one value per channel. The loader checks every view
+    /// before an epoch starts.
+    public func check(for dataset: Dataset) throws {
+        let spatial = geometry != .none || flipProbability > 0
+        if spatial && dataset.imageShape == nil {
+            throw DataError(.invalidArgument, "dataset \(dataset.name): \(summary) needs samples of shape (C, H, W), these are \(dataset.sampleShape)")
+        }
+        if case .resizedCrop = geometry, !dataset.storesBytes {
+            throw DataError(.invalidArgument, "dataset \(dataset.name): \(summary) needs uint8 images, this dataset stores floats")
+        }
+        if case let .custom(m, s) = normalization, m.count != dataset.sampleShape[0] || s.count != dataset.sampleShape[0] {
+            throw DataError(.invalidArgument, "dataset \(dataset.name): normalisation needs \(dataset.sampleShape[0]) means and stds, got \(m.count) and \(s.count)")
+        }
+    }
+
+    /// What the built-in part does, for error messages.
+    var summary: String {
+        switch geometry {
+        case .none: return flipProbability > 0 ? "the horizontal flip" : "the identity augmentation"
+        case .crop(let padding): return "the random crop (padding \(padding))"
+        case .resizedCrop: return "the random resized crop"
+        }
+    }
+
+    /// Writes the built-in augmentation of the samples at `indices` (positions in `dataset`) into `output`,
+    /// which must hold indices.count x outputShape floats, row-major: the batch tensor's buffer, so no
+    /// intermediate arrays. `seed` selects the random transforms (the loader derives one per epoch and view).
+    func fill(_ output: UnsafeMutablePointer<Float>, from dataset: Dataset, indices: [Int], seed: UInt64) throws {
+        try check(for: dataset)
         let (mean, std): ([Float]?, [Float]?)
         switch normalization {
         case .none: (mean, std) = (nil, nil)
-        case .dataset: (mean, std) = (dataset.mean, dataset.std)
-        case let .custom(m, s):
-            guard m.count == dataset.channels, s.count == dataset.channels else {
-                throw DataError(.invalidArgument, "normalisation needs \(dataset.channels) means and stds, got \(m.count) and \(s.count)")
-            }
-            (mean, std) = (m, s)
+        case .dataset: (mean, std) = dataset.mean.isEmpty ? (nil, nil) : (dataset.mean, dataset.std)
+        case let .custom(m, s): (mean, std) = (m, s)
         }
         let index64 = indices.map(Int64.init)
-        let status: Int32 = dataset.pixels.withUnsafeBufferPointer { store in
-            withOptionalPointer(mean) { meanPointer in
-                withOptionalPointer(std) { stdPointer in
-                    switch geometry {
-                    case .none, .crop:
-                        var padding = 0
-                        if case let .crop(p) = geometry { padding = p }
-                        return tl_augment_crop_flip(output, store.baseAddress, index64, meanPointer, stdPointer, dataset.count,
-                                                    indices.count, dataset.channels, dataset.height, dataset.width, padding,
-                                                    flipProbability, seed, counter)
-                    case let .resizedCrop(scale, ratio, h, w):
-                        return tl_augment_resized_crop(output, store.baseAddress, index64, meanPointer, stdPointer, dataset.count,
-                                                       indices.count, dataset.channels, dataset.height, dataset.width,
-                                                       h ?? dataset.height, w ?? dataset.width, scale.lowerBound, scale.upperBound,
-                                                       ratio.lowerBound, ratio.upperBound, flipProbability, seed, counter)
-                    }
+        var padding = 0
+        if case let .crop(p) = geometry { padding = p }
+        // Samples without spatial transforms pass as (channels, 1, rest), so any shape normalises per channel.
+        let (c, h, w) = dataset.imageShape ?? (dataset.sampleShape[0], 1, dataset.sampleSize / dataset.sampleShape[0])
+        let status: Int32 = withOptionalPointer(mean) { meanPointer in
+            withOptionalPointer(std) { stdPointer in
+                switch (dataset.store, geometry) {
+                case let (.bytes(pixels), .resizedCrop(scale, ratio, oh, ow)):
+                    return tl_augment_resized_crop(output, pixels, index64, meanPointer, stdPointer, dataset.count,
+                                                   indices.count, c, h, w, oh ?? h, ow ?? w, scale.lowerBound, scale.upperBound,
+                                                   ratio.lowerBound, ratio.upperBound, flipProbability, seed, 0)
+                case let (.bytes(pixels), _):
+                    return tl_augment_crop_flip(output, pixels, index64, meanPointer, stdPointer, dataset.count,
+                                                indices.count, c, h, w, padding, flipProbability, seed, 0)
+                case let (.floats(values), _):
+                    return tl_augment_crop_flip_f32(output, values, index64, meanPointer, stdPointer, dataset.count,
+                                                    indices.count, c, h, w, padding, flipProbability, seed, 0)
                 }
             }
         }
-        if status != 0 { throw DataError(.invalidArgument, String(cString: tl_last_error())) }
+        if status != 0 { throw DataError(.invalidArgument, "dataset \(dataset.name): \(String(cString: tl_last_error()))") }
     }
 
-    /// The augmented images of `indices` as a new array, (B, C, H, W).
-    public func apply(to dataset: ImageDataset, indices: [Int], seed: UInt64, counter: UInt64 = 0) throws -> [Float] {
-        let size = indices.count * outputShape(for: dataset).reduce(1, *)
-        var out = [Float](repeating: 0, count: size)
-        try out.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            try apply(to: dataset, indices: indices, into: base, seed: seed, counter: counter)
+    /// Runs the registered `transforms` on a filled batch (B, output shape) in place.
+    func transform(_ batch: Tensor, indices: [Int], seed: UInt64) throws {
+        for transform in transforms {
+            try transform.apply(batch, BatchTransform.Seeds(seed: seed, transform: transform.name, indices: indices))
         }
-        return out
     }
 }
 

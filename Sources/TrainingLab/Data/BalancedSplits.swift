@@ -1,6 +1,6 @@
 /// Class-balanced subsets and held-out validation splits, drawn with a fixed seed so that every run of an
 /// experiment (whatever its training seed) sees the same images.
-extension ImageDataset {
+extension Dataset {
     /// Samples per class for a balanced draw of n: n / C each, the remainder to the lowest classes, and any
     /// class that has too few gives its shortfall to the others (water-filling), so the total is exactly n.
     public static func balancedQuota(total n: Int, available: [Int]) throws -> [Int] {
@@ -27,7 +27,7 @@ extension ImageDataset {
             throw DataError(.invalidArgument, "dataset \(name): a balanced \(purpose) of \(n) samples needs 0 < n <= \(count)")
         }
         let groups = indicesByClass()
-        let quota = try ImageDataset.balancedQuota(total: n, available: groups.map(\.count))
+        let quota = try Dataset.balancedQuota(total: n, available: groups.map(\.count))
         let generator = SeededGenerator(seed: seed).split(purpose)
         var chosen: [Int] = []
         for (k, group) in groups.enumerated() where quota[k] > 0 {
@@ -38,12 +38,12 @@ extension ImageDataset {
     }
 
     /// A class-balanced subset of n samples (seeded).
-    public func balancedSubset(_ n: Int, seed: UInt64) throws -> ImageDataset {
+    public func balancedSubset(_ n: Int, seed: UInt64) throws -> Dataset {
         try subset(balancedIndices(n, seed: seed, purpose: "subset"), name: "\(name)-subset\(n)")
     }
 
     /// Splits off a class-balanced validation set of n samples (seeded); the rest stays for training.
-    public func splittingValidation(_ n: Int, seed: UInt64) throws -> (train: ImageDataset, validation: ImageDataset) {
+    public func splittingValidation(_ n: Int, seed: UInt64) throws -> (train: Dataset, validation: Dataset) {
         let validation = try balancedIndices(n, seed: seed, purpose: "validation")
         var taken = [Bool](repeating: false, count: count)
         for i in validation { taken[i] = true }

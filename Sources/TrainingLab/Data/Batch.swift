@@ -1,22 +1,23 @@
-/// One mini-batch as plain arrays until the Tensor type takes over: for each view the images (B, C, H, W)
-/// row-major float32, plus the labels and the sample positions in the loader's dataset (for per-sample
-/// losses, scores and weights keyed by sample).
+/// One mini-batch from the loader: for each view a tensor (B, sample shape) filled by the augmentation
+/// kernels, plus the labels, the sample positions in the loader's dataset (for per-sample losses, scores and
+/// weights keyed by sample) and the samples' metadata columns.
 public struct Batch {
-    /// One array per view (one view unless the loader runs a multi-view augmentation), each of `shape`.
-    public var views: [[Float]]
-    /// [B, C, H, W] of every view.
-    public var shape: [Int]
+    /// One tensor per view (one view unless the loader runs a multi-view augmentation), all of one shape.
+    public var views: [Tensor]
     public var labels: [Int32]
+    /// Positions in the loader's dataset, in batch order.
     public var indices: [Int]
+    /// The dataset's metadata columns restricted to this batch, in batch order.
+    public var metadata: [String: [Int]]
 
-    public init(views: [[Float]], shape: [Int], labels: [Int32], indices: [Int]) {
+    public init(views: [Tensor], labels: [Int32], indices: [Int], metadata: [String: [Int]] = [:]) {
         self.views = views
-        self.shape = shape
         self.labels = labels
         self.indices = indices
+        self.metadata = metadata
     }
 
-    /// The images of the first (or only) view.
-    public var images: [Float] { views[0] }
+    /// The inputs of the first (or only) view, (B, sample shape).
+    public var inputs: Tensor { views[0] }
     public var count: Int { labels.count }
 }

@@ -9,7 +9,7 @@ public enum CIFARReader {
     public static let cifar10TestFile = "test_batch.bin"
 
     /// CIFAR-10 training (50000 images in five files) or test (10000) split from `directory`.
-    public static func loadCIFAR10(directory: String, train: Bool) throws -> ImageDataset {
+    public static func loadCIFAR10(directory: String, train: Bool) throws -> Dataset {
         let files = train ? cifar10TrainFiles : [cifar10TestFile]
         var pixels: [UInt8] = [], labels: [Int32] = []
         for file in files {
@@ -17,18 +17,18 @@ public enum CIFARReader {
                             pixels: &pixels, labels: &labels)
         }
         let names = classNames(join(directory, "batches.meta.txt"), count: 10)
-        return try ImageDataset(name: train ? "cifar10-train" : "cifar10-test", channels: 3, height: 32, width: 32,
+        return try Dataset(name: train ? "cifar10-train" : "cifar10-test", channels: 3, height: 32, width: 32,
                                 pixels: pixels, labels: labels, classCount: 10, classNames: names)
     }
 
     /// CIFAR-100 training (50000) or test (10000) split; fine labels (100 classes) unless `coarse` (20 classes).
-    public static func loadCIFAR100(directory: String, train: Bool, coarse: Bool = false) throws -> ImageDataset {
+    public static func loadCIFAR100(directory: String, train: Bool, coarse: Bool = false) throws -> Dataset {
         var pixels: [UInt8] = [], labels: [Int32] = []
         let classes = coarse ? 20 : 100
         try readRecords(path: join(directory, train ? "train.bin" : "test.bin"), labelBytes: 2, labelIndex: coarse ? 0 : 1,
                         classCount: classes, pixels: &pixels, labels: &labels)
         let names = classNames(join(directory, coarse ? "coarse_label_names.txt" : "fine_label_names.txt"), count: classes)
-        return try ImageDataset(name: train ? "cifar100-train" : "cifar100-test", channels: 3, height: 32, width: 32,
+        return try Dataset(name: train ? "cifar100-train" : "cifar100-test", channels: 3, height: 32, width: 32,
                                 pixels: pixels, labels: labels, classCount: classes, classNames: names)
     }
 

@@ -1,14 +1,18 @@
 /// Batches of a dataset for one epoch at a time: the sampler orders the sample positions, the C kernels
-/// gather and augment the images, every batch carries its labels and sample positions.
+/// gather and augment the samples straight into each batch's tensors, every batch carries its labels, sample
+/// positions and metadata. Iterating an epoch is the only way to get batches:
 ///
 ///     let loader = DataLoader(dataset: data.train, batchSize: 128, augmentation: .randomCrop(padding: 2), seed: 1)
-///     for epoch in 0..<epochs { for batch in try loader.epoch(epoch) { ... batch.images, batch.labels, batch.indices } }
+///     for epoch in 0..<epochs {
+///         var batches = try loader.epoch(epoch)
+///         while let batch = try batches.next() { ... batch.inputs, batch.labels, batch.indices ... }
+///     }
 ///
 /// Everything random is a function of (seed, epoch, view, sample): the same seed gives the same order and
-/// the same augmented pixels on any machine and thread count. Multi-view mode (contrastive methods) gives
+/// the same augmented values on any machine and thread count. Multi-view mode (contrastive methods) gives
 /// each view its own augmentation and random stream over the same samples.
 public struct DataLoader {
-    public let dataset: ImageDataset
+    public let dataset: Dataset
     public var batchSize: Int
     public var dropLast: Bool
     public var sampler: any Sampler
@@ -17,12 +21,12 @@ public struct DataLoader {
     /// Seed of the augmentation streams (the default sampler is seeded from it too).
     public var seed: UInt64
 
-    public init(dataset: ImageDataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
+    public init(dataset: Dataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
                 augmentation: Augmentation = .evaluation, seed: UInt64 = 0) {
         self.init(dataset: dataset, batchSize: batchSize, sampler: sampler, dropLast: dropLast, views: [augmentation], seed: seed)
     }
 
-    public init(dataset: ImageDataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
+    public init(dataset: Dataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
                 views: [Augmentation], seed: UInt64 = 0) {
         self.dataset = dataset
         self.batchSize = batchSize
@@ -33,13 +37,13 @@ public struct DataLoader {
     }
 
     /// In order, no augmentation beyond the dataset's normalisation, last batch kept.
-    public static func evaluation(_ dataset: ImageDataset, batchSize: Int,
+    public static func evaluation(_ dataset: Dataset, batchSize: Int,
                                   normalization: Augmentation.Normalization = .dataset) -> DataLoader {
         DataLoader(dataset: dataset, batchSize: batchSize, sampler: SequentialSampler(),
                    augmentation: Augmentation(normalization: normalization))
     }
 
-    /// [B, C, H, W] of a full batch.
+    /// (B, sample shape) of a full batch.
     public var batchShape: [Int] { [batchSize] + views[0].outputShape(for: dataset) }
 
     /// The batches of `epoch` in the sampler's order; checks positions and configuration first.
@@ -51,15 +55,14 @@ public struct DataLoader {
     public func epoch(_ epoch: Int, order: [Int]) throws -> EpochBatches {
         guard batchSize > 0 else { throw DataError(.invalidArgument, "batch size must be > 0, got \(batchSize)") }
         guard !views.isEmpty else { throw DataError(.invalidArgument, "the loader needs at least one view") }
+        for view in views { try view.check(for: dataset) }
         let shape = views[0].outputShape(for: dataset)
         guard views.allSatisfy({ $0.outputShape(for: dataset) == shape }) else {
-            throw DataError(.invalidArgument, "every view must produce the same image shape, got \(views.map { $0.outputShape(for: dataset) })")
+            throw DataError(.invalidArgument, "every view must produce the same sample shape, got \(views.map { $0.outputShape(for: dataset) })")
         }
         if let bad = order.first(where: { $0 < 0 || $0 >= dataset.count }) {
             throw DataError(.invalidArgument, "sampler returned position \(bad), outside 0..<\(dataset.count) of dataset \(dataset.name)")
         }
-        // One throwaway batch validates the augmentation settings, so iteration itself cannot fail.
-        if let first = order.first { _ = try batch(indices: [first], epoch: epoch) }
         return EpochBatches(loader: self, epoch: epoch, order: order)
     }
 
@@ -73,24 +76,24 @@ public struct DataLoader {
         SeededGenerator(seed: seed).split("augment").split(UInt64(bitPattern: Int64(epoch))).split(UInt64(view)).seed
     }
 
-    /// Writes view `view` of the samples at `indices` into `output` (indices.count x C x H x W floats): the
-    /// allocation-free path for callers that own their buffers (tensors).
-    public func fill(view: Int, indices: [Int], epoch: Int, into output: UnsafeMutablePointer<Float>) throws {
-        try views[view].apply(to: dataset, indices: indices, into: output, seed: augmentationSeed(epoch: epoch, view: view))
-    }
-
-    /// The batch of the samples at `indices` in epoch `epoch`.
-    public func batch(indices: [Int], epoch: Int) throws -> Batch {
+    /// The batch of the samples at `indices` in epoch `epoch`: one fresh (pooled) tensor per view, written in place.
+    func batch(indices: [Int], epoch: Int) throws -> Batch {
         let shape = [indices.count] + views[0].outputShape(for: dataset)
-        let pixels = try views.indices.map { v in
-            try views[v].apply(to: dataset, indices: indices, seed: augmentationSeed(epoch: epoch, view: v))
+        let tensors = try views.indices.map { v in
+            let x = Tensor(uninitializedShape: shape), seed = augmentationSeed(epoch: epoch, view: v)
+            try views[v].fill(x.pointer, from: dataset, indices: indices, seed: seed)
+            try views[v].transform(x, indices: indices, seed: seed)
+            return x
         }
-        return Batch(views: pixels, shape: shape, labels: indices.map { dataset.labels[$0] }, indices: indices)
+        return Batch(views: tensors, labels: indices.map { dataset.labels[$0] }, indices: indices,
+                     metadata: dataset.metadata.mapValues { column in indices.map { column[$0] } })
     }
 }
 
-/// The batches of one epoch, in the sampler's order.
-public struct EpochBatches: Sequence, IteratorProtocol {
+/// The batches of one epoch, in the sampler's order. `next()` throws rather than crashing: the loader checks
+/// positions and augmentation settings when the epoch is made, but a registered Swift transform may still
+/// refuse a batch.
+public struct EpochBatches {
     public let loader: DataLoader
     public let epoch: Int
     /// The epoch's sample positions in visiting order (what the sampler returned).
@@ -105,15 +108,19 @@ public struct EpochBatches: Sequence, IteratorProtocol {
 
     public var batchCount: Int { loader.batchCount(samples: order.count) }
 
-    public mutating func next() -> Batch? {
+    /// The next batch, or nil after the last one (a short last batch is skipped when `dropLast`).
+    public mutating func next() throws -> Batch? {
         let end = Swift.min(position + loader.batchSize, order.count)
         guard position < end, !(loader.dropLast && end - position < loader.batchSize) else { return nil }
         defer { position = end }
-        do {
-            return try loader.batch(indices: Array(order[position..<end]), epoch: epoch)
-        } catch {
-            // epoch(_:) validated positions and settings, so the kernels cannot refuse this batch.
-            preconditionFailure("DataLoader: \(error)")
-        }
+        return try loader.batch(indices: Array(order[position..<end]), epoch: epoch)
+    }
+
+    /// The batches from the current position to the end, without advancing this iterator (tests and small
+    /// sets; training loops take one batch at a time).
+    public func collect() throws -> [Batch] {
+        var rest = self, batches: [Batch] = []
+        while let batch = try rest.next() { batches.append(batch) }
+        return batches
     }
 }

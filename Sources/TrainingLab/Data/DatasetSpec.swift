@@ -12,9 +12,11 @@ import Foundation
 ///     ...,clients=K,client-size=n         FedSWA's per-client Dirichlet sampling, n samples per client
 ///     ...,labels=coarse                   CIFAR-100's 20 coarse labels instead of the 100 fine ones
 ///     ...,data-seed=S                     seed of every derived split (default 0, independent of the run seed)
+///     ...,KEY=VALUE                       a derivation a plugin registered (`DatasetDerivation`)
 ///
-/// Derivations apply in a fixed order: validation split, subset, imbalance, client split; the test set is
-/// never changed. Example: `fashion-mnist,imbalance=10` (the long-tailed Fashion-MNIST-LT of 24.5k images).
+/// Derivations apply in a fixed order: validation split, subset, imbalance, the registered derivations in SPEC
+/// order, client split; the core never changes the test set. Example: `fashion-mnist,imbalance=10` (the
+/// long-tailed Fashion-MNIST-LT of 24.5k images).
 public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
     public enum Source: Equatable, Sendable {
         case fashionMNIST(directory: String)
@@ -25,7 +27,8 @@ public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
 
     public static let defaultFashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
     public static let sources = ["fashion-mnist", "mnist=DIR", "cifar10=DIR", "cifar100=DIR"]
-    public static let keys = ["val", "subset", "imbalance", "profile", "clients", "alpha", "client-size", "labels", "data-seed"]
+    /// The keys of the core's derivations, in the order they apply and print.
+    public static let coreKeys = ["val", "subset", "imbalance", "profile", "clients", "alpha", "client-size", "labels", "data-seed"]
 
     public var source: Source
     public var validation: Int? = nil
@@ -37,13 +40,16 @@ public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
     public var clientSize: Int? = nil
     public var coarseLabels = false
     public var dataSeed: UInt64 = 0
+    /// The registered derivations the SPEC names, in SPEC order.
+    public var derivations: [Derivation] = []
 
     public init(source: Source = .fashionMNIST(directory: DatasetSpec.defaultFashionMNISTDirectory)) {
         self.source = source
     }
 
-    /// Parses a SPEC string; errors name the offending part and list what is valid.
-    public init(parsing text: String) throws {
+    /// Parses a SPEC string; `derivations` are the registered ones it may name (`PluginRegistry.datasetDerivations`).
+    /// Errors name the offending part and list what is valid.
+    public init(parsing text: String, derivations registered: [DatasetDerivation] = []) throws {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
         guard let head = parts.first, !head.isEmpty else {
             throw DataError(.badSpec, "empty dataset spec, expected one of \(DatasetSpec.sources.joined(separator: ", "))")
@@ -64,13 +70,28 @@ public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
             throw DataError(.badSpec, "unknown dataset '\(name)' in spec '\(text)', expected one of \(DatasetSpec.sources.joined(separator: ", "))")
         }
         var seen = Set<String>()
+        var registeredValues: [(DatasetDerivation, [String: OptionValue])] = []
         for part in parts.dropFirst() {
             let (key, value) = DatasetSpec.keyValue(part)
-            guard DatasetSpec.keys.contains(key) else {
-                throw DataError(.badSpec, "unknown key '\(key)' in dataset spec '\(text)', valid keys: \(DatasetSpec.keys.joined(separator: ", "))")
+            let owner = registered.first { $0.keys.contains(key) }
+            guard DatasetSpec.coreKeys.contains(key) || owner != nil else {
+                throw DataError(.badSpec, "unknown key '\(key)' in dataset spec '\(text)', valid keys: \(DatasetSpec.validKeys(derivations: registered).joined(separator: ", "))")
             }
             guard seen.insert(key).inserted else { throw DataError(.badSpec, "key '\(key)' given twice in dataset spec '\(text)'") }
             guard let value, !value.isEmpty else { throw DataError(.badSpec, "key '\(key)' needs a value: \(key)=VALUE") }
+            if let owner, !DatasetSpec.coreKeys.contains(key) {
+                let option = owner.options.first { $0.name == key }!
+                let parsed: OptionValue
+                do { parsed = try option.parse(value, owner: "dataset derivation '\(owner.name)'") } catch {
+                    throw DataError(.badSpec, "\(key)=\(value) in dataset spec '\(text)': expected \(option.expectation) (\(option.help))")
+                }
+                if let k = registeredValues.firstIndex(where: { $0.0.name == owner.name }) {
+                    registeredValues[k].1[key] = parsed
+                } else {
+                    registeredValues.append((owner, [key: parsed]))
+                }
+                continue
+            }
             func integer(_ minimum: Int) throws -> Int {
                 guard let n = Int(value), n >= minimum else {
                     throw DataError(.badSpec, "\(key)=\(value): expected an integer >= \(minimum)")
@@ -115,6 +136,23 @@ public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
                 throw DataError(.badSpec, "labels=fine|coarse applies to cifar100 only, in '\(text)'")
             }
         }
+        for (derivation, given) in registeredValues {
+            guard given[derivation.name] != nil else {
+                throw DataError(.badSpec, "\(given.keys.sorted().joined(separator: " and ")) need \(derivation.name)=VALUE in '\(text)'")
+            }
+            do {
+                derivations.append(Derivation(derivation: derivation,
+                                              options: try OptionValues(specs: derivation.options, given: given,
+                                                                        owner: "dataset derivation '\(derivation.name)'")))
+            } catch {
+                throw DataError(.badSpec, "\(error) in dataset spec '\(text)'")
+            }
+        }
+    }
+
+    /// Every key a SPEC may use: the core's, then those of `derivations`.
+    public static func validKeys(derivations: [DatasetDerivation] = []) -> [String] {
+        coreKeys + derivations.flatMap(\.keys)
     }
 
     /// The canonical spec string (defaults omitted), which parses back to an equal value.
@@ -128,15 +166,16 @@ public struct DatasetSpec: Equatable, CustomStringConvertible, Sendable {
         }
         if let validation { parts.append("val=\(validation)") }
         if let subset { parts.append("subset=\(subset)") }
-        if let imbalance { parts.append("imbalance=\(ImageDataset.format(imbalance))") }
+        if let imbalance { parts.append("imbalance=\(Dataset.format(imbalance))") }
         if imbalance != nil && profile != .exponential { parts.append("profile=\(profile.rawValue)") }
         if let clients {
             parts.append("clients=\(clients)")
-            parts.append("alpha=\(ImageDataset.format(alpha))")
+            parts.append("alpha=\(Dataset.format(alpha))")
             if let clientSize { parts.append("client-size=\(clientSize)") }
         }
         if coarseLabels { parts.append("labels=coarse") }
         if dataSeed != 0 { parts.append("data-seed=\(dataSeed)") }
+        for derivation in derivations { parts += derivation.parts }
         return parts.joined(separator: ",")
     }
 

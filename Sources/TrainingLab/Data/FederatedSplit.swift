@@ -1,5 +1,5 @@
 /// Partitions of a training set across federated clients, as lists of sample positions per client (ascending).
-/// All draws are seeded; build client datasets with `ImageDataset.subset`. For long-tailed federated data
+/// All draws are seeded; build client datasets with `Dataset.subset`. For long-tailed federated data
 /// (FedLoGe) split a `longTailed` set with `dirichletLabelSkew`.
 public enum FederatedSplit {
     /// Label skew by class (Hsu et al. 2019; FedLoGe's protocol): for each class, proportions over the clients
@@ -106,9 +106,9 @@ public enum FederatedSplit {
     }
 }
 
-extension ImageDataset {
+extension Dataset {
     /// One dataset per client of a partition (positions in this dataset), named "<name>-client<k>".
-    public func clientDatasets(_ parts: [[Int]]) throws -> [ImageDataset] {
+    public func clientDatasets(_ parts: [[Int]]) throws -> [Dataset] {
         try parts.enumerated().map { k, part in try subset(part, name: "\(name)-client\(k)") }
     }
 }

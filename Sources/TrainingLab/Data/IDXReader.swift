@@ -36,14 +36,14 @@ public enum IDXReader {
 
     /// An image dataset from a pair of IDX files; the counts must agree.
     public static func load(images: String, labels: String, classCount: Int = 10, name: String,
-                            classNames: [String] = []) throws -> ImageDataset {
+                            classNames: [String] = []) throws -> Dataset {
         let image = try readImages(path: images)
         let label = try readLabels(path: labels, classCount: classCount)
         guard image.count == label.count else {
             throw DataError(.shapeMismatch, path: labels,
                             "has \(label.count) labels but \(images) has \(image.count) images, expected the same count")
         }
-        return try ImageDataset(name: name, channels: 1, height: image.height, width: image.width, pixels: image.pixels,
+        return try Dataset(name: name, channels: 1, height: image.height, width: image.width, pixels: image.pixels,
                                 labels: label, classCount: classCount, classNames: classNames)
     }
 

@@ -1,13 +1,27 @@
 import Foundation
 
-/// The datasets a SPEC names: training set (after its derivations), optional validation split, test set, and
-/// for federated specs the partition of the training set across clients (positions in `train`).
+/// The datasets a SPEC names: training set (after its derivations), optional validation split, test set,
+/// extra evaluation sets that derivations add, and for federated specs the partition of the training set
+/// across clients (positions in `train`).
 public struct LoadedDataset {
     public var spec: DatasetSpec
-    public var train: ImageDataset
-    public var validation: ImageDataset?
-    public var test: ImageDataset
+    public var train: Dataset
+    public var validation: Dataset?
+    public var test: Dataset
     public var clients: [[Int]]?
+    /// Further sets the final model is evaluated on, by name (`EvaluationSet.outOfDistribution` = "ood": an
+    /// out-of-distribution set scored against the test set by AUROC).
+    public var evaluationSets: [String: Dataset]
+
+    public init(spec: DatasetSpec, train: Dataset, validation: Dataset? = nil, test: Dataset, clients: [[Int]]? = nil,
+                evaluationSets: [String: Dataset] = [:]) {
+        self.spec = spec
+        self.train = train
+        self.validation = validation
+        self.test = test
+        self.clients = clients
+        self.evaluationSets = evaluationSets
+    }
 
     public var classCount: Int { train.classCount }
     public var sampleShape: [Int] { train.sampleShape }
@@ -23,7 +37,7 @@ extension DatasetSpec {
         var (train, test) = try loadSource()
         test.mean = train.mean
         test.std = train.std
-        var validation: ImageDataset? = nil
+        var validation: Dataset? = nil
         if let n = self.validation {
             guard n < train.count else {
                 throw DataError(.badSpec, "val=\(n) leaves no training data: the training set has \(train.count) images")
@@ -37,6 +51,9 @@ extension DatasetSpec {
             train = try train.balancedSubset(n, seed: dataSeed)
         }
         if let ratio = imbalance { train = try train.longTailed(ratio: ratio, profile: profile, seed: dataSeed) }
+        var data = LoadedDataset(spec: self, train: train, validation: validation, test: test)
+        for derived in derivations { data = try derived.derivation.apply(data, derived.options) }
+        train = data.train
         var parts: [[Int]]? = nil
         if let k = clients {
             if let n = clientSize {
@@ -46,15 +63,22 @@ extension DatasetSpec {
                 guard k <= train.count else {
                     throw DataError(.badSpec, "clients=\(k) is more than the \(train.count) training images")
                 }
-                parts = try FederatedSplit.dirichletLabelSkew(labels: train.labels, classCount: train.classCount, clients: k,
-                                                              alpha: alpha, seed: dataSeed)
+                let partition = try FederatedSplit.dirichletLabelSkew(labels: train.labels, classCount: train.classCount,
+                                                                      clients: k, alpha: alpha, seed: dataSeed)
+                // A partition gives every sample one client, so it is also a metadata column.
+                var client = [Int](repeating: 0, count: train.count)
+                for (j, part) in partition.enumerated() { for i in part { client[i] = j } }
+                try train.setMetadata(MetadataColumn.client, to: client)
+                parts = partition
             }
         }
         train.name = description
-        return LoadedDataset(spec: self, train: train, validation: validation, test: test, clients: parts)
+        data.train = train
+        data.clients = parts
+        return data
     }
 
-    private func loadSource() throws -> (ImageDataset, ImageDataset) {
+    private func loadSource() throws -> (Dataset, Dataset) {
         switch source {
         case .fashionMNIST(let dir):
             return (try DatasetSpec.loadIDX(dir, "train", name: "fashion-mnist-train", names: DatasetSpec.fashionMNISTClassNames),
@@ -73,7 +97,7 @@ extension DatasetSpec {
 
     /// `<split>-images-idx3-ubyte` and `<split>-labels-idx1-ubyte`, gzipped or plain, also in the
     /// `<split>-images.idx3-ubyte` spelling that unpacked MNIST archives use.
-    static func loadIDX(_ directory: String, _ split: String, name: String, names: [String]) throws -> ImageDataset {
+    static func loadIDX(_ directory: String, _ split: String, name: String, names: [String]) throws -> Dataset {
         func find(_ kind: String, _ idx: String) throws -> String {
             let stems = ["\(split)-\(kind)-\(idx)-ubyte", "\(split)-\(kind).\(idx)-ubyte"]
             let candidates = stems.flatMap { [$0 + ".gz", $0] }.map { CIFARReader.join(directory, $0) }
@@ -83,4 +107,10 @@ extension DatasetSpec {
         return try IDXReader.load(images: try find("images", "idx3"), labels: try find("labels", "idx1"), classCount: 10,
                                   name: name, classNames: names)
     }
+}
+
+/// Names of the extra evaluation sets that core and methods share.
+public enum EvaluationSet {
+    /// Out-of-distribution samples: the evaluator scores them against the test set (AUROC of max softmax probability).
+    public static let outOfDistribution = "ood"
 }

@@ -8,7 +8,7 @@ public enum ImbalanceProfile: String, CaseIterable, Sendable {
     case step
 }
 
-extension ImageDataset {
+extension Dataset {
     /// Per-class sizes of a long-tailed profile with head size `maxCount`; class 0 is the head.
     public static func longTailedCounts(maxCount: Int, classes: Int, ratio: Double,
                                         profile: ImbalanceProfile = .exponential) throws -> [Int] {
@@ -26,12 +26,12 @@ extension ImageDataset {
 
     /// A long-tailed subset: class k keeps the first n_k of its samples in a seeded shuffle, with n_max the
     /// size of the largest class (n_k is capped by what the class has). The result keeps the dataset order.
-    public func longTailed(ratio: Double, profile: ImbalanceProfile = .exponential, seed: UInt64) throws -> ImageDataset {
+    public func longTailed(ratio: Double, profile: ImbalanceProfile = .exponential, seed: UInt64) throws -> Dataset {
         guard ratio >= 1, ratio.isFinite else {
             throw DataError(.invalidArgument, "imbalance ratio must be a finite number >= 1, got \(ratio)")
         }
         let groups = indicesByClass()
-        let targets = try ImageDataset.longTailedCounts(maxCount: groups.map(\.count).max() ?? 0, classes: classCount,
+        let targets = try Dataset.longTailedCounts(maxCount: groups.map(\.count).max() ?? 0, classes: classCount,
                                                     ratio: ratio, profile: profile)
         let generator = SeededGenerator(seed: seed).split("long-tail")
         var keep: [Int] = []
@@ -42,7 +42,7 @@ extension ImageDataset {
             keep += shuffled.prefix(min(targets[k], group.count))
         }
         keep.sort()
-        return try subset(keep, name: "\(name)-lt\(ImageDataset.format(ratio))")
+        return try subset(keep, name: "\(name)-lt\(Dataset.format(ratio))")
     }
 
     static func format(_ value: Double) -> String {

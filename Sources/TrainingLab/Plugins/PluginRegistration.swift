@@ -1,16 +1,25 @@
 import CTrainingLab
 
-/// What a plugin's entry symbol hands to the host: the method types it provides and the models they
-/// (or users) can name with `--model`.
+/// What a plugin's entry symbol hands to the host: the method types it provides, the models they (or users)
+/// can name with `--model`, the dataset derivations a dataset SPEC can name, the Swift augmentations a run
+/// can select, and the evaluation metrics computed on final models.
 /// The host casts the returned object to this class; that cast (and `is any TrainingMethod.Type` on the
 /// types) only succeeds because host and plugin share one libTrainingLab.so.
 public final class PluginRegistration {
     public let methods: [any TrainingMethod.Type]
     public let models: [ModelBuilder]
+    public let datasetDerivations: [DatasetDerivation]
+    public let augmentations: [BatchTransform]
+    public let metrics: [EvaluationMetric]
 
-    public init(methods: [any TrainingMethod.Type] = [], models: [ModelBuilder] = []) {
+    public init(methods: [any TrainingMethod.Type] = [], models: [ModelBuilder] = [],
+                datasetDerivations: [DatasetDerivation] = [], augmentations: [BatchTransform] = [],
+                metrics: [EvaluationMetric] = []) {
         self.methods = methods
         self.models = models
+        self.datasetDerivations = datasetDerivations
+        self.augmentations = augmentations
+        self.metrics = metrics
     }
 
     public convenience init(_ methods: any TrainingMethod.Type...) { self.init(methods: methods) }

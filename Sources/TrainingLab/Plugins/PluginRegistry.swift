@@ -1,8 +1,9 @@
 import CTrainingLab
 import Foundation
 
-/// What the plugins found at startup provide: methods, and models beside the core's. Every `lib*.so` on
-/// the plugin search path that passes the handshake is loaded.
+/// What the plugins found at startup provide: methods, models beside the core's, dataset derivations,
+/// augmentations and evaluation metrics. Every `lib*.so` on the plugin search path that passes the
+/// handshake is loaded.
 ///
 /// Search order (earlier wins when two folders hold a library of the same file name):
 /// 1. folders or files given explicitly (`--plugin-path`),
@@ -22,6 +23,12 @@ public final class PluginRegistry {
     public private(set) var entries: [Entry] = []
     /// The core's models and those of every plugin.
     public private(set) var models = ModelCatalog.core
+    /// Derivations a dataset SPEC can name beside the core's keys.
+    public private(set) var datasetDerivations = Catalog<DatasetDerivation>(kind: "dataset derivation", name: \.name)
+    /// Swift augmentations a run can select by name (`Augmentation.transforms`).
+    public private(set) var augmentations = Catalog<BatchTransform>(kind: "augmentation", name: \.name)
+    /// Metrics computed on final models by the `Evaluator`.
+    public private(set) var metrics = Catalog<EvaluationMetric>(kind: "evaluation metric", name: \.name)
     public private(set) var skipped: [PluginSkip] = []
     /// Folders that were searched, in order.
     public private(set) var searchPath: [String] = []
@@ -55,10 +62,22 @@ public final class PluginRegistry {
         entries.sort { $0.descriptor.name < $1.descriptor.name }
     }
 
-    /// Adds the methods and models of a registration; a name already taken is an error naming both providers.
+    /// Adds everything a registration provides; a name (or dataset SPEC key) already taken is an error naming
+    /// both providers, and then nothing of the registration is added.
     public func register(_ registration: PluginRegistration, from path: String) throws {
-        var models = self.models
+        var models = self.models, derivations = datasetDerivations, augmentations = self.augmentations, metrics = self.metrics
         try models.add(registration.models, provider: path)
+        for derivation in registration.datasetDerivations {
+            try derivation.checkDeclaration()
+            for key in derivation.keys {
+                if let other = derivations.entries.first(where: { $0.item.keys.contains(key) }) {
+                    throw ConfigError("two providers of the dataset SPEC key '\(key)': \(other.provider) (derivation '\(other.item.name)') and \(path) (derivation '\(derivation.name)'); remove one")
+                }
+            }
+            try derivations.add([derivation], provider: path)
+        }
+        try augmentations.add(registration.augmentations, provider: path)
+        try metrics.add(registration.metrics, provider: path)
         for type in registration.methods {
             let name = type.descriptor.name
             if let existing = entries.first(where: { $0.descriptor.name == name }) {
@@ -66,6 +85,9 @@ public final class PluginRegistry {
             }
         }
         self.models = models
+        datasetDerivations = derivations
+        self.augmentations = augmentations
+        self.metrics = metrics
         entries += registration.methods.map { Entry(type: $0, pluginPath: path) }
     }
 

@@ -2,12 +2,12 @@
 /// first `count` samples of a dataset, in batches. Randomness (attack starts) depends only on the seed
 /// and the batch, so a probe gives the same figures on every run.
 public struct RobustnessProbe {
-    public let dataset: ImageDataset
+    public let dataset: Dataset
     public let count: Int
     public let seed: UInt64
     public var batchSize = 250
 
-    public init(dataset: ImageDataset, count: Int, seed: UInt64) {
+    public init(dataset: Dataset, count: Int, seed: UInt64) {
         self.dataset = dataset
         self.count = min(max(count, 0), dataset.count)
         self.seed = seed
@@ -38,14 +38,11 @@ public struct RobustnessProbe {
 
     private func fraction(_ body: (Tensor, [Int32], UInt64) throws -> [Bool]) throws -> Double {
         guard count > 0 else { return .nan }
-        let loader = DataLoader.evaluation(dataset, batchSize: batchSize, normalization: .none)
-        var hits = 0
-        for (b, start) in stride(from: 0, to: count, by: batchSize).enumerated() {
-            let indices = Array(start..<min(start + batchSize, count))
-            let x = Tensor(uninitializedShape: [indices.count] + dataset.sampleShape)
-            try loader.fill(view: 0, indices: indices, epoch: 0, into: x.pointer)
-            let flags = try body(x, indices.map { dataset.labels[$0] }, SeededGenerator(seed: seed).split(UInt64(b)).seed)
-            hits += flags.filter { $0 }.count
+        var batches = try DataLoader.evaluation(dataset, batchSize: batchSize, normalization: .none).epoch(0, order: Array(0..<count))
+        var hits = 0, b: UInt64 = 0
+        while let batch = try batches.next() {
+            hits += try body(batch.inputs, batch.labels, SeededGenerator(seed: seed).split(b).seed).filter { $0 }.count
+            b += 1
         }
         return Double(hits) / Double(count)
     }

@@ -33,7 +33,7 @@ public struct RobustnessReport {
 
     /// Evaluates `model` (pixels in [0, 1]) on `test` and `validation`; `transferSource` crafts the transfer attack.
     /// Keys are fractions in 0-1; absent parts are null.
-    public static func evaluate(_ model: Module, test: ImageDataset, validation: ImageDataset?, transferSource: Module?,
+    public static func evaluate(_ model: Module, test: Dataset, validation: Dataset?, transferSource: Module?,
                                 settings s: Settings, seed: UInt64, log: ((String) -> Void)? = nil) throws -> JSONValue {
         let started = Stopwatch()
         let probe = RobustnessProbe(dataset: test, count: s.samples, seed: SeededGenerator(seed: seed).split("test").seed)

@@ -71,7 +71,7 @@ public final class MethodContext {
     /// it the loop only trains (a teacher or client inside the run). `objective` and `loader` replace
     /// supervised cross-entropy and the run's augmentation loader.
     public func makeTrainer(model: Module, callbacks: [TrainerCallback] = [], config: RunConfig? = nil,
-                            train: ImageDataset? = nil, test: ImageDataset?? = nil, optimizer: Optimizer? = nil,
+                            train: Dataset? = nil, test: Dataset?? = nil, optimizer: Optimizer? = nil,
                             label: String? = nil, stage: String? = nil, objective: TrainingObjective? = nil,
                             loader: DataLoader? = nil) -> Trainer {
         let c = config ?? self.config

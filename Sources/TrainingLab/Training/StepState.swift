@@ -17,6 +17,8 @@ public final class StepState {
     public var labels: [Int32]
     /// Dataset indices of the samples in this batch, aligned with `labels`.
     public let indices: [Int]
+    /// The batch's per-sample metadata columns (subgroup, client ...), aligned with `labels`.
+    public let metadata: [String: [Int]]
 
     /// Model output, set by the forward pass.
     public var logits: Tensor?
@@ -42,16 +44,17 @@ public final class StepState {
 
     public var batchSize: Int { labels.count }
 
-    public init(epoch: Int, batchIndex: Int, batchCount: Int, globalStep: Int, inputs: Tensor, views: [Tensor]? = nil,
-                labels: [Int32], indices: [Int]) {
+    /// The step of one batch from the loader's iterator.
+    public init(epoch: Int, batchIndex: Int, batchCount: Int, globalStep: Int, batch: Batch) {
         self.epoch = epoch
         self.batchIndex = batchIndex
         self.batchCount = batchCount
         self.globalStep = globalStep
-        self.inputs = inputs
-        self.views = views ?? [inputs]
-        self.labels = labels
-        self.indices = indices
+        inputs = batch.inputs
+        views = batch.views
+        labels = batch.labels
+        indices = batch.indices
+        metadata = batch.metadata
     }
 
     /// Gradient accumulation: back-propagates `weight * loss` now, adding to the gradients this step's

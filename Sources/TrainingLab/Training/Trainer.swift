@@ -12,8 +12,8 @@ import Foundation
 /// counts its epochs against the run's `--stop-after` budget. A loop without one (stage nil) only trains.
 public final class Trainer {
     public let loop: LoopState
-    public let train: ImageDataset
-    public let test: ImageDataset?
+    public let train: Dataset
+    public let test: Dataset?
     public private(set) var callbacks: [TrainerCallback]
     /// What a step computes; supervised cross-entropy unless a loop-owning method sets its own.
     public var objective: TrainingObjective
@@ -27,7 +27,7 @@ public final class Trainer {
     public let loader: DataLoader
     let label: String
 
-    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: ImageDataset, test: ImageDataset?,
+    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: Dataset, test: Dataset?,
          callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?, loader: DataLoader?) {
         loop = LoopState(config: config, context: context, model: model, optimizer: optimizer, stage: stage)
         self.train = train
@@ -93,23 +93,25 @@ public final class Trainer {
         if let bad = order.first(where: { $0 < 0 || $0 >= train.count }) {
             throw TrainingError("epoch \(epoch): the sample order contains \(bad), outside 0..<\(train.count)")
         }
-        let batches = loader.batchCount(samples: order.count)
+        var epochBatches = try loader.epoch(epoch, order: order)
+        let batches = epochBatches.batchCount
         // Per-sample losses average over samples; batch-level losses (set losses) over steps.
         var lossSum = 0.0, lossWeight = 0.0, correct = 0, scored = 0, seen = 0
         let nonfiniteBefore = loop.nonfiniteSteps
-        for b in 0..<batches {
-            let indices = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
+        var b = 0
+        while let batch = try epochBatches.next() {
+            defer { b += 1 }
             loop.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
-            let step = try makeStep(indices: indices, epoch: epoch, batch: b, batches: batches)
+            let step = StepState(epoch: epoch, batchIndex: b, batchCount: batches, globalStep: loop.globalStep, batch: batch)
             let loss = try self.step(step, schedule: schedule)
-            seen += indices.count
+            seen += batch.count
             if let loss {
-                let weight = step.perSampleLoss != nil ? Double(indices.count) : 1
+                let weight = step.perSampleLoss != nil ? Double(batch.count) : 1
                 lossSum += loss * weight
                 lossWeight += weight
                 if let logits = step.logits {
                     correct += Trainer.correctCount(logits: logits, labels: step.labels)
-                    scored += indices.count
+                    scored += batch.count
                 }
             }
             if b % 10 == 0 || b == batches - 1 {
@@ -147,18 +149,6 @@ public final class Trainer {
         history.append(metrics)
         if loop.stage != nil { try context.metrics.append(metrics) }
         loop.epoch = epoch + 1
-    }
-
-    /// View 0 of the samples at `indices` (and the other views of a multi-view loader), with labels.
-    private func makeStep(indices: [Int], epoch: Int, batch: Int, batches: Int) throws -> StepState {
-        let shape = [indices.count] + loader.views[0].outputShape(for: train)
-        let views = try loader.views.indices.map { v -> Tensor in
-            let t = Tensor(uninitializedShape: shape)
-            try loader.fill(view: v, indices: indices, epoch: epoch, into: t.pointer)
-            return t
-        }
-        return StepState(epoch: epoch, batchIndex: batch, batchCount: batches, globalStep: loop.globalStep, inputs: views[0],
-                         views: views, labels: indices.map { train.labels[$0] }, indices: indices)
     }
 
     /// One optimisation step; returns the mean per-sample loss (the whole loss without per-sample terms),

@@ -39,8 +39,10 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(summary["seeds"], .array([0, 1]))
         let rows = summary["rows"]?.arrayValue ?? []
         let accuracy = rows.first { $0["metric"] == "test.accuracy" }
-        XCTAssertEqual(accuracy?["difference"], 0, "the same method under the same seeds must agree exactly")
-        XCTAssertEqual(accuracy?["method"]?.arrayValue?.count, 2)
+        XCTAssertEqual(summary["arms"], .array(["erm", "erm-baseline"]))
+        XCTAssertEqual(accuracy?["arms"]?["erm"]?["difference"], 0, "the same method under the same seeds must agree exactly")
+        XCTAssertEqual(accuracy?["arms"]?["erm"]?["ratio"], 1)
+        XCTAssertEqual(accuracy?["arms"]?["erm"]?["values"]?.arrayValue?.count, 2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/erm-seed1/report.json"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/erm-baseline-seed1/report.json"))
     }

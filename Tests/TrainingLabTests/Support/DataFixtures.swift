@@ -92,7 +92,7 @@ func assertDataError<T>(_ kind: DataError.Kind, mentioning fragments: [String], 
 }
 
 /// A small synthetic dataset: `perClass[k]` images of class k, channels x side x side, pixel values from the index.
-func syntheticDataset(perClass: [Int], channels: Int = 1, side: Int = 4, name: String = "synthetic") -> ImageDataset {
+func syntheticDataset(perClass: [Int], channels: Int = 1, side: Int = 4, name: String = "synthetic") -> Dataset {
     var labels: [Int32] = []
     for (k, n) in perClass.enumerated() { labels += [Int32](repeating: Int32(k), count: n) }
     // Interleave classes so class blocks are not contiguous.
@@ -100,7 +100,7 @@ func syntheticDataset(perClass: [Int], channels: Int = 1, side: Int = 4, name: S
     generator.shuffle(&labels)
     let size = channels * side * side
     let pixels = (0..<(labels.count * size)).map { UInt8(($0 / size * 13 + $0 % size * 5) % 256) }
-    return try! ImageDataset(name: name, channels: channels, height: side, width: side, pixels: pixels, labels: labels,
+    return try! Dataset(name: name, channels: channels, height: side, width: side, pixels: pixels, labels: labels,
                              classCount: perClass.count)
 }
 
