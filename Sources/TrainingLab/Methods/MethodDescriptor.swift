@@ -31,6 +31,8 @@ public struct MethodDescriptor: Sendable {
     public var referenceArm: String?
     /// Keys this method adds to report.json beside the common ones.
     public var metrics: [String]
+    /// Registered evaluation metrics (`EvaluationMetric`, by name) the host computes on the method's final model.
+    public var evaluationMetrics: [String]
     /// Trainer events an in-loop method reacts to (documentation and conflict checks).
     public var events: [TrainingEvent]
     public var claims: Set<MethodClaim>
@@ -51,7 +53,7 @@ public struct MethodDescriptor: Sendable {
 
     public init(name: String, title: String, paper: String, summary: String, options: [OptionSpec] = [],
                 baseline: String? = "erm", baselineOptions: [String: OptionValue] = [:],
-                arms: [ComparisonArm]? = nil, referenceArm: String? = nil, metrics: [String] = [],
+                arms: [ComparisonArm]? = nil, referenceArm: String? = nil, metrics: [String] = [], evaluationMetrics: [String] = [],
                 events: [TrainingEvent] = [], claims: Set<MethodClaim> = [], runsAfter: [String] = [],
                 runDefaults: [(String, JSONValue)] = [], comparisonSeeds: [Int] = [0, 1, 2], supportsResume: Bool = false,
                 usesClients: Bool = false) {
@@ -74,6 +76,7 @@ public struct MethodDescriptor: Sendable {
             self.referenceArm = nil
         }
         self.metrics = metrics
+        self.evaluationMetrics = evaluationMetrics
         self.events = events
         self.claims = claims
         self.runsAfter = runsAfter
@@ -98,6 +101,7 @@ public struct MethodDescriptor: Sendable {
                          ("expected", .string(spec.expectation)), ("help", .string(spec.help))])
             })),
             ("metrics", .array(metrics.map(JSONValue.string))),
+            ("evaluation_metrics", .array(evaluationMetrics.map(JSONValue.string))),
             ("events", .array(events.map { .string($0.rawValue) })),
             ("claims", .array(claims.map(\.rawValue).sorted().map(JSONValue.string))),
             ("run_defaults", .object(runDefaults)),

@@ -10,6 +10,8 @@ public final class RunPlan {
     public let outputDirectory: URL?
     /// The models the run can name (the core's and the plugins').
     public let models: ModelCatalog
+    /// Registered evaluation metrics the methods and the run ask for.
+    public let evaluationMetrics: [EvaluationMetric]
     public let datasetDerivations: [DatasetDerivation]
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
@@ -36,6 +38,10 @@ public final class RunPlan {
             throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
         }
         let model = try ModelSpec(parsing: config.model)
+        evaluationMetrics = try (entries.flatMap(\.descriptor.evaluationMetrics) + config.evaluationMetrics).reduce(into: []) { chosen, name in
+            let metric = try registry.metrics.item(named: name)
+            if !chosen.contains(where: { $0.name == name }) { chosen.append(metric) }
+        }
         let builder = try models.entry(named: model.name).builder
         _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")
 
@@ -88,6 +94,7 @@ public final class RunPlan {
                                     progress: progress, label: "\(methodName) seed \(config.seed)", models: models)
         context.resume = resume
         context.stopAfterEpochs = stopAfterEpochs
+        context.evaluator.metrics = evaluationMetrics
 
         var report: JSONValue = .object([
             ("method", .string(methodName)), ("model", .string(config.model)), ("dataset", .string(config.dataset)),
@@ -109,11 +116,9 @@ public final class RunPlan {
         report.set("complete", .bool(true))
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
         if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
-        if let model = outcome.model {
-            let test = try outcome.testMetrics ?? Evaluation.metrics(
-                of: model, on: data.test, trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
-                normalization: config.inputNormalization)
-            report.set("test", test.json)
+        if let models = outcome.members ?? outcome.model.map({ [$0] }) {
+            let evaluation = try outcome.members == nil ? outcome.evaluation : nil
+            report.set("test", try (evaluation ?? context.evaluator.evaluate(models, on: data)).json)
         }
         for (key, value) in outcome.report { report.set(key, value) }
         report.set("wall_seconds", .number(started.seconds))
@@ -145,6 +150,6 @@ public final class RunPlan {
         let trainer = context.makeTrainer(model: model, callbacks: callbacks, stage: "")
         trainer.callbacksProvideLoss = entries.contains { $0.descriptor.claims.contains(.loss) }
         try trainer.fit()
-        return MethodOutcome(model: model, report: trainer.fitReport.objectValue ?? [], testMetrics: trainer.lastEvaluation)
+        return MethodOutcome(model: model, report: trainer.fitReport.objectValue ?? [], evaluation: trainer.lastReport)
     }
 }

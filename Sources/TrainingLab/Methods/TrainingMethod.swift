@@ -38,20 +38,25 @@ public protocol LoopOwningMethod: TrainingMethod {
     func run(_ context: MethodContext) throws -> MethodOutcome
 }
 
-/// What a loop-owning method hands back: its final model (evaluated by the host on the test set unless
-/// the method already did, in `testMetrics`) and the keys it adds to the report. Sample passes and FLOPs
-/// are not report keys: the method counts them in `MethodContext.cost` (its loops do so by themselves).
+/// What a loop-owning method hands back: its final model, or the members of its ensemble, which the host
+/// evaluates with the run's `Evaluator` (unless the method's last loop already did: `evaluation`), and the
+/// keys it adds to the report. Sample passes and FLOPs are not report keys: the method counts them in
+/// `MethodContext.cost` (its loops do so by themselves).
 public struct MethodOutcome {
+    /// The model written to model.safetensors (for an ensemble, whatever the method deploys).
     public var model: Module?
+    /// Ensemble members, evaluated together (mean of softmax probabilities) and one by one.
+    public var members: [Module]?
     public var report: [(String, JSONValue)]
-    /// The final model's test metrics, when the method's last loop evaluated it (the host then does not
-    /// evaluate the test set a second time).
-    public var testMetrics: ClassificationMetrics?
+    /// The final model's evaluation, when the method's last loop made it (the host then does not evaluate
+    /// the test set a second time).
+    public var evaluation: EvaluationReport?
 
-    public init(model: Module?, report: [(String, JSONValue)] = [], testMetrics: ClassificationMetrics? = nil) {
+    public init(model: Module?, members: [Module]? = nil, report: [(String, JSONValue)] = [], evaluation: EvaluationReport? = nil) {
         self.model = model
+        self.members = members
         self.report = report
-        self.testMetrics = testMetrics
+        self.evaluation = evaluation
     }
 }
 

@@ -25,6 +25,10 @@ public final class MethodContext {
     public var stopAfterEpochs: Int?
     /// Epochs the run's recording loops have completed (restored ones included).
     public internal(set) var epochsCompleted = 0
+    /// How the run evaluates models on its test set: the loops at evaluation epochs, the host on the final
+    /// model (normalisation of the run, many/medium/few accuracy on long-tailed data, per-group accuracy where
+    /// the test set has subgroups, the registered metrics the run asks for).
+    public var evaluator: Evaluator
 
     public init(config: RunConfig, options: OptionValues, data: LoadedDataset, outputDirectory: URL? = nil,
                 progress: ProgressSink? = nil, label: String = "", models: ModelCatalog = .core) {
@@ -36,6 +40,8 @@ public final class MethodContext {
         self.label = label
         self.models = models
         metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
+        evaluator = Evaluator(normalization: config.inputNormalization,
+                              trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil)
     }
 
     /// Where the recording loop of `stage` keeps its checkpoint: checkpoint.safetensors for the main loop
@@ -75,9 +81,11 @@ public final class MethodContext {
                             label: String? = nil, stage: String? = nil, objective: TrainingObjective? = nil,
                             loader: DataLoader? = nil) -> Trainer {
         let c = config ?? self.config
+        // The run's own test set brings its out-of-distribution set along; a test set a method chose does not.
+        let outOfDistribution = test == nil ? data.evaluationSets[EvaluationSet.outOfDistribution] : nil
         return Trainer(context: self, config: c, model: model, optimizer: optimizer ?? makeOptimizer(for: model, config: c),
-                       train: train ?? loader?.dataset ?? data.train, test: test ?? data.test, callbacks: callbacks,
-                       label: label ?? self.label, stage: stage, objective: objective, loader: loader)
+                       train: train ?? loader?.dataset ?? data.train, test: test ?? data.test, outOfDistribution: outOfDistribution,
+                       callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective, loader: loader)
     }
 
     public func log(_ message: String) {

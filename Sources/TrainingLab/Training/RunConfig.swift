@@ -19,6 +19,11 @@ public struct RunConfig: Equatable, Sendable {
     public var seed = 0
     /// Evaluate on the test set every this many epochs (and always after the last).
     public var evalEvery = 1
+    /// Comma-separated names of registered evaluation metrics computed on the final model ("" for none).
+    public var evalMetrics = ""
+
+    /// The names in `evalMetrics`.
+    public var evaluationMetrics: [String] { evalMetrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 
     public init() {}
 
@@ -85,6 +90,7 @@ public struct RunConfig: Equatable, Sendable {
         bool("normalize", \.normalize, "standardise inputs with the dataset mean/std (false: pixels in [0, 1], the box of L-inf attacks)"),
         int("seed", \.seed, min: 0, "seed of data order, initialisation and augmentation"),
         int("eval_every", \.evalEvery, min: 1, "evaluate every this many epochs"),
+        string("eval_metrics", \.evalMetrics, "comma-separated registered evaluation metrics computed on the final model"),
     ]
 
     public static var optionNames: [String] { fields.map(\.name) }

@@ -22,16 +22,21 @@ public final class Trainer {
     public var callbacksProvideLoss = false
     /// Metrics lines of this loop's epochs so far.
     public internal(set) var history: [JSONValue] = []
+    /// The last evaluation on the test set by the run's `Evaluator` (the final epoch's, after `fit`).
+    public private(set) var lastReport: EvaluationReport?
     /// Test metrics of the last evaluation (with many/medium/few accuracy when the training set is long-tailed).
-    public private(set) var lastEvaluation: ClassificationMetrics?
+    public var lastEvaluation: ClassificationMetrics? { lastReport?.test }
+    /// Evaluated with the test set when it is the run's own (out-of-distribution AUROC).
+    let outOfDistribution: Dataset?
     public let loader: DataLoader
     let label: String
 
     init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: Dataset, test: Dataset?,
-         callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?, loader: DataLoader?) {
+         outOfDistribution: Dataset?, callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?, loader: DataLoader?) {
         loop = LoopState(config: config, context: context, model: model, optimizer: optimizer, stage: stage)
         self.train = train
         self.test = test
+        self.outOfDistribution = outOfDistribution
         self.callbacks = callbacks
         self.label = stage.map { $0.isEmpty ? label : "\(label) \($0)" } ?? label
         self.objective = objective ?? ClassificationObjective(labelSmoothing: config.labelSmoothing)
@@ -137,11 +142,14 @@ public final class Trainer {
         if nonFiniteLoss == .skipStep { metrics.set("nonfinite_steps", .number(Double(loop.nonfiniteSteps - nonfiniteBefore))) }
         for (key, value) in loop.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
         if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
-            let counts = context.data.spec.imbalance != nil ? train.classCounts() : nil
-            let result = try Evaluation.metrics(of: loop.model, on: test, trainCounts: counts, normalization: config.inputNormalization)
-            lastEvaluation = result
-            metrics.set("test_accuracy", .number(result.accuracy))
-            metrics.set("test_nll", .number(result.nll))
+            var evaluator = context.evaluator
+            evaluator.normalization = config.inputNormalization
+            let report = try evaluator.evaluate([loop.model], on: test, outOfDistribution: outOfDistribution)
+            lastReport = report
+            metrics.set("test_accuracy", .number(report.test.accuracy))
+            metrics.set("test_nll", .number(report.test.nll))
+            if let groups = report.groups { metrics.set("test_macro_std", .number(groups.macroStd)) }
+            if let auroc = report.outOfDistributionAUROC { metrics.set("test_ood_auroc", .number(auroc)) }
         }
         try each(.evaluate) { try $0.evaluate(loop, metrics: &metrics) }
         metrics.set("seconds", .number(started.seconds))

@@ -56,6 +56,6 @@ public final class FixturePair: LoopOwningMethod {
             if slice(logits) == slice(other) { same += 1 }
         }
         return MethodOutcome(model: pair, report: [("agreement", .number(Double(same) / Double(logits.count / classes)))],
-                             testMetrics: trainer.lastEvaluation)
+                             evaluation: trainer.lastReport)
     }
 }
