@@ -21,6 +21,7 @@ public final class FixturePair: LoopOwningMethod {
         ],
         referenceArm: "erm",
         metrics: ["agreement"],
+        evaluationMetrics: ["fixture-confidence"],
         runDefaults: [("model", "fixture-mlp")],
         supportsResume: true
     )

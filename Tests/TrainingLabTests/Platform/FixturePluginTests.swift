@@ -44,6 +44,26 @@ final class FixturePluginTests: XCTestCase {
         XCTAssertNotNil(report["agreement"]?.doubleValue)
     }
 
+    func testAPluginDerivationAndMetricReachTheReport() throws {
+        let registry = try registry()
+        XCTAssertThrowsError(try RunPlan(registry: registry, name: "fixture-pair", settings: [("dataset", "fashion-mnist,fixture-grups=2")])) {
+            XCTAssertTrue("\($0)".contains("fixture-groups"), "unknown keys list the registered ones: \($0)")
+        }
+        let spec = FixturePluginTests.data.spec + ",fixture-groups=3"
+        let report = try RunPlan(registry: registry, name: "fixture-pair", settings: settings + [("dataset", .string(spec))]).execute()
+        let groups = report["test"]?["groups"]
+        XCTAssertEqual(groups?["groups"]?.arrayValue?.count, 3)
+        XCTAssertNotNil(groups?["macro_std"]?.doubleValue)
+        let confidence = report["test"]?["fixture-confidence"]?.doubleValue ?? -1
+        XCTAssertTrue((0.1...1).contains(confidence), "mean max probability of 10 classes: \(confidence)")
+        // Without the method asking, a run can ask for the metric by name; an unknown name is refused.
+        XCTAssertThrowsError(try RunPlan(registry: registry, name: "erm", settings: settings + [("eval_metrics", "fixture-confidense")])) {
+            XCTAssertTrue("\($0)".contains("fixture-confidence"), "\($0)")
+        }
+        let erm = try RunPlan(registry: registry, name: "erm", settings: settings + [("eval_metrics", "fixture-confidence"), ("model", "fixture-mlp")]).execute()
+        XCTAssertNotNil(erm["test"]?["fixture-confidence"]?.doubleValue)
+    }
+
     func testStoppedAfterOneEpochAndResumedEqualsAnUninterruptedRun() throws {
         let registry = try registry()
         let whole = TemporaryDirectory(), pieces = TemporaryDirectory()

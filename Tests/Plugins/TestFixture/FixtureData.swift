@@ -1,0 +1,32 @@
+import Foundation
+import TrainingLab
+
+/// The fixture's data pieces: a SPEC derivation that tags every sample with a subgroup, and an evaluation
+/// metric computed from the evaluated outputs.
+enum FixtureData {
+    /// `fixture-groups=K`: subgroup = (label + source index) mod K on the training and test sets, so every
+    /// class has samples in every group and the evaluator reports per-group accuracy and MacroStd.
+    static let groups = DatasetDerivation(name: "fixture-groups", summary: "test fixture: K subgroups by (label + index) mod K",
+                                          options: [.int("fixture-groups", 2, in: 2...16, help: "number of subgroups")]) { data, options in
+        let k = try options.int("fixture-groups")
+        var derived = data
+        func tag(_ set: inout Dataset) throws {
+            try set.setMetadata(MetadataColumn.subgroup, to: set.labels.indices.map { (Int(set.labels[$0]) + set.sourceIndices[$0]) % k })
+        }
+        try tag(&derived.train)
+        try tag(&derived.test)
+        return derived
+    }
+
+    /// Mean over test samples of the largest softmax probability.
+    static let confidence = EvaluationMetric(name: "fixture-confidence", summary: "test fixture: mean maximum softmax probability") { evaluated in
+        let logits = try evaluated.logits(), classes = evaluated.classCount
+        var total = 0.0
+        for row in 0..<(logits.count / classes) {
+            let z = logits[(row * classes)..<((row + 1) * classes)].map(Double.init)
+            let top = z.max()!
+            total += 1 / z.reduce(0) { $0 + Foundation.exp($1 - top) }
+        }
+        return .number(total / Double(logits.count / classes))
+    }
+}
