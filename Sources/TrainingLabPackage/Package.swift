@@ -2,7 +2,7 @@
 // The core library, packaged on its own so that SwiftPM links it as ONE shared library
 // (libTrainingLab.so) used by the CLI, the tests and every plugin. A target cannot depend on a
 // dynamic product of its own package; without this nesting each plugin would carry a private
-// static copy and its types would not conform to the host's protocols (see DESIGN.md §2).
+// static copy and its types would not conform to the host's protocols (README, "Design notes": one shared core library).
 // CSources, include and TrainingLab here are symlinks to the real folders at the repository top.
 import Foundation
 import PackageDescription

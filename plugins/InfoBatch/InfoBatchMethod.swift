@@ -18,7 +18,7 @@ public final class InfoBatchMethod: InLoopMethod, ResumableState {
     public enum Mode: String, CaseIterable {
         /// The paper's method.
         case infobatch
-        /// The spec's control: drop as many samples as InfoBatch would, uniformly from the whole set, without rescaling.
+        /// The paper's control: drop as many samples as InfoBatch would, uniformly from the whole set, without rescaling.
         case random
     }
 

@@ -63,7 +63,7 @@ class AdversarialTraining: TrainerCallback {
 
     // MARK: options
 
-    /// Options of the training attack (the spec's Fashion-MNIST check: eps 0.1, alpha 0.025, K 5, beta 6).
+    /// Options of the training attack (the Fashion-MNIST check: eps 0.1, alpha 0.025, K 5, beta 6).
     static func attackOptions(beta: Bool) -> [OptionSpec] {
         [
             .double("eps", 0.1, in: 0...1, help: "L-inf radius of the training attack (pixels in [0, 1])"),
@@ -85,7 +85,7 @@ class AdversarialTraining: TrainerCallback {
         .string("transfer_path", "", help: "model.safetensors of an independently trained model (same architecture) that crafts the transfer attack; {seed} is replaced by the run's seed"),
     ]
 
-    /// The spec's small-scale check: Fashion-MNIST in [0, 1], 15k training subset, 2k validation, smallcnn, 8 epochs, lr x0.1 at epoch 6.
+    /// The small-scale check: Fashion-MNIST in [0, 1], 15k training subset, 2k validation, smallcnn, 8 epochs, lr x0.1 at epoch 6.
     static let runDefaults: [(String, JSONValue)] = [
         ("dataset", "fashion-mnist,val=2000,subset=15000"), ("model", "smallcnn"), ("epochs", 8), ("batch_size", 128),
         ("optimizer", "sgd"), ("lr", 0.05), ("momentum", 0.9), ("weight_decay", 0.0005), ("schedule", "step:0.75"),

@@ -1,6 +1,6 @@
 import TrainingLab
 
-/// The networks of a SCoRe run: the encoder g of the spec's small-scale check, and either the projection
+/// The networks of a SCoRe run: the encoder g of the small-scale check, and either the projection
 /// head h (set losses; embedding z = normalize(h(g(x)))) or a linear classifier (cross-entropy end to end).
 struct SCoReNetworks {
     /// conv3x3(c->32)-BN-ReLU-maxpool, conv3x3(32->64)-BN-ReLU-maxpool, FC(64 (h/4)(w/4) -> featureDim)-ReLU.

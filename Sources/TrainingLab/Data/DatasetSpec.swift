@@ -1,6 +1,6 @@
 import Foundation
 
-/// A parsed dataset SPEC of the command line (DESIGN.md §6): a source, then comma-separated derived options.
+/// A parsed dataset SPEC of the command line (README, "Design notes": command line): a source, then comma-separated derived options.
 ///
 ///     fashion-mnist                       the default: /usr/share/datasets/fashion-mnist (gzipped IDX)
 ///     fashion-mnist=DIR | mnist=DIR       IDX files in DIR (train/t10k-{images-idx3,labels-idx1}-ubyte[.gz])

@@ -1,26 +1,27 @@
 /// A published training method, loaded from a plugin and run by name.
 ///
-/// Two kinds, one family (the Composer / Flower pattern): an `InLoopMethod` reacts to the trainer's events
-/// (see `TrainingEvent` for the loop) and leaves the loop to the trainer; a `LoopOwningMethod` drives its
-/// own loop with the same building blocks (`MethodContext`: models, trainers, loaders, metrics). How each
-/// of the fourteen specs in shared/methods maps onto this design (kind; events or loop; claims):
+/// Two kinds, one family (the Composer / Flower pattern): an `InLoopMethod` reacts to the training loop's
+/// events (see `TrainingEvent` for the loop) and leaves the loop to the host; a `LoopOwningMethod` runs
+/// its stages on the same loop (`MethodContext.makeTrainer(model:stage:objective:loader:)`) with the same
+/// building blocks. How each of the fourteen papers maps onto this design, and which pieces of the core it
+/// uses (implemented: InfoBatch, SCoRe, LTD; the others are planned on these pieces):
 ///
-/// | spec | kind | where it enters |
+/// | paper | kind | where it enters |
 /// |---|---|---|
 /// | InfoBatch | in-loop | epochStart (prunes the order), loss (scores from per-sample losses by index, sampleWeights); claims sampleOrder, lossWeights |
-/// | SCoRe | loop-owning | stage 1: two-view loader, encoder + head, set loss over the batch kernel; stage 2: linear probe |
-/// | LTD (+ TRADES, PGD-AT) | in-loop | fitStart (teacher via context.makeTrainer), batchStart (attack, needs input gradients), loss (soft targets, KL); claims inputs, loss |
-/// | OTOv2 | in-loop | fitStart (zero-invariant groups from the module tree), beforeStep/afterStep (DHSPG replaces the update: skipUpdate + own step), fitEnd (compressed model); claims optimizerStep, model |
-/// | FedLoGe | loop-owning | rounds over clients (context.data.clients), each a trainer run on a client subset; server aggregation of named parameters |
-/// | FedSWA / FedMoSWA | loop-owning | rounds; client trainers with a per-step lr callback and an afterBackward gradient correction |
-/// | STAtten | in-loop (model) | a model from the zoo built of LIF layers and chunked spiking attention; loss on time-averaged logits |
-/// | DataDAM | loop-owning | optimises synthetic pixels (input gradients, frozen re-initialised networks), then trains on them |
-/// | FlowAug + MacroStd | in-loop | batchStart (replaces inputs by flow-augmented ones), evaluate (MacroStd over subgroups); claims inputs |
-/// | AdaPT | in-loop | afterForward/afterBackward (quantised gradients), beforeStep (precision controller); claims optimizerStep |
-/// | DεpS | loop-owning | supernet schedule: several forward/backward passes per step with weights, BN recalibration |
-/// | Hallucinator | loop-owning | self-supervised two-view loss with extra feature-space positives, then a linear probe |
-/// | SDDE | loop-owning | an ensemble trained jointly with a saliency-diversity term; ensemble metrics (ECE, OOD AUROC) |
-/// | AOI-SNN | in-loop | loss (regulariser from per-layer spikes), evaluate (timestep cutoff) |
+/// | SCoRe | loop-owning | stage "representation": two-view loader, an objective setting batchLoss (set loss), NonFiniteLossPolicy.skipStep; stage "probe": LinearProbe on a float-valued features dataset |
+/// | LTD (+ TRADES, PGD-AT) | in-loop | fitStart (teacher on an unrecorded loop), batchStart (attack; LoopState.count(samplePasses:)), loss (soft targets, KL); claims inputs, loss |
+/// | OTOv2 | in-loop | fitStart (groups from the module tree), beforeStep (DHSPG: skipUpdate + its own step), fitEnd (compressed model; Optimizer.rebind after surgery); claims optimizerStep, model |
+/// | FedLoGe | loop-owning | client copies (Module.clone, copyState), an unrecorded loop per client, aggregation of named state with ParameterVector, per-client evaluation |
+/// | FedSWA / FedMoSWA | loop-owning | client loops with a per-step StepState.learningRate, ControlVariateCorrection (GradientTransform), ParameterAverage |
+/// | STAtten | in-loop (model) | a plugin ModelBuilder of LIF layers and chunked spiking attention (permute, batched matmul); timestep_logits for anytime accuracy |
+/// | DataDAM | loop-owning | synthetic images as a float-valued Dataset (replaceValues), attention maps via ForwardCapture, then a stage on the synthetic set |
+/// | FlowAug + MacroStd | in-loop | a registered BatchTransform or batchStart (grid-sample), a DatasetDerivation with subgroup metadata, the Evaluator's MacroStd; claims inputs |
+/// | AdaPT | in-loop | afterForward/afterBackward (quantised tensors), beforeStep (precision controller), parameter groups; claims optimizerStep |
+/// | DεpS | loop-owning | StepState.accumulateGradients (several weighted subnet passes per step), BatchNormRecalibration before evaluation, RunCost |
+/// | Hallucinator | loop-owning | two-view loader, an objective with extra feature-space positives, then a LinearProbe stage |
+/// | SDDE | loop-owning | ensemble members trained in one loop, saliency from input gradients, MethodOutcome.members, an OOD set from a derivation |
+/// | AOI-SNN | in-loop | a plugin event-SNN model on event frames (float-valued Dataset), a regulariser from published spikes (step.outputs), anytime accuracy for the cutoff |
 ///
 /// Methods that take over the same thing (`MethodClaim`) cannot be combined in one run; the rest can
 /// ("infobatch+flowaug"), with "after" events unwinding in reverse registration order.
