@@ -146,12 +146,13 @@ int tl_qr_backward(float *da, const float *dq, const float *dr, const float *q, 
             for (tl_size k = 0; k < n; k++) s += (double)q[i * n + k] * mm[k * n + j];
             b[i * n + j] = s;
         }
-    /* da r^T = B, one row at a time: r^T is lower triangular, so forward substitution over columns. */
+    /* da r^T = B, one row x of da at a time: r^T is lower triangular, i.e. r x^T = b^T, solved by back
+       substitution from the last column. */
     for (tl_size i = 0; i < m; i++) {
         double *row = b + i * n;
-        for (tl_size j = 0; j < n; j++) {
+        for (tl_size j = n - 1; j >= 0; j--) {
             double s = row[j];
-            for (tl_size k = 0; k < j; k++) s -= row[k] * r[k * n + j];
+            for (tl_size k = j + 1; k < n; k++) s -= row[k] * r[j * n + k];
             row[j] = s / r[j * n + j];
             da[i * n + j] = (float)row[j];
         }
