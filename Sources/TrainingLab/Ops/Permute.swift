@@ -30,12 +30,4 @@ extension Tensor {
         try tlCheck(tl_permute(out.pointer, pointer, Int32(dims.count), dims, perm))
         return out
     }
-
-    /// `axis` as an index in 0..<rank, negative values counting from the end; throws naming `op`.
-    func axisIndex(_ axis: Int, op: String, rank: Int? = nil) throws -> Int {
-        let r = rank ?? self.rank
-        let a = axis < 0 ? axis + r : axis
-        guard a >= 0 && a < r else { throw TensorError("\(op): axis \(axis) is out of range for shape \(shape)") }
-        return a
-    }
 }

@@ -57,4 +57,13 @@ extension Tensor {
             return [dx]
         }
     }
+
+    /// `axis` as an index in 0..<rank, negative values counting from the end; throws naming `op`. `rank`
+    /// replaces the tensor's own for axes of a result with more dimensions (stacking inserts one).
+    func axisIndex(_ axis: Int, op: String, rank: Int? = nil) throws -> Int {
+        let r = rank ?? self.rank
+        let a = axis < 0 ? axis + r : axis
+        guard a >= 0 && a < r else { throw TensorError("\(op): axis \(axis) is out of range for shape \(shape)") }
+        return a
+    }
 }
