@@ -71,3 +71,59 @@ final class LinalgTests: XCTestCase {
         assertFails(tl_logdet_spd(&value, nil, [1], 1, .infinity), TL_ERR_INVALID_ARGUMENT, mentioning: "ridge")
     }
 }
+
+/// QR and the LU inverse against plain references; the QR gradient against finite differences.
+final class FactorizationKernelTests: XCTestCase {
+    func testQRReconstructsWithOrthonormalQAndTriangularR() {
+        for (m, n) in [(1, 1), (5, 3), (7, 7), (33, 10)] {
+            let a = randomFloats(m * n, seed: UInt64(m * n))
+            var q = [Float](repeating: 0, count: m * n), r = [Float](repeating: 0, count: n * n)
+            XCTAssertEqual(tl_qr(&q, &r, a, m, n), 0)
+            let qr = (0..<(m * n)).map { e in (0..<n).reduce(Float(0)) { $0 + q[(e / n) * n + $1] * r[$1 * n + e % n] } }
+            assertClose(qr, a, rtol: 1e-4, atol: 1e-5, "q r = a for \(m)x\(n)")
+            let qtq = (0..<(n * n)).map { e in (0..<m).reduce(Float(0)) { $0 + q[$1 * n + e / n] * q[$1 * n + e % n] } }
+            assertClose(qtq, (0..<(n * n)).map { $0 / n == $0 % n ? 1 : 0 }, rtol: 0, atol: 1e-5, "qᵀq = I for \(m)x\(n)")
+            for i in 0..<n { for j in 0..<i { XCTAssertEqual(r[i * n + j], 0) } }
+        }
+        var q = [Float](repeating: 0, count: 6), r = [Float](repeating: 0, count: 9)
+        assertFails(tl_qr(&q, &r, [Float](repeating: 1, count: 6), 2, 3), TL_ERR_INVALID_ARGUMENT, mentioning: "m >= n")
+    }
+
+    func testQRBackwardMatchesFiniteDifferences() {
+        let (m, n) = (6, 4)
+        let a = randomFloats(m * n, seed: 41)
+        let dq = randomFloats(m * n, seed: 42), dr = randomFloats(n * n, seed: 43)
+        var q = [Float](repeating: 0, count: m * n), r = [Float](repeating: 0, count: n * n)
+        XCTAssertEqual(tl_qr(&q, &r, a, m, n), 0)
+        var da = [Float](repeating: 0, count: m * n)
+        XCTAssertEqual(tl_qr_backward(&da, dq, dr, q, r, m, n), 0)
+        let numeric = numericalGradient(at: a, eps: 1e-2) { p in
+            var q = [Float](repeating: 0, count: m * n), r = [Float](repeating: 0, count: n * n)
+            _ = tl_qr(&q, &r, p, m, n)
+            return dot(q, dq) + dot(r, dr)
+        }
+        assertClose(da, numeric, rtol: 2e-2, atol: 2e-3)
+        var onlyQ = da
+        XCTAssertEqual(tl_qr_backward(&onlyQ, dq, nil, q, r, m, n), 0, "a NULL dr counts as zero")
+        var zeroR = [Float](repeating: 0, count: n * n)
+        XCTAssertEqual(tl_qr_backward(&da, dq, &zeroR, q, r, m, n), 0)
+        XCTAssertEqual(onlyQ, da)
+        assertFails(tl_qr_backward(&da, dq, dr, q, [Float](repeating: 0, count: n * n), m, n), TL_ERR_NUMERIC, mentioning: "rank")
+    }
+
+    func testLUInverseAndLogAbsDeterminantMatchTheReference() {
+        for n in [1, 4, 9, 50] {
+            let a = randomFloats(n * n, seed: UInt64(n) + 50)
+            var inverse = [Float](repeating: 0, count: n * n), value = 0.0
+            XCTAssertEqual(tl_lu_inverse(&inverse, &value, a, n), 0)
+            XCTAssertEqual(value, refLogAbsDet(a.map(Double.init), n), accuracy: 1e-4 * Double(n), "n \(n)")
+            let product = (0..<(n * n)).map { e in (0..<n).reduce(Float(0)) { $0 + a[(e / n) * n + $1] * inverse[$1 * n + e % n] } }
+            assertClose(product, (0..<(n * n)).map { $0 / n == $0 % n ? 1 : 0 }, rtol: 0, atol: 1e-3, "a a⁻¹ = I for n \(n)")
+            var onlyValue = 0.0
+            XCTAssertEqual(tl_lu_inverse(nil, &onlyValue, a, n), 0)
+            XCTAssertEqual(onlyValue, value)
+        }
+        var inverse = [Float](repeating: 0, count: 4)
+        assertFails(tl_lu_inverse(&inverse, nil, [1, 2, 2, 4], 2), TL_ERR_NUMERIC, mentioning: "singular")
+    }
+}

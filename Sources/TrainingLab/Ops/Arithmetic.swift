@@ -1,6 +1,7 @@
 import CTrainingLab
 
-/// Element-wise arithmetic on tensors of equal shape, and with scalars.
+/// Element-wise arithmetic on tensors, and with scalars. Equal shapes take the plain kernels (the hot
+/// path of training loops); other shapes broadcast (Broadcasting.swift).
 
 private func sameShape(_ op: String, _ a: Tensor, _ b: Tensor) throws {
     guard a.shape == b.shape else { throw TensorError("\(op): shapes \(a.shape) and \(b.shape) differ") }
@@ -23,20 +24,27 @@ func affine(_ x: Tensor, _ alpha: Float, _ beta: Float) throws -> Tensor {
 }
 
 public func + (a: Tensor, b: Tensor) throws -> Tensor {
-    try binary("add", a, b, tl_add).recording("add", inputs: [a, b]) { g, _, _ in [g, g] }
+    guard a.shape == b.shape else { return try broadcasting(TL_BINARY_ADD, "add", a, b) }
+    return try binary("add", a, b, tl_add).recording("add", inputs: [a, b]) { g, _, _ in [g, g] }
 }
 
 public func - (a: Tensor, b: Tensor) throws -> Tensor {
-    try binary("sub", a, b, tl_sub).recording("sub", inputs: [a, b]) { g, _, needs in
+    guard a.shape == b.shape else { return try broadcasting(TL_BINARY_SUB, "sub", a, b) }
+    return try binary("sub", a, b, tl_sub).recording("sub", inputs: [a, b]) { g, _, needs in
         [g, needs[1] ? try affine(g, -1, 0) : nil]
     }
 }
 
 public func * (a: Tensor, b: Tensor) throws -> Tensor {
-    try binary("mul", a, b, tl_mul).recording("mul", inputs: [a, b]) { g, _, needs in
+    guard a.shape == b.shape else { return try broadcasting(TL_BINARY_MUL, "mul", a, b) }
+    return try binary("mul", a, b, tl_mul).recording("mul", inputs: [a, b]) { g, _, needs in
         [needs[0] ? try binary("mul", g, b, tl_mul) : nil, needs[1] ? try binary("mul", g, a, tl_mul) : nil]
     }
 }
+
+/// a / b element-wise, broadcasting (there is no separate equal-shape kernel: the broadcast one walks
+/// equal shapes contiguously).
+public func / (a: Tensor, b: Tensor) throws -> Tensor { try broadcasting(TL_BINARY_DIV, "div", a, b) }
 
 public func * (x: Tensor, s: Float) throws -> Tensor {
     try affine(x, s, 0).recording("scale", inputs: [x]) { g, _, _ in [try affine(g, s, 0)] }
@@ -49,5 +57,7 @@ public func + (x: Tensor, s: Float) throws -> Tensor {
 }
 
 public func - (x: Tensor, s: Float) throws -> Tensor { try x + (-s) }
+
+public func / (x: Tensor, s: Float) throws -> Tensor { try x * (1 / s) }
 
 public prefix func - (x: Tensor) throws -> Tensor { try x * -1 }

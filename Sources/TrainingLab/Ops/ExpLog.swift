@@ -27,18 +27,15 @@ public func log(_ x: Tensor) throws -> Tensor {
 /// log sum exp of x along `axis` (removed), over the entries where `mask` (same element count as x,
 /// row-major) is true; nil selects all. Max-shifted and summed in double, so large values do not
 /// overflow; a slice with nothing selected gives -inf and no gradient. For a matrix, axis 1 reduces
-/// each row and axis 0 each column.
-public func logSumExp(_ x: Tensor, axis: Int, mask: [Bool]? = nil) throws -> Tensor {
-    let a = axis < 0 ? x.rank + axis : axis
-    guard a >= 0 && a < x.rank else { throw TensorError("logSumExp: axis \(axis) out of range for shape \(x.shape)") }
+/// each row and axis 0 each column. keepDims leaves the axis with size 1.
+public func logSumExp(_ x: Tensor, axis: Int, mask: [Bool]? = nil, keepDims: Bool = false) throws -> Tensor {
+    let a = try x.axisIndex(axis, op: "logSumExp")
     if let mask, mask.count != x.count {
         throw TensorError("logSumExp: mask of \(mask.count) entries for a tensor of shape \(x.shape)")
     }
     let bytes = mask.map { $0.map { UInt8($0 ? 1 : 0) } }
     let (outer, length, inner) = x.split(at: a)
-    var outShape = x.shape
-    outShape.remove(at: a)
-    let out = Tensor(uninitializedShape: outShape)
+    let out = Tensor(uninitializedShape: x.reducedShape(a, keepDims: keepDims))
     try tlCheck(tl_masked_logsumexp_forward(out.pointer, x.pointer, bytes, outer, length, inner))
     return out.recording("logsumexp", inputs: [x]) { g, result, _ in
         let dx = Tensor(uninitializedShape: x.shape)

@@ -4,12 +4,9 @@ import Foundation
 /// log det((a + aᵀ)/2 + ridge I) of a square matrix a (n, n), by Cholesky in double. The symmetrisation
 /// makes the value a function of every entry, so the gradient g B⁻¹ agrees with finite differences of
 /// any entry; for the symmetric kernels of set functions it changes nothing. Throws when the matrix plus
-/// ridge is not positive definite.
+/// ridge is not positive definite. logAbsDeterminant (Factorizations.swift) handles general matrices.
 public func logDeterminant(_ a: Tensor, ridge: Double = 0) throws -> Tensor {
-    guard a.rank == 2, a.shape[0] == a.shape[1], a.shape[0] > 0 else {
-        throw TensorError("logDeterminant: needs a square (n, n) matrix, got \(a.shape)")
-    }
-    let n = a.shape[0]
+    let n = try squareSize("logDeterminant", a)
     let needsGradient = GradMode.isEnabled && a.requiresGrad
     let inverse = needsGradient ? Tensor(uninitializedShape: [n, n]) : nil
     var value = 0.0

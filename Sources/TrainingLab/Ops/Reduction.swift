@@ -17,22 +17,6 @@ extension Tensor {
         return try sum() * (1 / Float(count))
     }
 
-    /// Sum over `axis`, removing it.
-    public func sum(alongAxis axis: Int) throws -> Tensor {
-        guard axis >= 0 && axis < rank else { throw TensorError("sum(alongAxis: \(axis)): tensor has rank \(rank)") }
-        let (outer, length, inner) = split(at: axis)
-        var outShape = shape
-        outShape.remove(at: axis)
-        let out = Tensor(uninitializedShape: outShape)
-        try tlCheck(tl_sum_axis(out.pointer, pointer, outer, length, inner))
-        let inShape = shape
-        return out.recording("sum_axis", inputs: [self]) { g, _, _ in
-            let dx = Tensor(uninitializedShape: inShape)
-            try tlCheck(tl_broadcast_axis(dx.pointer, g.pointer, outer, length, inner))
-            return [dx]
-        }
-    }
-
     /// (product of dims before axis, dim at axis, product of dims after axis).
     func split(at axis: Int) -> (Int, Int, Int) {
         (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))

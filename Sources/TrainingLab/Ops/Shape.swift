@@ -57,29 +57,13 @@ extension Tensor {
             return [dx]
         }
     }
-}
 
-/// Tensors joined along the first axis (their other dimensions must agree).
-public func concatenated(_ parts: [Tensor]) throws -> Tensor {
-    guard let first = parts.first else { throw TensorError("concatenated: no tensors") }
-    let tail = Array(first.shape.dropFirst())
-    guard parts.allSatisfy({ $0.rank == first.rank && Array($0.shape.dropFirst()) == tail }) else {
-        throw TensorError("concatenated: shapes \(parts.map(\.shape)) differ beyond the first axis")
-    }
-    let out = Tensor(uninitializedShape: [parts.map { $0.shape[0] }.reduce(0, +)] + tail)
-    var offset = 0
-    for p in parts {
-        (out.pointer + offset).update(from: p.pointer, count: p.count)
-        offset += p.count
-    }
-    return out.recording("concat", inputs: parts) { g, _, needs in
-        var start = 0
-        return parts.enumerated().map { i, p in
-            defer { start += p.count }
-            guard needs[i] else { return nil }
-            let part = Tensor(uninitializedShape: p.shape)
-            part.pointer.update(from: g.pointer + start, count: p.count)
-            return part
-        }
+    /// `axis` as an index in 0..<rank, negative values counting from the end; throws naming `op`. `rank`
+    /// replaces the tensor's own for axes of a result with more dimensions (stacking inserts one).
+    func axisIndex(_ axis: Int, op: String, rank: Int? = nil) throws -> Int {
+        let r = rank ?? self.rank
+        let a = axis < 0 ? axis + r : axis
+        guard a >= 0 && a < r else { throw TensorError("\(op): axis \(axis) is out of range for shape \(shape)") }
+        return a
     }
 }

@@ -12,14 +12,18 @@ public final class PluginRegistration {
     public let augmentations: [BatchTransform]
     public let metrics: [EvaluationMetric]
 
+    /// Differentiable operations the plugin defines; the host lists them and checks their gradients.
+    public let operations: [CustomOperation]
+
     public init(methods: [any TrainingMethod.Type] = [], models: [ModelBuilder] = [],
                 datasetDerivations: [DatasetDerivation] = [], augmentations: [BatchTransform] = [],
-                metrics: [EvaluationMetric] = []) {
+                metrics: [EvaluationMetric] = [], operations: [CustomOperation] = []) {
         self.methods = methods
         self.models = models
         self.datasetDerivations = datasetDerivations
         self.augmentations = augmentations
         self.metrics = metrics
+        self.operations = operations
     }
 
     public convenience init(_ methods: any TrainingMethod.Type...) { self.init(methods: methods) }

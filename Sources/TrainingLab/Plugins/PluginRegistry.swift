@@ -29,6 +29,8 @@ public final class PluginRegistry {
     public private(set) var augmentations = Catalog<BatchTransform>(kind: "augmentation", name: \.name)
     /// Metrics computed on final models by the `Evaluator`.
     public private(set) var metrics = Catalog<EvaluationMetric>(kind: "evaluation metric", name: \.name)
+    /// Differentiable operations plugins define (`CustomOperation`), by name.
+    public private(set) var operations = Catalog<CustomOperation>(kind: "operation", name: \.name)
     public private(set) var skipped: [PluginSkip] = []
     /// Folders that were searched, in order.
     public private(set) var searchPath: [String] = []
@@ -66,6 +68,7 @@ public final class PluginRegistry {
     /// both providers, and then nothing of the registration is added.
     public func register(_ registration: PluginRegistration, from path: String) throws {
         var models = self.models, derivations = datasetDerivations, augmentations = self.augmentations, metrics = self.metrics
+        var operations = self.operations
         try models.add(registration.models, provider: path)
         for derivation in registration.datasetDerivations {
             try derivation.checkDeclaration()
@@ -78,6 +81,7 @@ public final class PluginRegistry {
         }
         try augmentations.add(registration.augmentations, provider: path)
         try metrics.add(registration.metrics, provider: path)
+        try operations.add(registration.operations, provider: path)
         for type in registration.methods {
             let name = type.descriptor.name
             if let existing = entries.first(where: { $0.descriptor.name == name }) {
@@ -88,6 +92,7 @@ public final class PluginRegistry {
         datasetDerivations = derivations
         self.augmentations = augmentations
         self.metrics = metrics
+        self.operations = operations
         entries += registration.methods.map { Entry(type: $0, pluginPath: path) }
     }
 

@@ -30,3 +30,20 @@ enum FixtureData {
         return .number(total / Double(logits.count / classes))
     }
 }
+
+/// The fixture's custom differentiable op: the mean over all elements of (a - b)^2, written with a forward
+/// and a backward as a plugin writes an op the core lacks. The host finite-difference checks it.
+enum FixtureOperations {
+    static let squaredGap = CustomOperation(
+        name: "fixture-squared-gap", exampleInputShapes: [[3, 4], [3, 4]],
+        forward: { x in
+            let gap = try x[0] - x[1]
+            return try (gap * gap).mean()
+        },
+        backward: { g, x, _, needs in
+            // d/da mean((a - b)^2) = 2 (a - b) / n, and the negative for b.
+            let scale = 2 * g.scalars[0] / Float(x[0].count)
+            let gap = try x[0] - x[1]
+            return [needs[0] ? try gap * scale : nil, needs[1] ? try gap * (-scale) : nil]
+        })
+}

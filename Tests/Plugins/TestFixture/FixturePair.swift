@@ -1,9 +1,9 @@
 import TrainingLab
 
 /// A loop-owning fixture method that trains two models at once on the run's one training loop: each on
-/// cross-entropy, plus `agreement` times the mean squared difference of their logits. It exercises, from a
-/// plugin: a plugin model sized by a method option, two models in one loop with one optimiser, a custom
-/// objective, metrics.jsonl / checkpoint / resume / --stop-after from the loop, cost from the loop, and arms.
+/// cross-entropy, plus `agreement` times the mean squared difference of their logits (the plugin's own
+/// custom op). It exercises, from a plugin: a plugin model sized by a method option, two models in one loop
+/// with one optimiser, a custom objective and op, metrics.jsonl / checkpoint / resume / --stop-after from the loop, cost from the loop, and arms.
 public final class FixturePair: LoopOwningMethod {
     public static let descriptor = MethodDescriptor(
         name: "fixture-pair",
@@ -44,7 +44,7 @@ public final class FixturePair: LoopOwningMethod {
             step.logits = try (a + b) * 0.5
             let ce = try crossEntropy(a, labels: step.labels) + crossEntropy(b, labels: step.labels)
             step.perSampleLoss = ce
-            if weight > 0 { step.extraTerms.append(("agreement", try meanSquaredError(a, b).mean() * weight)) }
+            if weight > 0 { step.extraTerms.append(("agreement", try FixtureOperations.squaredGap(a, b) * weight)) }
         })
         let trainer = context.makeTrainer(model: pair, stage: "", objective: objective)
         try trainer.fit()

@@ -12,5 +12,5 @@ public func pluginHandshake(_ fingerprint: UnsafeMutablePointer<CChar>?, _ capac
 @_cdecl("tl_plugin_entry")
 public func pluginEntry() -> UnsafeMutableRawPointer {
     PluginRegistration(methods: [FixturePair.self], models: [FixtureModels.mlp], datasetDerivations: [FixtureData.groups],
-                       metrics: [FixtureData.confidence]).retainedPointer
+                       metrics: [FixtureData.confidence], operations: [FixtureOperations.squaredGap]).retainedPointer
 }

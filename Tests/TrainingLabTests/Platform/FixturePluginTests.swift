@@ -44,6 +44,23 @@ final class FixturePluginTests: XCTestCase {
         XCTAssertNotNil(report["agreement"]?.doubleValue)
     }
 
+    func testThePluginsCustomOperationPassesTheHostsGradientCheck() throws {
+        let registry = try registry()
+        let operation = try registry.operations.item(named: "fixture-squared-gap")
+        XCTAssertLessThan(try GradientCheck.check(operation), 1e-3)
+        // The check would catch a wrong backward: the same op with the gradient halved.
+        let wrong = CustomOperation(name: "wrong", exampleInputShapes: operation.exampleInputShapes,
+                                    forward: { try operation($0) }, backward: { g, x, _, _ in
+            let gap = try x[0] - x[1], scale = g.scalars[0] / Float(x[0].count)
+            return [try gap * scale, try gap * (-scale)]
+        })
+        XCTAssertGreaterThan(try GradientCheck.check(wrong), 0.01)
+        // Every operation any loaded plugin registers passes the same check.
+        for entry in registry.operations.entries {
+            XCTAssertLessThan(try GradientCheck.check(entry.item), 1e-3, "\(entry.item.name) from \(entry.provider)")
+        }
+    }
+
     func testAPluginDerivationAndMetricReachTheReport() throws {
         let registry = try registry()
         XCTAssertThrowsError(try RunPlan(registry: registry, name: "fixture-pair", settings: [("dataset", "fashion-mnist,fixture-grups=2")])) {
