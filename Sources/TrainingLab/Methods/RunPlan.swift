@@ -12,6 +12,8 @@ public final class RunPlan {
     public let models: ModelCatalog
     /// Registered evaluation metrics the methods and the run ask for.
     public let evaluationMetrics: [EvaluationMetric]
+    /// Registered augmentations the run selected.
+    public let augmentations: [BatchTransform]
     public let datasetDerivations: [DatasetDerivation]
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
@@ -42,6 +44,7 @@ public final class RunPlan {
             let metric = try registry.metrics.item(named: name)
             if !chosen.contains(where: { $0.name == name }) { chosen.append(metric) }
         }
+        augmentations = try config.augmentations.map { try registry.augmentations.item(named: $0) }
         let builder = try models.entry(named: model.name).builder
         _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")
 
@@ -95,6 +98,7 @@ public final class RunPlan {
         context.resume = resume
         context.stopAfterEpochs = stopAfterEpochs
         context.evaluator.metrics = evaluationMetrics
+        context.augmentations = augmentations
 
         var report: JSONValue = .object([
             ("method", .string(methodName)), ("model", .string(config.model)), ("dataset", .string(config.dataset)),

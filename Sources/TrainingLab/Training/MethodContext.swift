@@ -29,6 +29,8 @@ public final class MethodContext {
     /// model (normalisation of the run, many/medium/few accuracy on long-tailed data, per-group accuracy where
     /// the test set has subgroups, the registered metrics the run asks for).
     public var evaluator: Evaluator
+    /// Registered augmentations the run selected (`augment`), applied after crop and flip in training.
+    public var augmentations: [BatchTransform] = []
 
     public init(config: RunConfig, options: OptionValues, data: LoadedDataset, outputDirectory: URL? = nil,
                 progress: ProgressSink? = nil, label: String = "", models: ModelCatalog = .core) {
@@ -48,6 +50,14 @@ public final class MethodContext {
     /// (""), checkpoint-STAGE.safetensors for a named stage; nil when the run writes no files.
     public func checkpointURL(stage: String) -> URL? {
         outputDirectory?.appendingPathComponent(stage.isEmpty ? "checkpoint.safetensors" : "checkpoint-\(stage).safetensors")
+    }
+
+    /// The training augmentation of a configuration (default: the run's): crop, flip, normalisation, then
+    /// the selected registered augmentations.
+    public func trainingAugmentation(_ config: RunConfig? = nil) -> Augmentation {
+        let c = config ?? self.config
+        return Augmentation(geometry: c.cropPadding > 0 ? .crop(padding: c.cropPadding) : .none,
+                            flipProbability: c.flip ? 0.5 : 0, normalization: c.inputNormalization, transforms: augmentations)
     }
 
     /// A seed derived from the run's seed and a purpose ("init", "data", "teacher" ...).

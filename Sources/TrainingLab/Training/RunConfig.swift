@@ -21,9 +21,17 @@ public struct RunConfig: Equatable, Sendable {
     public var evalEvery = 1
     /// Comma-separated names of registered evaluation metrics computed on the final model ("" for none).
     public var evalMetrics = ""
+    /// Comma-separated names of registered augmentations applied after crop and flip in training ("" for none).
+    public var augment = ""
 
     /// The names in `evalMetrics`.
-    public var evaluationMetrics: [String] { evalMetrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    public var evaluationMetrics: [String] { RunConfig.names(evalMetrics) }
+    /// The names in `augment`.
+    public var augmentations: [String] { RunConfig.names(augment) }
+
+    private static func names(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 
     public init() {}
 
@@ -91,6 +99,7 @@ public struct RunConfig: Equatable, Sendable {
         int("seed", \.seed, min: 0, "seed of data order, initialisation and augmentation"),
         int("eval_every", \.evalEvery, min: 1, "evaluate every this many epochs"),
         string("eval_metrics", \.evalMetrics, "comma-separated registered evaluation metrics computed on the final model"),
+        string("augment", \.augment, "comma-separated registered augmentations applied after crop and flip in training"),
     ]
 
     public static var optionNames: [String] { fields.map(\.name) }

@@ -40,14 +40,8 @@ public final class Trainer {
         self.callbacks = callbacks
         self.label = stage.map { $0.isEmpty ? label : "\(label) \($0)" } ?? label
         self.objective = objective ?? ClassificationObjective(labelSmoothing: config.labelSmoothing)
-        self.loader = loader ?? DataLoader(dataset: train, batchSize: config.batchSize, augmentation: Trainer.augmentation(config),
+        self.loader = loader ?? DataLoader(dataset: train, batchSize: config.batchSize, augmentation: context.trainingAugmentation(config),
                                            seed: SeededGenerator(seed: UInt64(config.seed)).split("data").seed)
-    }
-
-    /// The training augmentation of a run configuration.
-    public static func augmentation(_ config: RunConfig) -> Augmentation {
-        Augmentation(geometry: config.cropPadding > 0 ? .crop(padding: config.cropPadding) : .none,
-                     flipProbability: config.flip ? 0.5 : 0, normalization: config.inputNormalization)
     }
 
     public var context: MethodContext { loop.context }

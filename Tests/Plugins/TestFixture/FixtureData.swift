@@ -47,3 +47,15 @@ enum FixtureOperations {
             return [needs[0] ? try gap * scale : nil, needs[1] ? try gap * (-scale) : nil]
         })
 }
+
+/// The fixture's registered augmentation: a seeded random brightness shift per sample.
+enum FixtureAugmentations {
+    static let shift = BatchTransform(name: "fixture-shift", summary: "test fixture: adds U(-0.2, 0.2) to every value of a sample") { batch, seeds in
+        let size = batch.count / batch.shape[0]
+        for b in 0..<batch.shape[0] {
+            var generator = seeds[b]
+            let delta = Float(generator.uniform() * 0.4 - 0.2)
+            for k in 0..<size { batch.pointer[b * size + k] += delta }
+        }
+    }
+}

@@ -12,5 +12,6 @@ public func pluginHandshake(_ fingerprint: UnsafeMutablePointer<CChar>?, _ capac
 @_cdecl("tl_plugin_entry")
 public func pluginEntry() -> UnsafeMutableRawPointer {
     PluginRegistration(methods: [FixturePair.self], models: [FixtureModels.mlp], datasetDerivations: [FixtureData.groups],
+                       augmentations: [FixtureAugmentations.shift],
                        metrics: [FixtureData.confidence], operations: [FixtureOperations.squaredGap]).retainedPointer
 }

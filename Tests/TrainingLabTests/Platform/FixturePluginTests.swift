@@ -81,6 +81,22 @@ final class FixturePluginTests: XCTestCase {
         XCTAssertNotNil(erm["test"]?["fixture-confidence"]?.doubleValue)
     }
 
+    func testARunSelectsAPluginAugmentationByName() throws {
+        let registry = try registry()
+        func weights(_ extra: [(String, JSONValue)]) throws -> Data {
+            let dir = TemporaryDirectory()
+            try RunPlan(registry: registry, name: "erm", settings: settings + [("model", "fixture-mlp")] + extra,
+                        outputDirectory: URL(fileURLWithPath: dir.path)).execute()
+            return try Data(contentsOf: URL(fileURLWithPath: dir.path + "/model.safetensors"))
+        }
+        let plain = try weights([]), shifted = try weights([("augment", "fixture-shift")])
+        XCTAssertNotEqual(plain, shifted, "the augmentation changes what the model sees")
+        XCTAssertEqual(shifted, try weights([("augment", "fixture-shift")]), "and is seeded")
+        XCTAssertThrowsError(try RunPlan(registry: registry, name: "erm", settings: settings + [("augment", "fixture-shfit")])) {
+            XCTAssertTrue("\($0)".contains("fixture-shift"), "\($0)")
+        }
+    }
+
     func testStoppedAfterOneEpochAndResumedEqualsAnUninterruptedRun() throws {
         let registry = try registry()
         let whole = TemporaryDirectory(), pieces = TemporaryDirectory()

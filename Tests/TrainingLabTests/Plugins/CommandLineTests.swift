@@ -19,6 +19,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(erm?["plugin"]?.stringValue?.hasSuffix("/libErm.so") ?? false)
     }
 
+    func testModelsListsCoreAndPluginModelsWithProviderParametersAndFlops() throws {
+        let fixture = try buildFolder() + "/libTestFixture.so"
+        let result = try shell([try tlab(), "models", "--input", "1x8x8", "--classes", "3", "--json", "--plugin-path", fixture])
+        XCTAssertEqual(result.status, 0, result.err)
+        let models = try JSONValue.parse(result.out).arrayValue ?? []
+        let mlp = models.first { $0["name"] == "fixture-mlp" }
+        XCTAssertEqual(mlp?["provider"]?.stringValue, fixture)
+        XCTAssertEqual(mlp?["parameters"]?.doubleValue, Double(64 * 16 + 16 + 16 * 3 + 3), "default hidden = 16")
+        XCTAssertNotNil(mlp?["flops"]?.doubleValue)
+        XCTAssertEqual(models.first { $0["name"] == "smallcnn" }?["provider"], "core")
+        let plain = try shell([try tlab(), "models", "--input", "1x8x8"])
+        XCTAssertTrue(plain.out.contains("resnet20") && !plain.out.contains("fixture-mlp"), plain.out)
+    }
+
+    func testAClientSplitForAMethodWithoutClientsIsRefusedNamingClients() throws {
+        let result = try shell([try tlab(), "run", "erm", "--dataset", "fashion-mnist,clients=4,alpha=0.5"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.err.contains("clients=4"), result.err)
+    }
+
     func testUnknownNamesFailWithOneLineListingValidOnes() throws {
         let unknown = try shell([try tlab(), "run", "nosuch"])
         XCTAssertNotEqual(unknown.status, 0)
