@@ -46,6 +46,13 @@ int tl_axpy(float *y, const float *x, tl_size n, float alpha) {
     return TL_OK;
 }
 
+int tl_lerp(float *y, const float *x, tl_size n, float w) {
+    TL_CHECK_UNARY("tl_lerp", y, x, n);
+    #pragma omp parallel for schedule(static) if (n > TL_PAR_MIN)
+    for (tl_size i = 0; i < n; i++) y[i] += w * (x[i] - y[i]);
+    return TL_OK;
+}
+
 int tl_add_channel_bias(float *y, const float *x, const float *bias, tl_size outer, tl_size c, tl_size inner) {
     TL_CHECK_UNARY("tl_add_channel_bias", y, x, outer);
     TL_CHECK_PTR("tl_add_channel_bias", bias);

@@ -26,6 +26,9 @@ int tl_affine(float *y, const float *x, tl_size n, float alpha, float beta);
 /* y (n) += alpha * x (n). */
 int tl_axpy(float *y, const float *x, tl_size n, float alpha);
 
+/* y (n) += w * (x (n) - y): moves y towards x by the fraction w (parameter averages: EMA, SWA). */
+int tl_lerp(float *y, const float *x, tl_size n, float w);
+
 /* y (outer, c, inner) = x + bias (c) broadcast over outer and inner; y may alias x. */
 int tl_add_channel_bias(float *y, const float *x, const float *bias, tl_size outer, tl_size c, tl_size inner);
 

@@ -12,6 +12,8 @@ final class OpsTests: XCTestCase {
             XCTAssertEqual(tl_affine(&y, a, n, 2, 1), 0); assertClose(y, a.map { 2 * $0 + 1 }, rtol: 1e-6)
             y = b
             XCTAssertEqual(tl_axpy(&y, a, n, -0.5), 0); assertClose(y, zip(a, b).map { $1 - 0.5 * $0 }, rtol: 1e-6)
+            y = b
+            XCTAssertEqual(tl_lerp(&y, a, n, 0.25), 0); assertClose(y, zip(a, b).map { $1 + 0.25 * ($0 - $1) }, rtol: 1e-6, atol: 1e-7)
         }
     }
 

@@ -3,7 +3,11 @@
 /// property path ("block1.conv.weight", "layers.3.bias"), so a subclass only declares properties.
 open class Module {
     /// Training mode (batch statistics, dropout) versus evaluation mode.
-    public private(set) var isTraining = true
+    public internal(set) var isTraining = true
+
+    /// Builds a fresh module of the same architecture (same state names and shapes); `clone()` needs it.
+    /// Builders attach it with `withRecipe(_:)`. Reflection lists only tensors and modules, so it is not state.
+    public internal(set) var rebuild: (() throws -> Module)?
 
     public init() {}
 

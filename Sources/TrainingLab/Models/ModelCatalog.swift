@@ -37,8 +37,9 @@ public struct ModelCatalog {
         return entry
     }
 
-    /// A freshly initialised model from a SPEC ("resnet8" or "resnet8,width=2"). `options` are set by the
-    /// method running it (they size the model from the method's own options) and override the spec's.
+    /// A freshly initialised model from a SPEC ("resnet8" or "resnet8,width=2"), cloneable (`Module.clone()`).
+    /// `options` are set by the method running it (they size the model from the method's own options) and
+    /// override the spec's.
     public func make(_ spec: String, input: ModelInput, seed: UInt64, options: [String: OptionValue] = [:]) throws -> Module {
         let parsed = try ModelSpec(parsing: spec)
         let builder = try entry(named: parsed.name).builder
@@ -49,6 +50,8 @@ public struct ModelCatalog {
         var given = try OptionValues(specs: builder.options, assignments: parsed.assignments, owner: owner).values
         for (name, value) in options { given[name] = value }
         let values = try OptionValues(specs: builder.options, given: given, owner: owner)
-        return try ParameterInit.withSeed(seed) { try builder.build(input, values) }
+        // The same seeded build is the recipe `clone()` rebuilds the architecture with.
+        let build = { try ParameterInit.withSeed(seed) { try builder.build(input, values) } }
+        return try build().withRecipe(build)
     }
 }
