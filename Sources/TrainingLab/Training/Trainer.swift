@@ -18,6 +18,12 @@ public final class Trainer {
     /// What a step computes; supervised cross-entropy unless a loop-owning method sets its own.
     public var objective: TrainingObjective
     public var nonFiniteLoss: NonFiniteLossPolicy = .stop
+    /// Applied in order to the optimiser's parameters' gradients after the afterBackward event (clipping,
+    /// control-variate corrections).
+    public var gradientTransforms: [GradientTransform] = []
+    /// Reduce-on-plateau on a key of the epoch's metrics line (e.g. a validation accuracy a method adds in
+    /// `evaluate`): its multiplier scales the scheduled learning rate from the next epoch on.
+    public var plateau: (controller: ReduceOnPlateau, metric: String)?
     /// Whether some callback replaces the per-sample loss (then the objective's criterion is not called).
     public var callbacksProvideLoss = false
     /// Metrics lines of this loop's epochs so far.
@@ -126,7 +132,7 @@ public final class Trainer {
         if let stage = loop.stage, !stage.isEmpty { metrics.set("stage", .string(stage)) }
         metrics.set("epoch", .number(Double(epoch)))
         metrics.set("epochs", .number(Double(config.epochs)))
-        metrics.set("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs))))
+        metrics.set("lr", .number(config.lr * schedule.multiplier(at: Double(epoch) / Double(config.epochs)) * (plateau?.controller.multiplier ?? 1)))
         metrics.set("samples", .number(Double(seen)))
         metrics.set("sample_passes", .number(Double(context.cost.samplePasses)))
         metrics.set("train_loss", .number(lossWeight > 0 ? lossSum / lossWeight : .nan))
@@ -146,6 +152,12 @@ public final class Trainer {
             if let auroc = report.outOfDistributionAUROC { metrics.set("test_ood_auroc", .number(auroc)) }
         }
         try each(.evaluate) { try $0.evaluate(loop, metrics: &metrics) }
+        if let (controller, key) = plateau {
+            guard let value = metrics[key]?.doubleValue else {
+                throw TrainingError("reduce-on-plateau watches '\(key)', which epoch \(epoch)'s metrics do not have (keys: \((metrics.objectValue ?? []).map(\.0).joined(separator: ", ")))")
+            }
+            metrics.set("lr_multiplier", .number(controller.update(value)))
+        }
         metrics.set("seconds", .number(started.seconds))
         metrics.set("label", .string(label))
         history.append(metrics)
@@ -184,8 +196,10 @@ public final class Trainer {
         step.loss = total
         try total!.backward()
         try each(.afterBackward) { try $0.afterBackward(loop, step) }
+        for transform in gradientTransforms { try transform.apply(to: loop.optimizer.parameters) }
         try each(.beforeStep) { try $0.beforeStep(loop, step) }
-        loop.optimizer.learningRate = step.learningRate ?? loop.config.lr * schedule.multiplier(at: loop.progress)
+        loop.optimizer.learningRate = step.learningRate
+            ?? loop.config.lr * schedule.multiplier(at: loop.progress) * (plateau?.controller.multiplier ?? 1)
         if !step.skipUpdate { try loop.optimizer.step() }
         try each(.afterStep) { try $0.afterStep(loop, step) }
         loop.globalStep += 1

@@ -30,6 +30,7 @@ extension Trainer {
             ("nonfinite_steps", .number(Double(loop.nonfiniteSteps))),
             ("seed", .number(Double(loop.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
             ("run_cost", context.cost.json), ("run_metrics", .array(context.metrics.lines)),
+            ("plateau", plateau?.controller.state ?? .null),
         ])
         try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
     }
@@ -68,6 +69,7 @@ extension Trainer {
         loop.nonfiniteSteps = Int(state["nonfinite_steps"]?.doubleValue ?? 0)
         history = state["history"]?.arrayValue ?? []
         context.cost.restore(state["run_cost"])
+        if let plateau { try plateau.controller.restore(state["plateau"] ?? .null) }
         try context.metrics.restore(state["run_metrics"]?.arrayValue ?? [])
     }
 }

@@ -18,12 +18,14 @@
 ///             count sample passes; non-finite: stop the run, or skip the step (NonFiniteLossPolicy)
 ///             backward(step.loss)                     // adds to gradients step.accumulateGradients left
 ///             afterBackward(step)                     // gradients: transform, clip, correct
+///             gradientTransforms (in order)           // GlobalNormClip, ControlVariateCorrection ...
 ///             beforeStep(step)                        // may set step.learningRate
-///             optimizer.step(lr = step.learningRate ?? base * schedule(progress))   // unless step.skipUpdate
+///             optimizer.step(lr = step.learningRate ?? base * schedule(progress) * plateau multiplier)   // unless step.skipUpdate
 ///             afterStep(step)                         // projections, masks, score updates, EMA
 ///         epochEnd(epoch)
 ///         metrics = epoch line; test-set metrics on evaluation epochs
 ///         evaluate(&metrics)                          // methods add theirs
+///         plateau.update(metrics[key])                // reduce-on-plateau, if set
 ///         append to metrics.jsonl, checkpoint, stop if the run's --stop-after budget is used (recording loops)
 ///     fitEnd(&report)
 ///
