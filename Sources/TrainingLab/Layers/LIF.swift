@@ -10,6 +10,9 @@ public final class LIF: Module {
     public private(set) var state: Tensor?
     /// Keep the final membrane for the next call (stateful single-step inference).
     public var carriesState: Bool
+    /// When set, each forward inside `ForwardCapture.run` publishes "<name>.spikes" (the spikes, with their
+    /// gradient history, for spike-rate regularisers) and "<name>.membrane" (post-reset potentials, no history).
+    public var publishedName: String?
 
     public init(decay: Float = 0.5, threshold: Float = 1, softReset: Bool = false, detachReset: Bool = false,
                 surrogate: tl_lif_surrogate = TL_SURROGATE_FAST_SIGMOID, alpha: Float = 25, carriesState: Bool = false) {
@@ -34,13 +37,21 @@ public final class LIF: Module {
             membrane = carried.copy()
         }
         var p = neuron
-        try tlCheck(tl_lif_forward(spikes.pointer, saved.pointer, nil, nil, membrane?.pointer, x.pointer, steps, n, &p))
+        // The membrane trace costs a write of (T, N) floats: only when someone listens.
+        let name = ForwardCapture.isCapturing ? publishedName : nil
+        let potentials = name.map { _ in Tensor(uninitializedShape: x.shape) }
+        try tlCheck(tl_lif_forward(spikes.pointer, saved.pointer, potentials?.pointer, nil, membrane?.pointer, x.pointer, steps, n, &p))
         if carriesState { state = membrane }
-        return spikes.recording("lif", inputs: [x]) { g, _, _ in
+        let output = spikes.recording("lif", inputs: [x]) { g, _, _ in
             let dx = Tensor(uninitializedShape: x.shape)
             var p = p
             try tlCheck(tl_lif_backward(dx.pointer, nil, g.pointer, nil, nil, saved.pointer, steps, n, &p))
             return [dx]
         }
+        if let name, let potentials {
+            ForwardCapture.record("\(name).spikes", output)
+            ForwardCapture.record("\(name).membrane", potentials)
+        }
+        return output
     }
 }

@@ -45,4 +45,20 @@ final class ForwardCaptureTests: XCTestCase {
         ForwardCapture.record("ignored", Tensor(scalar: 0))  // outside any capture: nothing happens
         XCTAssertFalse(ForwardCapture.isCapturing)
     }
+
+    func testANamedLIFLayerPublishesSpikesWithGradientsAndMembranes() throws {
+        let lif = LIF(decay: 0.5, threshold: 1)
+        lif.publishedName = "lif1"
+        let x = try Tensor([0.6, 0.6, 0.6, 0.6], shape: [4, 1], requiresGrad: true)
+        let (spikes, outputs) = try ForwardCapture.run { try lif(x) }
+        // v: 0.6, 0.9, 1.05 -> spike, reset to 0, then 0.6.
+        XCTAssertEqual(spikes.scalars, [0, 0, 1, 0])
+        XCTAssertEqual(try outputs.require("lif1.membrane").scalars.map { ($0 * 100).rounded() / 100 }, [0.6, 0.9, 0, 0.6])
+        let published = try outputs.require("lif1.spikes")
+        XCTAssertTrue(published === spikes, "the published spikes are the layer's output, with its gradient history")
+        try published.sum().backward()
+        XCTAssertNotNil(x.grad)
+        let (_, silent) = try ForwardCapture.run { try LIF()(x) }
+        XCTAssertTrue(silent.isEmpty, "an unnamed layer publishes nothing")
+    }
 }
