@@ -32,22 +32,6 @@ __m256 _ZGVdN8v_erfcf(__m256 x);
 #define TL_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
 #endif
 
-/* Whether to take the AVX-512 variants: the CPU has them and TL_NO_AVX512 is unset (or "0"). */
-static int tl_act_avx512(void) {
-#ifdef TL_ACT_AVX512
-    static int cpu = -1; /* every thread that races here stores the same value */
-    if (cpu < 0) {
-        __builtin_cpu_init();
-        cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-    }
-    const char *off = getenv("TL_NO_AVX512");
-    return cpu && !(off != NULL && off[0] != '\0' && off[0] != '0');
-#else
-    return 0;
-#endif
-}
-
 /* Below this many elements a second thread costs more than it saves. */
 #define TL_ACT_PAR_MIN 65536
 
@@ -96,7 +80,7 @@ typedef void (*tl_map_fn)(float *out, const float *a, const float *b, tl_size n)
         (void)b; \
         _Pragma("omp simd") for (tl_size i = 0; i < n; i++) out[i] = (expr); \
     }
-#define TL_PICK(name) (tl_act_avx512() ? name##_avx512 : name##_base)
+#define TL_PICK(name) (tl_kernels_use_avx512() ? name##_avx512 : name##_base)
 #else
 #define TL_MAP_AVX512(name, expr)
 #define TL_PICK(name) (name##_base)

@@ -8,7 +8,7 @@
    Both read and write the NCHW tensors directly (partial vectors masked). The input gradient is the
    forward kernel applied per stride phase to the padded dy (see conv_direct_backward_input).
    Kernels exist for AVX2 (8 floats, 16 registers) and AVX-512 (16 floats, 32 registers); the latter is
-   chosen at run time when the CPU has it. */
+   chosen at run time when tl_kernels_use_avx512 says so (the CPU has it, TL_NO_AVX512 unset). */
 #include "tl_conv_internal.h"
 
 #include <immintrin.h>
@@ -107,7 +107,7 @@ static const direct_isa isa_avx512 = {16, 8, 3, 8, 3, direct_forward_kernel_avx5
 
 static const direct_isa *direct_isa_pick(void) {
     if (conv_mode & TL_CONV2D_NO_AVX512) return &isa_avx2;
-    return __builtin_cpu_supports("avx512f") ? &isa_avx512 : &isa_avx2;
+    return tl_kernels_use_avx512() ? &isa_avx512 : &isa_avx2;
 }
 
 /* Positions of an output plane of rows x cols: input offsets with row length `ldx`, output offsets with

@@ -20,6 +20,10 @@
 #define TL_CHECK(fn, cond, ...) \
     do { if (!(cond)) return tl_fail(TL_ERR_INVALID_ARGUMENT, __VA_ARGS__); } while (0)
 
+/* 1 when the kernels take their AVX-512 variants: the CPU and OS support AVX-512 F/DQ/BW/VL and
+   TL_NO_AVX512 is unset or "0" (read on every call, so tests can cover both paths). See tl_cpu.c. */
+int tl_kernels_use_avx512(void);
+
 /* Propagate a non-OK status. */
 #define TL_TRY(expr) \
     do { int tl_status_ = (expr); if (tl_status_ != TL_OK) return tl_status_; } while (0)

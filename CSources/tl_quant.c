@@ -154,24 +154,7 @@ static tl_size fixed_stochastic_avx2(float *y, const float *x, tl_size groups, f
 
 #if defined(__AVX2__) && (defined(__clang__) || defined(__GNUC__))
 #define TL_QUANT_AVX512 1
-#include <cpuid.h>
 #define TL_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
-
-/* AVX-512 F/DQ/BW/VL usable: CPU flags and zmm/opmask state enabled by the OS. */
-static int cpu_has_avx512(void) {
-    static int cached = -1;
-    if (cached >= 0) return cached;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) { /* OSXSAVE */
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        if ((lo & 0xE6u) == 0xE6u && __get_cpuid_count(7, 0, &a, &b, &c, &d))
-            ok = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) && (b & (1u << 31));
-    }
-    cached = ok;
-    return ok;
-}
 
 /* As fixed_stochastic_avx2 with 16 Philox blocks (64 elements) per step in zmm registers. */
 TL_AVX512_TARGET static tl_size fixed_stochastic_avx512(float *y, const float *x, tl_size groups64, fixed_spec s,
@@ -278,7 +261,7 @@ static tl_size fixed_stochastic_range(float *y, const float *x, tl_size n, fixed
         tl_size groups = (n - head) / 32, done = 0;
         const uint64_t block = (word0 + (uint64_t)head) >> 2;
 #ifdef TL_QUANT_AVX512
-        if (cpu_has_avx512() && groups >= 2) {
+        if (tl_kernels_use_avx512() && groups >= 2) {
             done = 2 * (groups / 2);
             sat += fixed_stochastic_avx512(y + head, x + head, groups / 2, s, keys, block);
         }

@@ -21,5 +21,7 @@
 #include "tl_tensor.h"
 #include "tl_sample.h"
 #include "tl_bench.h"
+#include "tl_cpu.h"
+#include "tl_blas_info.h"
 #include "tl_plugin.h"
 #endif

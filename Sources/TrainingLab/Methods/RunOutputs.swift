@@ -9,7 +9,9 @@ struct RunOutputs {
     func writeConfiguration(method: String, config: RunConfig, options: JSONValue) throws {
         guard let directory else { return }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let json: JSONValue = .object([("method", .string(method)), ("config", config.json), ("options", options)])
+        // "machine" says what the run's times and last bits depend on: CPU, kernel ISA, BLAS core, threads.
+        let json: JSONValue = .object([("method", .string(method)), ("config", config.json), ("options", options),
+                                       ("machine", try MachineReport().json)])
         try AtomicFile.write(json.serialized(pretty: true) + "\n", to: directory.appendingPathComponent("config.json"))
     }
 

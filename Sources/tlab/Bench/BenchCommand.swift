@@ -34,7 +34,9 @@ struct Bench: ParsableCommand {
         let needsBandwidth = cases.contains { if case .bytes = $0.work { return true }; return false }
         let bandwidth = needsBandwidth ? try measureBandwidth() : .nan
         let reporter = BenchReporter(json: json, bandwidthGBps: bandwidth)
-        reporter.header(threads: Int(tl_get_num_threads()))
+        let machine = try MachineReport()
+        if let warning = machine.blasWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        reporter.header(machine: machine)
         for benchCase in cases {
             let bodies = try benchCase.prepare()
             let seconds = try medianSeconds(repeats: repeats, bodies.body)

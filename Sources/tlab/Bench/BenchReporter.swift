@@ -1,4 +1,5 @@
 import Foundation
+import TrainingLab
 
 /// Prints benchmark results as an aligned table or as JSON lines (`name`, `shape`, `seconds`, a rate,
 /// and ratios: `ref_ratio` = reference time / ours, `peer_ratio` = peer time / ours, both > 1 when we are faster).
@@ -6,10 +7,15 @@ struct BenchReporter {
     let json: Bool
     let bandwidthGBps: Double
 
-    func header(threads: Int) {
-        let fields: [(String, Any)] = [("name", "stream_triad"), ("shape", "3x16M f32"), ("gbps", bandwidthGBps), ("threads", threads)]
-        if json { if bandwidthGBps.isFinite { print(jsonLine(fields)) } } else {
-            print("threads \(threads)" + (bandwidthGBps.isFinite ? ", memory bandwidth (STREAM triad) \(format(bandwidthGBps)) GB/s" : ""))
+    /// The machine first (a {"machine": ...} line in JSON mode), so that every result can be read against it.
+    func header(machine: MachineReport) {
+        let fields: [(String, Any)] = [("name", "stream_triad"), ("shape", "3x16M f32"), ("gbps", bandwidthGBps), ("threads", machine.openMPThreads)]
+        if json {
+            print(JSONValue.object([("machine", machine.json)]).serialized())
+            if bandwidthGBps.isFinite { print(jsonLine(fields)) }
+        } else {
+            machine.summary.forEach { print($0) }
+            if bandwidthGBps.isFinite { print("memory bandwidth (STREAM triad) \(format(bandwidthGBps)) GB/s") }
             print(pad("case", 34) + pad("shape", 34) + pad("ms", 10) + pad("rate", 18) + "ratios")
         }
     }
