@@ -121,7 +121,7 @@ public final class RunPlan {
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
         if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
         if let models = outcome.members ?? outcome.model.map({ [$0] }) {
-            let evaluation = try outcome.members == nil ? outcome.evaluation : nil
+            let evaluation = outcome.members == nil ? outcome.evaluation : nil
             report.set("test", try (evaluation ?? context.evaluator.evaluate(models, on: data)).json)
         }
         for (key, value) in outcome.report { report.set(key, value) }

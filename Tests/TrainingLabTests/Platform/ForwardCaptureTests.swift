@@ -31,7 +31,7 @@ final class ForwardCaptureTests: XCTestCase {
     }
 
     func testNestedCapturesSeeOnlyTheirOwnRecordsAndErrorsNameWhatWasPublished() throws {
-        let (_, outer) = try ForwardCapture.run { () -> Int in
+        let (_, outer) = ForwardCapture.run { () -> Int in
             ForwardCapture.record("a", Tensor(scalar: 1))
             let (_, inner) = ForwardCapture.run { ForwardCapture.record("b", Tensor(scalar: 2)) }
             XCTAssertEqual(inner.names, ["b"])
