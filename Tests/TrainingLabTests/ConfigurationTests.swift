@@ -20,6 +20,18 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(try OptionValues(specs: specs, given: ["prune_ratio": .int(0)], owner: "m").double("prune_ratio"), 0)
     }
 
+    /// A plugin asking for an option it did not declare, or for the wrong type, gets a thrown error naming the
+    /// owner and what is declared (before, a precondition failure ended the process, C callers included).
+    func testGettersOfUndeclaredOrMistypedOptionsThrow() throws {
+        let options = try OptionValues(specs: specs, owner: "infobatch")
+        XCTAssertThrowsError(try options.double("prune_ratoi")) {
+            XCTAssertTrue("\($0)".contains("infobatch") && "\($0)".contains("prune_ratio"), "\($0)")
+        }
+        XCTAssertThrowsError(try options.int("variant")) { XCTAssertTrue("\($0)".contains("holds fl, not an int"), "\($0)") }
+        XCTAssertThrowsError(try options.bool("steps"))
+        XCTAssertEqual(try options.double("steps"), 5, "an int option reads as a number")
+    }
+
     func testInvalidOptionsNameWhatIsValid() {
         XCTAssertThrowsError(try OptionValues(specs: specs, assignments: ["prune=0.3"], owner: "infobatch")) {
             XCTAssertEqual("\($0)", "infobatch: unknown option 'prune'; valid options: anneal, prune_ratio, steps, variant")

@@ -152,29 +152,29 @@ public struct OptionValues: Sendable, Equatable {
     /// thrown error (a plugin's typo must not abort a C caller's process).
     public func int(_ name: String) throws -> Int {
         if case .int(let v)? = values[name] { return v }
-        throw undeclared(name, "int")
+        throw undeclared(name, "an int")
     }
 
     public func double(_ name: String) throws -> Double {
         switch values[name] {
         case .double(let v)?: return v
         case .int(let v)?: return Double(v)
-        default: throw undeclared(name, "number")
+        default: throw undeclared(name, "a number")
         }
     }
 
     public func bool(_ name: String) throws -> Bool {
         if case .bool(let v)? = values[name] { return v }
-        throw undeclared(name, "bool")
+        throw undeclared(name, "a bool")
     }
 
     public func string(_ name: String) throws -> String {
         if case .string(let v)? = values[name] { return v }
-        throw undeclared(name, "string")
+        throw undeclared(name, "a string")
     }
 
     private func undeclared(_ name: String, _ type: String) -> ConfigError {
-        if let value = values[name] { return ConfigError("\(owner): option '\(name)' holds \(value), not a \(type)") }
-        return ConfigError("\(owner): no \(type) option '\(name)' is declared; declared: \(values.keys.sorted().joined(separator: ", "))")
+        if let value = values[name] { return ConfigError("\(owner): option '\(name)' holds \(value), not \(type)") }
+        return ConfigError("\(owner): no option '\(name)' is declared (asked for \(type)); declared: \(values.keys.sorted().joined(separator: ", "))")
     }
 }
