@@ -121,7 +121,15 @@ public final class RunPlan {
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
         if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
         if let models = outcome.members ?? outcome.model.map({ [$0] }) {
-            let evaluation = outcome.members == nil ? outcome.evaluation : nil
+            var evaluation = outcome.members == nil ? outcome.evaluation : nil
+            if config.bnRecalibration > 0 {
+                // Recalibrated statistics change the model: the last epoch's evaluation no longer describes it.
+                let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, augmentation: context.trainingAugmentation(),
+                                        seed: context.seed("recalibration"))
+                let fed = try models.map { try BatchNormRecalibration.run($0, loader: loader, batches: config.bnRecalibration) }
+                report.set("bn_recalibration_batches", .number(Double(fed.max() ?? 0)))
+                evaluation = nil
+            }
             report.set("test", try (evaluation ?? context.evaluator.evaluate(models, on: data)).json)
         }
         for (key, value) in outcome.report { report.set(key, value) }

@@ -23,6 +23,9 @@ public struct RunConfig: Equatable, Sendable {
     public var evalMetrics = ""
     /// Comma-separated names of registered augmentations applied after crop and flip in training ("" for none).
     public var augment = ""
+    /// Before the final evaluation, recompute every BatchNorm's running statistics from this many training
+    /// batches (0: keep the statistics training left).
+    public var bnRecalibration = 0
 
     /// The names in `evalMetrics`.
     public var evaluationMetrics: [String] { RunConfig.names(evalMetrics) }
@@ -100,6 +103,7 @@ public struct RunConfig: Equatable, Sendable {
         int("eval_every", \.evalEvery, min: 1, "evaluate every this many epochs"),
         string("eval_metrics", \.evalMetrics, "comma-separated registered evaluation metrics computed on the final model"),
         string("augment", \.augment, "comma-separated registered augmentations applied after crop and flip in training"),
+        int("bn_recalibration", \.bnRecalibration, min: 0, "training batches that recompute BatchNorm statistics before the final evaluation (0: off)"),
     ]
 
     public static var optionNames: [String] { fields.map(\.name) }

@@ -50,4 +50,28 @@ final class RunPlanTests: XCTestCase {
         XCTAssertEqual(report["test"]?["accuracy"], last["test_accuracy"])
         XCTAssertEqual(report["test"]?["nll"], last["test_nll"])
     }
+
+    func testBatchNormRecalibrationBeforeTheFinalEvaluation() throws {
+        let registry = try registry()
+        func run(_ extra: [(String, JSONValue)]) throws -> (JSONValue, [String: [Float]]) {
+            let dir = TemporaryDirectory()
+            let report = try RunPlan(registry: registry, name: "erm", settings: [("dataset", .string(RunPlanTests.data.spec)), ("model", "smallcnn"),
+                                                                             ("epochs", 1), ("batch_size", 32), ("crop_padding", 0)] + extra,
+                                     outputDirectory: URL(fileURLWithPath: dir.path)).execute()
+            let saved = try SafeTensors.read(from: URL(fileURLWithPath: dir.path + "/model.safetensors"))
+            var running: [String: [Float]] = [:]
+            for (name, tensor) in saved.tensors where name.hasSuffix("runningMean") { running[name] = try tensor.floats() }
+            return (report, running)
+        }
+        let (plain, plainStats) = try run([])
+        let (recalibrated, stats) = try run([("bn_recalibration", 3)])
+        XCTAssertNil(plain["bn_recalibration_batches"])
+        XCTAssertEqual(recalibrated["bn_recalibration_batches"]?.doubleValue, 3)
+        XCTAssertFalse(stats.isEmpty)
+        XCTAssertNotEqual(stats, plainStats, "the saved model carries the recalibrated statistics")
+        XCTAssertNotNil(recalibrated["test"]?["accuracy"]?.doubleValue)
+        XCTAssertThrowsError(try RunPlan(registry: registry, name: "erm", settings: [("bn_recalibration", -1)])) {
+            XCTAssertTrue("\($0)".contains("bn_recalibration"), "\($0)")
+        }
+    }
 }
