@@ -39,14 +39,12 @@ public final class RunPlan {
         if let clients = dataset.clients, !entries.contains(where: { $0.descriptor.usesClients }) {
             throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
         }
-        let model = try ModelSpec(parsing: config.model)
+        _ = try models.resolve(config.model)
         evaluationMetrics = try (entries.flatMap(\.descriptor.evaluationMetrics) + config.evaluationMetrics).reduce(into: []) { chosen, name in
             let metric = try registry.metrics.item(named: name)
             if !chosen.contains(where: { $0.name == name }) { chosen.append(metric) }
         }
         augmentations = try config.augmentations.map { try registry.augmentations.item(named: $0) }
-        let builder = try models.entry(named: model.name).builder
-        _ = try OptionValues(specs: builder.options, assignments: model.assignments, owner: "model \(model.name)")
 
         var perMethod: [String: [String]] = [:]
         for assignment in optionAssignments {

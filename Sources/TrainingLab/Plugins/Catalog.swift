@@ -1,6 +1,6 @@
-/// Named extensions collected from plugins, each with its provider, for the registry: dataset derivations,
-/// augmentations, evaluation metrics. Two providers of one name are refused, naming both (as `ModelCatalog`
-/// does for models).
+/// Named extensions collected from plugins, each with its provider, for the registry: models, dataset
+/// derivations, augmentations, evaluation metrics, operations. Two providers of one name are refused, naming
+/// both.
 public struct Catalog<Item> {
     public struct Entry {
         public let item: Item
@@ -31,11 +31,14 @@ public struct Catalog<Item> {
     public var names: [String] { entries.map { nameOf($0.item) } }
     public var items: [Item] { entries.map(\.item) }
 
-    /// The item called `name`; unknown names list the known ones.
-    public func item(named name: String) throws -> Item {
+    /// The entry called `name`, with its provider; unknown names list the known ones.
+    public func entry(named name: String) throws -> Entry {
         guard let entry = entries.first(where: { nameOf($0.item) == name }) else {
             throw ConfigError("unknown \(kind) '\(name)'; available: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
-        return entry.item
+        return entry
     }
+
+    /// The item called `name`; unknown names list the known ones.
+    public func item(named name: String) throws -> Item { try entry(named: name).item }
 }

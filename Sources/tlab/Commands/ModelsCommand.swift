@@ -22,7 +22,7 @@ struct Models: ParsableCommand {
         let shape = ModelInput(shape: dims, classes: classes)
         var rows: [JSONValue] = []
         for entry in catalog.entries {
-            let builder = entry.builder
+            let builder = entry.item
             var row: JSONValue = .object([("name", .string(builder.name)), ("provider", .string(entry.provider)),
                                           ("summary", .string(builder.summary)),
                                           ("options", .array(builder.options.map { .object([("name", .string($0.name)), ("default", JSONValue($0.defaultValue)), ("help", .string($0.help))]) }))])
