@@ -103,39 +103,41 @@ public final class RunPlan {
             ("epochs", .number(Double(config.epochs))), ("seed", .number(Double(config.seed))), ("options", optionsJSON),
             ("train_samples", .number(Double(data.train.count))),
         ])
-        let outcome: MethodOutcome
+        let outcome: MethodOutcome?
         do {
             outcome = try dispatch(context)
+            report.set("complete", .bool(true))
         } catch let stop as RunStopped {
+            outcome = nil
             report.set("complete", .bool(false))
             report.set("epochs_completed", .number(Double(stop.epochsCompleted)))
-            report.set("sample_passes", .number(Double(context.cost.samplePasses)))
-            report.set("wall_seconds", .number(started.seconds))
-            try outputs.writeReport(report)
-            self.report = report
-            return report
         }
-        report.set("complete", .bool(true))
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
-        if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
-        if let models = outcome.members ?? outcome.model.map({ [$0] }) {
-            var evaluation = outcome.members == nil ? outcome.evaluation : nil
-            if config.bnRecalibration > 0 {
-                // Recalibrated statistics change the model: the last epoch's evaluation no longer describes it.
-                let loader = DataLoader(dataset: data.train, batchSize: config.batchSize, augmentation: context.trainingAugmentation(),
-                                        seed: context.seed("recalibration"))
-                let fed = try models.map { try BatchNormRecalibration.run($0, loader: loader, batches: config.bnRecalibration) }
-                report.set("bn_recalibration_batches", .number(Double(fed.max() ?? 0)))
-                evaluation = nil
+        if let outcome {
+            if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
+            if let models = outcome.members ?? outcome.model.map({ [$0] }) {
+                report.set("test", try finalEvaluation(of: models, reusing: outcome.members == nil ? outcome.evaluation : nil,
+                                                       context: context, report: &report).json)
             }
-            report.set("test", try (evaluation ?? context.evaluator.evaluate(models, on: data)).json)
+            for (key, value) in outcome.report { report.set(key, value) }
         }
-        for (key, value) in outcome.report { report.set(key, value) }
         report.set("wall_seconds", .number(started.seconds))
-        if let model = outcome.model { try outputs.writeModel(model) }
+        if let model = outcome?.model { try outputs.writeModel(model) }
         try outputs.writeReport(report)
         self.report = report
         return report
+    }
+
+    /// The final models' evaluation on the test set: the last epoch's, unless BatchNorm recalibration
+    /// (`bn_recalibration`) changed the models, which are then evaluated after it.
+    private func finalEvaluation(of models: [Module], reusing last: EvaluationReport?, context: MethodContext,
+                                 report: inout JSONValue) throws -> EvaluationReport {
+        guard config.bnRecalibration > 0 else { return try last ?? context.evaluator.evaluate(models, on: context.data) }
+        let loader = DataLoader(dataset: context.data.train, batchSize: config.batchSize, augmentation: context.trainingAugmentation(),
+                                seed: context.seed("recalibration"))
+        let fed = try models.map { try BatchNormRecalibration.run($0, loader: loader, batches: config.bnRecalibration) }
+        report.set("bn_recalibration_batches", .number(Double(fed.max() ?? 0)))
+        return try context.evaluator.evaluate(models, on: context.data)
     }
 
     /// The method options of every method in the run, as config.json and report.json show them.

@@ -84,8 +84,9 @@ public final class MethodContext {
 
     /// A training loop of `model` on `train` (default: the run's training set) with the given callbacks.
     /// `stage` makes it a recording loop ("" for the run's main loop, a name for a method's stage); without
-    /// it the loop only trains (a teacher or client inside the run). `objective` and `loader` replace
-    /// supervised cross-entropy and the run's augmentation loader.
+    /// it the loop only trains (a teacher or client inside the run). `objective` replaces supervised
+    /// cross-entropy; `loader` replaces the run's augmentation loader over `train` (its dataset is then the
+    /// loop's training set).
     public func makeTrainer(model: Module, callbacks: [TrainerCallback] = [], config: RunConfig? = nil,
                             train: Dataset? = nil, test: Dataset?? = nil, optimizer: Optimizer? = nil,
                             label: String? = nil, stage: String? = nil, objective: TrainingObjective? = nil,
@@ -93,9 +94,11 @@ public final class MethodContext {
         let c = config ?? self.config
         // The run's own test set brings its out-of-distribution set along; a test set a method chose does not.
         let outOfDistribution = test == nil ? data.evaluationSets[EvaluationSet.outOfDistribution] : nil
+        let batches = loader ?? DataLoader(dataset: train ?? data.train, batchSize: c.batchSize, augmentation: trainingAugmentation(c),
+                                           seed: SeededGenerator(seed: UInt64(c.seed)).split("data").seed)
         return Trainer(context: self, config: c, model: model, optimizer: optimizer ?? makeOptimizer(for: model, config: c),
-                       train: train ?? loader?.dataset ?? data.train, test: test ?? data.test, outOfDistribution: outOfDistribution,
-                       callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective, loader: loader)
+                       loader: batches, test: test ?? data.test, outOfDistribution: outOfDistribution,
+                       callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective)
     }
 
     public func log(_ message: String) {

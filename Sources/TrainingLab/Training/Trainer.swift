@@ -12,7 +12,8 @@ import Foundation
 /// counts its epochs against the run's `--stop-after` budget. A loop without one (stage nil) only trains.
 public final class Trainer {
     public let loop: LoopState
-    public let train: Dataset
+    /// Where the batches come from; its dataset is the loop's training set.
+    public let loader: DataLoader
     public let test: Dataset?
     public private(set) var callbacks: [TrainerCallback]
     /// What a step computes; supervised cross-entropy unless a loop-owning method sets its own.
@@ -34,21 +35,21 @@ public final class Trainer {
     public var lastEvaluation: ClassificationMetrics? { lastReport?.test }
     /// Evaluated with the test set when it is the run's own (out-of-distribution AUROC).
     let outOfDistribution: Dataset?
-    public let loader: DataLoader
     let label: String
 
-    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, train: Dataset, test: Dataset?,
-         outOfDistribution: Dataset?, callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?, loader: DataLoader?) {
+    init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, loader: DataLoader, test: Dataset?,
+         outOfDistribution: Dataset?, callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?) {
         loop = LoopState(config: config, context: context, model: model, optimizer: optimizer, stage: stage)
-        self.train = train
+        self.loader = loader
         self.test = test
         self.outOfDistribution = outOfDistribution
         self.callbacks = callbacks
         self.label = stage.map { $0.isEmpty ? label : "\(label) \($0)" } ?? label
         self.objective = objective ?? ClassificationObjective(labelSmoothing: config.labelSmoothing)
-        self.loader = loader ?? DataLoader(dataset: train, batchSize: config.batchSize, augmentation: context.trainingAugmentation(config),
-                                           seed: SeededGenerator(seed: UInt64(config.seed)).split("data").seed)
     }
+
+    /// The loop's training set (the loader's).
+    public var train: Dataset { loader.dataset }
 
     public var context: MethodContext { loop.context }
 
@@ -66,7 +67,7 @@ public final class Trainer {
     public func fit() throws -> ClassificationMetrics? {
         let config = loop.config
         let schedule = try LearningRateSchedule(parsing: config.schedule)
-        let checkpoint = loop.stage.map { context.checkpointURL(stage: $0) } ?? nil
+        let checkpoint = loop.stage.flatMap(context.checkpointURL(stage:))
         try each(.fitStart) { try $0.fitStart(loop) }
         if let checkpoint, context.resume, FileManager.default.fileExists(atPath: checkpoint.path) {
             try loadCheckpoint(from: checkpoint)
