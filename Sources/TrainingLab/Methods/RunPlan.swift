@@ -14,7 +14,8 @@ public final class RunPlan {
     public let evaluationMetrics: [EvaluationMetric]
     /// Registered augmentations the run selected.
     public let augmentations: [BatchTransform]
-    public let datasetDerivations: [DatasetDerivation]
+    /// The run's dataset SPEC, parsed with the registry's derivations.
+    public let dataset: DatasetSpec
     /// Continue from the checkpoint in the output folder, if there is one.
     public var resume = false
     /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
@@ -34,8 +35,8 @@ public final class RunPlan {
         for entry in entries { for (key, value) in entry.descriptor.runDefaults { try config.set(key, value) } }
         for (key, value) in settings { try config.set(key, value) }
         self.config = config
-        (models, datasetDerivations) = (registry.models, registry.datasetDerivations.items)
-        let dataset = try DatasetSpec(parsing: config.dataset, derivations: datasetDerivations)
+        models = registry.models
+        dataset = try DatasetSpec(parsing: config.dataset, derivations: registry.datasetDerivations.items)
         if let clients = dataset.clients, !entries.contains(where: { $0.descriptor.usesClients }) {
             throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
         }
@@ -88,7 +89,7 @@ public final class RunPlan {
     @discardableResult
     public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
         let started = Stopwatch()
-        let data = try DatasetSpec(parsing: config.dataset, derivations: datasetDerivations).load()
+        let data = try dataset.load()
         let outputs = RunOutputs(directory: outputDirectory)
         try outputs.writeConfiguration(method: methodName, config: config, options: optionsJSON)
         let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
