@@ -40,6 +40,16 @@ public final class RunPlan {
         if let clients = dataset.clients, !entries.contains(where: { $0.descriptor.usesClients }) {
             throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
         }
+        if entries.contains(where: { $0.descriptor.usesClients }) {
+            _ = try FederatedSettings(config)
+            try FederatedBackends.check(config.backend)
+        } else {
+            let defaults = RunConfig().json
+            let federated = RunConfig.federatedOptionNames.filter { config.json[$0] != defaults[$0] }
+            if !federated.isEmpty {
+                throw ConfigError("run options \(federated.joined(separator: ", ")) configure federated rounds, but '\(names.joined(separator: "+"))' trains no clients; remove them or run a federated method")
+            }
+        }
         _ = try models.resolve(config.model)
         evaluationMetrics = try (entries.flatMap(\.descriptor.evaluationMetrics) + config.evaluationMetrics).reduce(into: []) { chosen, name in
             let metric = try registry.metrics.item(named: name)
