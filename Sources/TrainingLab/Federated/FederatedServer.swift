@@ -11,7 +11,7 @@ public final class FederatedServer {
     /// The strategy's server numbers and flags.
     public var values: JSONValue = .object([])
 
-    init(model: Module, sharedNames: [String], settings: FederatedSettings) {
+    public init(model: Module, sharedNames: [String], settings: FederatedSettings) {
         self.model = model
         self.sharedNames = sharedNames
         self.settings = settings

@@ -56,6 +56,13 @@ public struct FederatedRound: Sendable, Equatable {
     public let learningRate: Double
     /// The sampled clients, ascending.
     public let clients: [Int]
+
+    public init(index: Int, count: Int, learningRate: Double, clients: [Int]) {
+        self.index = index
+        self.count = count
+        self.learningRate = learningRate
+        self.clients = clients
+    }
 }
 
 /// What a round's clients receive: the global model's shared state and the strategy's server vectors.
@@ -65,6 +72,12 @@ public struct RoundBroadcast {
     /// x^r over `FederatedStrategy.sharedState`, by tensor name.
     public let global: ParameterVector
     public let server: [String: ParameterVector]
+
+    public init(round: FederatedRound, global: ParameterVector, server: [String: ParameterVector]) {
+        self.round = round
+        self.global = global
+        self.server = server
+    }
 }
 
 /// What the server keeps for one client between the rounds it takes part in (control variates, a
@@ -87,6 +100,12 @@ public struct ClientTask {
     public let client: Int
     public let samples: Int
     public let state: ClientState
+
+    public init(client: Int, samples: Int, state: ClientState) {
+        self.client = client
+        self.samples = samples
+        self.state = state
+    }
 }
 
 /// Everything the client half of a strategy sees while one client trains.
@@ -132,8 +151,16 @@ public struct ClientUpdate {
     public var vectors: [String: ParameterVector]
     /// The client's state after this round; the server keeps it only if the round is aggregated.
     public var state: ClientState
-    /// Numbers of the local training for the round log (train_loss, train_accuracy, steps, mean_lr).
+    /// Numbers of the local training for the round log (train_loss, train_accuracy, steps, first_lr, mean_lr).
     public var metrics: [String: Double]
+
+    public init(client: Int, samples: Int, vectors: [String: ParameterVector], state: ClientState, metrics: [String: Double]) {
+        self.client = client
+        self.samples = samples
+        self.vectors = vectors
+        self.state = state
+        self.metrics = metrics
+    }
 }
 
 /// A client that did not deliver an update, and why (a thrown error, a non-finite loss or update, a lost process).
