@@ -54,7 +54,9 @@ public final class FederatedClientRunner {
 
         let trained = try ParameterVector(from: strategy.sharedState(of: model))
         let meanRate = (0..<steps).reduce(0.0) { $0 + local.learningRate($1, steps) } / Double(steps)
-        var metrics: [String: Double] = ["steps": Double(steps), "first_lr": local.learningRate(0, steps), "mean_lr": meanRate]
+        // The loop's passes travel with the update: a backend that trains the client in another process adds them to the run's cost.
+        var metrics: [String: Double] = ["steps": Double(steps), "first_lr": local.learningRate(0, steps), "mean_lr": meanRate,
+                                         "sample_passes": Double(trainer.loop.samplePasses)]
         for key in ["train_loss", "train_accuracy"] { metrics[key] = trainer.history.last?[key]?.doubleValue }
         var update = ClientUpdate(client: task.client, samples: task.samples, vectors: ["model": try trained.subtracting(broadcast.global)],
                                   state: client.task.state, metrics: metrics)
