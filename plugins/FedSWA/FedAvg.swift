@@ -3,7 +3,7 @@ import TrainingLab
 /// FedAvg (McMahan et al. 2017), the baseline of both federated papers: every sampled client runs plain
 /// local SGD from the global weights, y <- y - eta_r (clip(g) + wd y), and the server moves the global
 /// model by eta_g times the clients' mean delta (the driver's default aggregation).
-public final class FedAvg: LoopOwningMethod, FederatedStrategy {
+public final class FedAvg: FederatedMethod {
     public static let descriptor = MethodDescriptor(
         name: "fedavg",
         title: "FedAvg: federated averaging",
@@ -21,10 +21,6 @@ public final class FedAvg: LoopOwningMethod, FederatedStrategy {
     let clipping: [GradientTransform]
 
     public init(options: OptionValues) throws { clipping = try FedSWACheck.clipping(options) }
-
-    public func run(_ context: MethodContext) throws -> MethodOutcome {
-        try FederatedDriver(context: context, strategy: self, model: try context.makeModel()).run()
-    }
 
     public func localTraining(_ client: ClientContext) throws -> LocalTraining {
         var local = LocalTraining(client)

@@ -6,15 +6,13 @@ import TrainingLab
 /// the server averages the deltas as FedAvg does and sets c <- c + a_c * mean d_i (weight 1 the first time).
 /// c_i persists per client id across rounds (driver client state), c is server state; both cover the
 /// trainable parameters only, not BatchNorm buffers.
-public final class FedMoSWA: LoopOwningMethod, FederatedStrategy {
+public final class FedMoSWA: FederatedMethod {
     public static let descriptor = MethodDescriptor(
         name: "fedmoswa",
         title: "FedMoSWA: momentum-based stochastic controlled weight averaging",
         paper: FedSWACheck.paper,
         summary: "FedSWA's cyclic local learning rate with control-variate drift correction (c - c_i); the global control variate is an EMA (a_c) of the clients' fresh estimates.",
-        options: [
-            .double("m", 2, in: 0.001...100, help: "multiplier of the client cycle (the first local step uses m * eta_r)"),
-            .double("rho", 0, in: 0...1, help: "end-of-round learning-rate ratio of the cycle"),
+        options: FedSWACheck.cycleOptions + [
             .double("a_c", 0.4, in: 0...1, help: "EMA weight of the global control variate update"),
             .bool("swa_decay", true, help: "local cycle as FedSWA (paper); false: constant eta_r within the round (the official code's active path)"),
             .bool("zero_control_variates", false, help: "hold c and c_i at 0 (the correction is still applied): equals FedSWA; a test switch"),
@@ -38,24 +36,18 @@ public final class FedMoSWA: LoopOwningMethod, FederatedStrategy {
     /// Server value: how many times c has been updated (the first update has weight 1).
     static let updates = "control_updates"
 
-    let multiplier: Double
-    let endRatio: Double
+    let cycle: (Double) -> (Int, Int) -> Double
     let momentum: Double
     let decay: Bool
     let zeroVariates: Bool
     let clipping: [GradientTransform]
 
     public init(options: OptionValues) throws {
-        multiplier = try options.double("m")
-        endRatio = try options.double("rho")
+        cycle = try FedSWACheck.cycle(options)
         momentum = try options.double("a_c")
         decay = try options.bool("swa_decay")
         zeroVariates = try options.bool("zero_control_variates")
         clipping = try FedSWACheck.clipping(options)
-    }
-
-    public func run(_ context: MethodContext) throws -> MethodOutcome {
-        try FederatedDriver(context: context, strategy: self, model: try context.makeModel()).run()
     }
 
     public func initialize(_ server: FederatedServer) throws {
@@ -69,10 +61,7 @@ public final class FedMoSWA: LoopOwningMethod, FederatedStrategy {
 
     public func localTraining(_ client: ClientContext) throws -> LocalTraining {
         var local = LocalTraining(client)
-        let (rate, m, rho) = (client.round.learningRate, multiplier, endRatio)
-        if decay {
-            local.learningRate = { k, steps in ClientLearningRate.swaCycle(step: k, steps: steps, roundRate: rate, multiplier: m, endRatio: rho) }
-        }
+        if decay { local.learningRate = cycle(client.round.learningRate) }
         let (global, own) = try variates(client)
         // clip(g) + c - c_i: the correction comes after clipping, as in the spec's local step.
         local.gradientTransforms = clipping + [ControlVariateCorrection(global: global, local: own)]

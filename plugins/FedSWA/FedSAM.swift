@@ -3,7 +3,7 @@ import TrainingLab
 /// FedSAM, the FedSWA paper's baseline: FedAvg whose clients take sharpness-aware steps (the gradient at
 /// y + rho * g / ||g|| on the same mini-batch; `SharpnessAwareStep`). As in the official code: no weight
 /// decay (its run default, and its arm in `tlab compare fedmoswa`) and no clipping.
-public final class FedSAM: LoopOwningMethod, FederatedStrategy {
+public final class FedSAM: FederatedMethod {
     public static let descriptor = MethodDescriptor(
         name: "fedsam",
         title: "FedSAM: federated averaging with local sharpness-aware minimisation",
@@ -28,10 +28,6 @@ public final class FedSAM: LoopOwningMethod, FederatedStrategy {
     public init(options: OptionValues) throws {
         radius = try options.double("rho_sam")
         clipping = try FedSWACheck.clipping(options)
-    }
-
-    public func run(_ context: MethodContext) throws -> MethodOutcome {
-        try FederatedDriver(context: context, strategy: self, model: try context.makeModel()).run()
     }
 
     public func localTraining(_ client: ClientContext) throws -> LocalTraining {

@@ -16,6 +16,18 @@ enum FedSWACheck {
 
     static let metrics = ["accuracy_last3", "failed_clients", "skipped_rounds"]
 
+    /// FedSWA's client cycle (fedswa, fedmoswa).
+    static let cycleOptions: [OptionSpec] = [
+        .double("m", 2, in: 0.001...100, help: "multiplier of the client cycle (the first local step uses m * eta_r)"),
+        .double("rho", 0, in: 0...1, help: "end-of-round learning-rate ratio of the cycle"),
+    ]
+
+    /// The cycle's rate of local step k of T in a round with rate eta_r, from the `m` and `rho` options.
+    static func cycle(_ options: OptionValues) throws -> (_ roundRate: Double) -> (Int, Int) -> Double {
+        let (m, rho) = (try options.double("m"), try options.double("rho"))
+        return { rate in { k, steps in ClientLearningRate.swaCycle(step: k, steps: steps, roundRate: rate, multiplier: m, endRatio: rho) } }
+    }
+
     static func clip(default value: Double) -> OptionSpec {
         .double("clip", value, in: 0...1e6, help: "global L2 gradient-norm clip of local steps (0: none)")
     }

@@ -11,7 +11,7 @@ extension FederatedDriver {
         tensors += serverTensors
         var states: [(String, JSONValue)] = []
         for id in clientStates.keys.sorted() {
-            let (stateTensors, json) = try FederatedWire.json(clientStates[id]!, prefix: "client\(id)")
+            let (stateTensors, json) = try FederatedWire.entries(clientStates[id]!, prefix: "client\(id)")
             tensors += stateTensors
             states.append((String(id), json))
         }
@@ -39,7 +39,7 @@ extension FederatedDriver {
         clientStates = [:]
         for (id, json) in clients {
             guard let k = Int(id) else { throw ConfigError("\(url.path): client id '\(id)' is not an integer") }
-            clientStates[k] = try FederatedWire.clientState(json, file: file, prefix: "client\(k)", source: url.path)
+            clientStates[k] = try FederatedWire.state(json, file: file, prefix: "client\(k)", source: url.path)
         }
         self.evaluations = evaluations.compactMap { pair in
             guard let r = pair.arrayValue?.first?.doubleValue, let a = pair.arrayValue?.last?.doubleValue else { return nil }

@@ -47,6 +47,16 @@ extension FederatedStrategy {
     public func report(_ server: FederatedServer) throws -> [(String, JSONValue)] { [] }
 }
 
+/// A federated method whose run is the round driver over the run's model with itself as the strategy (FedAvg,
+/// FedSWA ...). A method that builds its own model or post-processes the result implements `run` itself.
+public protocol FederatedMethod: LoopOwningMethod, FederatedStrategy {}
+
+extension FederatedMethod {
+    public func run(_ context: MethodContext) throws -> MethodOutcome {
+        try FederatedDriver(context: context, strategy: self, model: try context.makeModel()).run()
+    }
+}
+
 /// One communication round as the server planned it.
 public struct FederatedRound: Sendable, Equatable {
     /// 0-based round index and the number of rounds R.

@@ -37,12 +37,14 @@ public enum FederatedWire {
         return out
     }
 
-    static func json(_ state: ClientState, prefix: String) throws -> (tensors: [(String, SafeTensor)], json: JSONValue) {
+    /// A client state's vectors as entries "PREFIX.NAME", its layouts and values as JSON.
+    static func entries(_ state: ClientState, prefix: String) throws -> (tensors: [(String, SafeTensor)], json: JSONValue) {
         let (tensors, layouts) = try entries(state.vectors, prefix: prefix)
         return (tensors, .object([("vectors", layouts), ("values", state.values)]))
     }
 
-    static func clientState(_ json: JSONValue?, file: SafeTensorsFile, prefix: String, source: String) throws -> ClientState {
+    /// The client state `entries(_:prefix:)` wrote.
+    static func state(_ json: JSONValue?, file: SafeTensorsFile, prefix: String, source: String) throws -> ClientState {
         ClientState(vectors: try vectors(layouts: json?["vectors"], file: file, prefix: prefix, source: source),
                     values: json?["values"] ?? .object([]))
     }
@@ -79,7 +81,7 @@ public enum FederatedWire {
     }
 
     public static func encode(_ task: ClientTask) throws -> Data {
-        let (tensors, state) = try json(task.state, prefix: "s")
+        let (tensors, state) = try entries(task.state, prefix: "s")
         return try pack(tensors, .object([("client", .number(Double(task.client))), ("samples", .number(Double(task.samples))), ("state", state)]))
     }
 
@@ -87,7 +89,7 @@ public enum FederatedWire {
         let (file, json) = try unpack(data, "client task")
         guard let client = json["client"]?.doubleValue, let samples = json["samples"]?.doubleValue else { throw ConfigError("client task: incomplete") }
         return ClientTask(client: Int(client), samples: Int(samples),
-                          state: try clientState(json["state"], file: file, prefix: "s", source: "client task"))
+                          state: try state(json["state"], file: file, prefix: "s", source: "client task"))
     }
 
     public static func encode(_ outcome: ClientOutcome) throws -> Data {
@@ -96,7 +98,7 @@ public enum FederatedWire {
             return try pack([], .object([("client", .number(Double(failure.client))), ("failure", .string(failure.reason))]))
         case .success(let update):
             let (sent, layouts) = try entries(update.vectors, prefix: "u")
-            let (kept, state) = try json(update.state, prefix: "s")
+            let (kept, state) = try entries(update.state, prefix: "s")
             return try pack(sent + kept, .object([
                 ("client", .number(Double(update.client))), ("samples", .number(Double(update.samples))), ("vectors", layouts),
                 ("state", state), ("metrics", .object(update.metrics.keys.sorted().map { ($0, .number(update.metrics[$0]!)) })),
@@ -113,7 +115,7 @@ public enum FederatedWire {
         for (key, value) in json["metrics"]?.objectValue ?? [] { metrics[key] = value.doubleValue ?? .nan }
         return .success(ClientUpdate(client: client, samples: Int(samples),
                                      vectors: try vectors(layouts: json["vectors"], file: file, prefix: "u", source: "client outcome"),
-                                     state: try clientState(json["state"], file: file, prefix: "s", source: "client outcome"),
+                                     state: try state(json["state"], file: file, prefix: "s", source: "client outcome"),
                                      metrics: metrics))
     }
 }
