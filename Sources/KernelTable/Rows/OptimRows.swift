@@ -37,18 +37,8 @@ extension KernelTable {
                 c.forward { tl_optim_sgd_step(w.f, buf?.f, grad.f, mask?.f, n, 0.05, momentum, wd, nesterov, first) }
                 c.reference {
                     var wv = w.floats, bv = buf?.floats ?? []
-                    for i in 0..<n {
-                        if let mask, mask.f[i] == 0 {
-                            if buf != nil && first == 1 { bv[i] = 0 }
-                            continue
-                        }
-                        var d = grad.f[i] + wd * wv[i]  // d_p.add(param, alpha=wd)
-                        if momentum != 0 {
-                            bv[i] = first == 1 ? d : bv[i] * momentum + d  // buf.mul_(momentum).add_(d_p)
-                            d = nesterov == 1 ? d + momentum * bv[i] : bv[i]
-                        }
-                        wv[i] = wv[i] + -0.05 * d  // param.add_(d_p, alpha=-lr)
-                    }
+                    Reference.sgdStep(&wv, &bv, grad.floats, mask: mask?.floats, lr: 0.05, momentum: momentum, weightDecay: wd,
+                                      nesterov: nesterov == 1, first: first == 1)
                     var out = ["w": wv.map(Double.init)]
                     if buf != nil { out["buf"] = bv.map(Double.init) }
                     return out
@@ -83,19 +73,8 @@ extension KernelTable {
                 c.inPlace(v, tolerance: Tolerance(abs: 1e-9, rel: 2e-6))
                 c.forward { tl_optim_adamw_step(w.f, m.f, v.f, grad.f, mask?.f, n, lr, beta1, 0.999, 1e-8, wd, Int64(step)) }
                 c.reference {
-                    let beta2: Float = 0.999, eps: Float = 1e-8
-                    let decay = Float(1 - Double(lr) * Double(wd)), weight = Float(1 - Double(beta1))
-                    let bc1 = 1 - pow(Double(beta1), Double(step)), bc2 = 1 - pow(Double(beta2), Double(step))
-                    let stepSize = Float(Double(lr) / bc1), bc2Sqrt = Float(bc2.squareRoot()), oneMinusBeta2 = Float(1 - Double(beta2))
                     var wv = w.floats, mv = m.floats, vv = v.floats
-                    for i in 0..<n where mask.map({ $0.f[i] != 0 }) ?? true {
-                        wv[i] = wv[i] * decay  // param.mul_(1 - lr * wd)
-                        let g = grad.f[i]
-                        mv[i] = weight < 0.5 ? mv[i] + weight * (g - mv[i]) : g - (g - mv[i]) * (1 - weight)  // lerp_
-                        vv[i] = vv[i] * beta2 + oneMinusBeta2 * g * g  // mul_(beta2).addcmul_(g, g, value=1-beta2)
-                        let denom = vv[i].squareRoot() / bc2Sqrt + eps
-                        wv[i] = wv[i] + (-stepSize) * mv[i] / denom  // addcdiv_(exp_avg, denom, value=-step_size)
-                    }
+                    Reference.adamwStep(&wv, &mv, &vv, grad.floats, mask: mask?.floats, lr: lr, beta1: beta1, weightDecay: wd, step: step)
                     return ["w": wv.map(Double.init), "m": mv.map(Double.init), "v": vv.map(Double.init)]
                 }
                 return c
@@ -135,7 +114,7 @@ extension KernelTable {
                 c.keep(set)
                 let norm = c.output("norm", 1)
                 c.forward { tl_optim_global_norm(norm.f, set.readOnly, set.counts, set.counts.count) }
-                c.reference { ["norm": [x.values.reduce(0) { $0 + $1 * $1 }.squareRoot()]] }
+                c.reference { ["norm": [Reference.globalNorm([x.floats])]] }
                 return c
             })
     }
@@ -172,12 +151,54 @@ extension KernelTable {
                 let total = c.output("total_norm", 1)
                 c.forward { tl_optim_clip_grad_norm(total.f, set.pointers, set.counts, set.counts.count, maxNorm) }
                 c.reference {
-                    let norm = x.values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    let norm = Reference.globalNorm([x.floats])
                     // The factor as PyTorch computes it from its float total (the sums may round the last bit differently).
                     let factor = min(1, maxNorm / (Float(norm) + 1e-6))
                     return ["total_norm": [norm], "arrays": x.floats.map { Double(factor == 1 ? $0 : $0 * factor) }]
                 }
                 return c
             })
+    }
+}
+
+extension Reference {
+    /// One torch.optim.SGD step (dampening 0) in Float on w and buf (empty when momentum is 0); `first` is
+    /// PyTorch's empty buffer (buf = d). Elements with mask 0 keep w and buf (buf 0 on the first step).
+    public static func sgdStep(_ w: inout [Float], _ buf: inout [Float], _ grad: [Float], mask: [Float]?, lr: Float, momentum: Float,
+                               weightDecay: Float, nesterov: Bool, first: Bool) {
+        for i in w.indices {
+            if let mask, mask[i] == 0 {
+                if momentum != 0 && first { buf[i] = 0 }
+                continue
+            }
+            var d = grad[i] + weightDecay * w[i]  // d_p.add(param, alpha=wd)
+            if momentum != 0 {
+                buf[i] = first ? d : buf[i] * momentum + d  // torch.clone(d_p), or buf.mul_(momentum).add_(d_p)
+                d = nesterov ? d + momentum * buf[i] : buf[i]
+            }
+            w[i] = w[i] + -lr * d  // param.add_(d_p, alpha=-lr)
+        }
+    }
+
+    /// One torch.optim.AdamW step (no amsgrad, beta2 0.999, eps 1e-8 unless given): scalars in Double as Python
+    /// computes them, tensor ops in Float. `step` counts updates including this one; mask 0 freezes w, m and v.
+    public static func adamwStep(_ w: inout [Float], _ m: inout [Float], _ v: inout [Float], _ grad: [Float], mask: [Float]?, lr: Float,
+                                 beta1: Float, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float, step: Int) {
+        let decay = Float(1 - Double(lr) * Double(weightDecay)), weight = Float(1 - Double(beta1))
+        let bc1 = 1 - pow(Double(beta1), Double(step)), bc2 = 1 - pow(Double(beta2), Double(step))
+        let stepSize = Float(Double(lr) / bc1), bc2Sqrt = Float(bc2.squareRoot()), oneMinusBeta2 = Float(1 - Double(beta2))
+        for i in w.indices where mask.map({ $0[i] != 0 }) ?? true {
+            w[i] = w[i] * decay  // param.mul_(1 - lr * wd)
+            let g = grad[i]
+            m[i] = weight < 0.5 ? m[i] + weight * (g - m[i]) : g - (g - m[i]) * (1 - weight)  // lerp_
+            v[i] = v[i] * beta2 + oneMinusBeta2 * g * g  // mul_(beta2).addcmul_(g, g, value=1-beta2)
+            let denom = v[i].squareRoot() / bc2Sqrt + eps
+            w[i] = w[i] + (-stepSize) * m[i] / denom  // addcdiv_(exp_avg, denom, value=-step_size)
+        }
+    }
+
+    /// sqrt of the sum of squares of every array, in Double.
+    public static func globalNorm(_ arrays: [[Float]]) -> Double {
+        arrays.joined().reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     }
 }

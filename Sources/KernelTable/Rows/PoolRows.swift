@@ -20,7 +20,7 @@ extension KernelTable {
     static let poolBenchShapes = [poolShape(128, 32, 28, 28, 2, 2, 2, 2, 0, 0), poolShape(128, 16, 32, 32, 2, 2, 2, 2, 0, 0),
                                   poolShape(128, 64, 56, 56, 2, 2, 2, 2, 0, 0)]
 
-    static func poolShape(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int, _ ph: Int,
+    public static func poolShape(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int, _ ph: Int,
                           _ pw: Int) -> KernelShape {
         KernelShape([("n", n), ("c", c), ("h", h), ("w", w), ("kh", kh), ("kw", kw), ("sh", sh), ("sw", sw), ("ph", ph), ("pw", pw),
                      ("oh", (h + 2 * ph - kh) / sh + 1), ("ow", (w + 2 * pw - kw) / sw + 1)].map { ($0.0, Double($0.1)) })
