@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import KernelTable
 import TrainingLab
@@ -39,6 +40,37 @@ final class KernelTableTests: XCTestCase {
 
     func testEveryFamilyHasATest() {
         XCTAssertEqual(Set(KernelTable.rows.map(\.family)), Self.families)
+    }
+
+    /// Every function declared in include/*.h is the entry point of a row or listed, with a reason, in
+    /// KernelTable.leftOut: a kernel cannot be added to the core without a row.
+    func testEveryCoreFunctionHasARowOrAReason() throws {
+        let include = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("include")
+        let headers = try FileManager.default.contentsOfDirectory(atPath: include.path).filter { $0.hasSuffix(".h") }
+        XCTAssertGreaterThan(headers.count, 10, "no headers found in \(include.path)")
+        let declaration = try NSRegularExpression(pattern: #"^[A-Za-z_][A-Za-z0-9_ \*]*\b(tl_[a-z0-9_]+)\("#, options: .anchorsMatchLines)
+        var declared = Set<String>()
+        for header in headers {
+            let text = try String(contentsOf: include.appendingPathComponent(header), encoding: .utf8)
+            for m in declaration.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                declared.insert(String(text[Range(m.range(at: 1), in: text)!]))
+            }
+        }
+        let entry = try NSRegularExpression(pattern: #"tl_[a-z0-9_]+"#)
+        var covered = Set<String>()
+        for row in KernelTable.rows {
+            let text = [row.forward, row.backward ?? "", row.reference].joined(separator: " ")
+            for m in entry.matches(in: text, range: NSRange(text.startIndex..., in: text)) { covered.insert(String(text[Range(m.range, in: text)!])) }
+        }
+        let reasons = KernelTable.leftOut.flatMap(\.functions)
+        for name in declared.sorted() where !covered.contains(name) {
+            XCTAssertTrue(reasons.contains { $0.hasSuffix("*") ? name.hasPrefix($0.dropLast()) : $0 == name },
+                          "\(name) has no row in the kernel table and no reason in KernelTable.leftOut")
+        }
+        for name in reasons where !name.hasSuffix("*") {
+            XCTAssertTrue(declared.contains(name), "KernelTable.leftOut names \(name), which include/ does not declare")
+        }
     }
 
     /// A row is complete: a unique name, test and bench shapes, a backward checked one way or another, and a
