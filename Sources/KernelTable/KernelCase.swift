@@ -92,7 +92,7 @@ public func kernelRandom(_ count: Int, seed: UInt64, low: Float = -1, high: Floa
 }
 
 /// One row at one shape: its buffers, the kernel calls, and the reference. Rows build it with the methods
-/// below; the checks and the benchmark only use `reset`, `runForward`, `runBackward`, `expected...`.
+/// below; the checks and the benchmark run it with `reset`, `runForward`, `runBackward` and the expectations.
 public final class KernelCase {
     public private(set) var inputs: [KernelBuffer] = []
     public private(set) var outputs: [KernelBuffer] = []
@@ -147,8 +147,8 @@ public final class KernelCase {
         return add(input: b)
     }
 
-    /// An output; `gradient` gives it a random upstream gradient for the backward. Outputs start as NaN
-    /// (floats) or a marker, so an element the kernel forgets to write shows.
+    /// An output; `gradient` gives it a random upstream gradient for the backward. Float outputs start as
+    /// NaN, so an element the kernel forgets to write shows.
     @discardableResult
     public func output(_ name: String, _ count: Int, _ element: KernelBuffer.Element = .f32, gradient: Bool = false,
                        tolerance: Tolerance? = nil) -> KernelBuffer {
@@ -170,15 +170,14 @@ public final class KernelCase {
     public func gradientTolerance(_ name: String, _ tolerance: Tolerance) { toleranceOverrides["d" + name] = tolerance }
 
     public func forward(_ body: @escaping () -> Int32) { forwardBody = { try tlCheck(body()) } }
-    public func forwardThrowing(_ body: @escaping () throws -> Void) { forwardBody = body }
     public func backward(_ body: @escaping () -> Int32) { backwardBody = { try tlCheck(body()) } }
 
     /// Expected outputs by name, from the current inputs (read before the forward runs).
     public func reference(_ body: @escaping () -> [String: [Double]]) { referenceBody = { body().mapValues { Expected.all($0) } } }
     /// Expected values of some elements only (references too slow for every element at bench shapes).
     public func sampledReference(_ body: @escaping () -> [String: Expected]) { referenceBody = body }
-    /// Expected gradients by input name (the backward's outputs), for backwards that finite differences
-    /// cannot check alone (surrogate gradients, straight-through estimators) or at shapes too large for them.
+    /// Expected gradients by gradient name ("dx" for input x), for backwards that finite differences cannot
+    /// check (surrogate gradients, straight-through estimators) and at shapes too large for them.
     public func referenceBackward(_ body: @escaping () -> [String: [Double]]) {
         referenceBackwardBody = { body().mapValues { Expected.all($0) } }
     }

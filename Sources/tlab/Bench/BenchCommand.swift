@@ -4,7 +4,9 @@ import KernelTable
 import TrainingLab
 
 /// `tlab bench`: times every kernel and train-step case and prints rates and ratios against
-/// references measured in the same run. Use a release build.
+/// references measured in the same run. The kernel table's cases first check their results against the
+/// row's reference at the bench shape; a case that does not match is reported instead of timed, and the
+/// command then fails. Use a release build.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmark the kernels and train steps.")
 
