@@ -32,10 +32,15 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "tlab",
-            dependencies: [core, .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [core, "KernelTable", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tlab"
         ),
-        .testTarget(name: "CoreKernelTests", dependencies: [core], path: "Tests/CoreKernelTests"),
+        // The kernel table (one row per kernel, with its plain reference) that the kernel tests and `tlab bench`
+        // both read; a target of its own so that libTrainingLab.so does not carry the references. Optimised in
+        // debug builds too: its element loops run the references and checks over every test shape.
+        .target(name: "KernelTable", dependencies: [core], path: "Sources/KernelTable",
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .testTarget(name: "CoreKernelTests", dependencies: [core, "KernelTable"], path: "Tests/CoreKernelTests"),
         .testTarget(name: "TrainingLabTests", dependencies: [core], path: "Tests/TrainingLabTests"),
     ] + plugins.map { .target(name: $0.name, dependencies: [core], path: $0.path, exclude: ["README.md"]) },
     swiftLanguageModes: [.v5]
