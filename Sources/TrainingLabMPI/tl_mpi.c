@@ -78,14 +78,15 @@ static void tl_mpi_reap_pending(void) {
     }
 }
 
-/* Polls `request` until it completes (TL_MPI_OK), fails (TL_MPI_ERROR) or `deadline` passes (TL_MPI_TIMEOUT). */
-static int tl_mpi_wait(MPI_Request *request, double deadline, const char *what) {
+/* Polls `request` until it completes (TL_MPI_OK), fails (TL_MPI_ERROR) or `timeout` seconds pass (TL_MPI_TIMEOUT). */
+static int tl_mpi_wait(MPI_Request *request, double timeout, const char *what) {
+    double deadline = tl_mpi_now() + timeout;
     for (int polls = 0;; polls++) {
         int done = 0;
         int code = MPI_Test(request, &done, MPI_STATUS_IGNORE);
         if (code != MPI_SUCCESS) return tl_mpi_fail_code(what, code);
         if (done) return TL_MPI_OK;
-        if (tl_mpi_now() >= deadline) return tl_mpi_fail(TL_MPI_TIMEOUT, "%s: not done after the time limit", what);
+        if (tl_mpi_now() >= deadline) return tl_mpi_fail(TL_MPI_TIMEOUT, "%s: not done within %.1f s", what, timeout);
         tl_mpi_pause(polls);
     }
 }
@@ -131,7 +132,7 @@ static int32_t tl_mpi_send(const void *bytes, int64_t count, int32_t destination
     }
     char what[128];
     snprintf(what, sizeof what, "send of %lld bytes to rank %d (tag %d)", (long long)count, destination, tag);
-    int status = tl_mpi_wait(&request, tl_mpi_now() + timeout, what);
+    int status = tl_mpi_wait(&request, timeout, what);
     if (status == TL_MPI_TIMEOUT) tl_mpi_keep_pending(request, copy);
     else free(copy);
     return status;
@@ -168,7 +169,7 @@ static int32_t tl_mpi_receive(int32_t source, int32_t tag, double timeout, int32
     char what[128];
     snprintf(what, sizeof what, "receive of %d bytes from rank %d (tag %d)", length, status.MPI_SOURCE, status.MPI_TAG);
     /* The message is matched; its transfer gets a full time limit of its own. */
-    int result = tl_mpi_wait(&request, tl_mpi_now() + timeout, what);
+    int result = tl_mpi_wait(&request, timeout, what);
     if (result != TL_MPI_OK) {
         if (result == TL_MPI_TIMEOUT) tl_mpi_keep_pending(request, buffer);
         else free(buffer);

@@ -112,7 +112,7 @@ final class MPITransport {
     func send(_ bytes: Data, to destination: Int, tag: Tag) throws {
         let status = bytes.withUnsafeBytes { table.send($0.baseAddress, Int64($0.count), Int32(destination), tag.rawValue, timeout) }
         guard status == TL_MPI_OK else {
-            throw Failure(timedOut: status == TL_MPI_TIMEOUT, description: "rank \(rank): \(MPITransport.lastError(table))")
+            throw Failure(timedOut: status == TL_MPI_TIMEOUT, description: MPITransport.lastError(table))
         }
     }
 
@@ -122,7 +122,7 @@ final class MPITransport {
         var bytes: UnsafeMutableRawPointer?
         let status = table.receive(source.map(Int32.init) ?? TL_MPI_ANY, tag?.rawValue ?? TL_MPI_ANY, wait, &from, &got, &bytes, &count)
         if status == TL_MPI_TIMEOUT { return nil }
-        guard status == TL_MPI_OK else { throw Failure(timedOut: false, description: "rank \(rank): \(MPITransport.lastError(table))") }
+        guard status == TL_MPI_OK else { throw Failure(timedOut: false, description: MPITransport.lastError(table)) }
         let release = table.release!
         let data = bytes.map { Data(bytesNoCopy: $0, count: Int(count), deallocator: .custom { pointer, _ in release(pointer) }) } ?? Data()
         guard let kind = Tag(rawValue: got) else { throw Failure(timedOut: false, description: "rank \(rank): a message from rank \(from) has unknown tag \(got)") }
