@@ -5,7 +5,7 @@ import Foundation
 ///
 /// A round on rank 0: the round's clients (ascending) go to the live training ranks in turn (client i of the
 /// round to live[i mod |live|]); each rank gets one `round` message (the broadcast and its tasks, in
-/// `FederatedWire`'s exact encoding), trains its clients in order and sends each client's outcome as soon as it
+/// `FederatedWire`'s exact encoding; empty when it has no client this round), trains its clients in order and sends each client's outcome as soon as it
 /// has it, with the sample passes its loop made (added to rank 0's cost). Rank 0 returns the outcomes in client
 /// order, so aggregation sums them in client-id order, as in-process does: the global model and the report are
 /// bit-identical to backend=in-process.
@@ -52,11 +52,13 @@ final class MPIFederatedBackend: FederatedProcessBackend {
         }
 
         let shipped = try FederatedWire.encode(broadcast)
-        for (rank, its) in assigned.sorted(by: { $0.key < $1.key }) {
-            let message = MPITransport.pack([shipped] + (try its.map(FederatedWire.encode)))
+        // Every live rank hears from rank 0 each round (an empty message when it has no client this round).
+        for rank in live {
+            let its = assigned[rank] ?? []
+            let message = MPITransport.pack(its.isEmpty ? [] : [shipped] + (try its.map(FederatedWire.encode)))
             do {
                 try transport.send(message, to: rank, tag: .round)
-                owed[rank] = Set(its.map(\.client))
+                if !its.isEmpty { owed[rank] = Set(its.map(\.client)) }
                 lastHeard[rank] = Date()
             } catch let failure as MPITransport.Failure where failure.timedOut {
                 lose(rank, its.map(\.client), "it took no round message for \(transport.timeout) s")
@@ -106,7 +108,7 @@ final class MPIFederatedBackend: FederatedProcessBackend {
             case .stop: return
             case .round:
                 let parts = try MPITransport.unpack(message.bytes)
-                guard let shipped = parts.first else { throw TrainingError("backend=mpi: an empty round message") }
+                guard let shipped = parts.first else { continue }  // no client for this rank this round
                 let broadcast = try FederatedWire.decodeBroadcast(shipped)
                 for part in parts.dropFirst() {
                     let task = try FederatedWire.decodeTask(part)

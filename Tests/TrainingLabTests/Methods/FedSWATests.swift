@@ -11,13 +11,7 @@ private final class ElsewhereBackend: FederatedBackend {
         for task in tasks.reversed() {
             let remote = FederatedClientRunner(context: runner.context, strategy: runner.strategy, clients: runner.clients,
                                                template: try runner.context.makeModel(purpose: "elsewhere \(task.client)"), settings: runner.settings)
-            let received = try FederatedWire.decodeTask(FederatedWire.encode(task))
-            let outcome: ClientOutcome
-            do {
-                outcome = .success(try remote.train(received, try FederatedWire.decodeBroadcast(shipped)))
-            } catch {
-                outcome = .failure(ClientFailure(client: task.client, reason: "\(error)"))
-            }
+            let outcome = remote.outcome(try FederatedWire.decodeTask(FederatedWire.encode(task)), try FederatedWire.decodeBroadcast(shipped))
             outcomes[task.client] = try FederatedWire.decodeOutcome(FederatedWire.encode(outcome))
         }
         return tasks.map { outcomes[$0.client]! }
