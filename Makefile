@@ -1,6 +1,8 @@
 # The two commands of the README contract: `make run` and `make test`. Both install the system
 # packages they need on a fresh Debian machine first.
-PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist
+# OpenMPI: `swift build` builds the MPI transport libTrainingLabMPI.so where its headers are installed, and the
+# tests run backend=mpi under mpirun; the core library never links it.
+PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 # Package.swift derives the plugin list from the folders under plugins/ and Tests/Plugins/; SwiftPM's shared
@@ -26,8 +28,8 @@ release: deps
 run: release
 	.build/release/tlab train --out runs/main
 
-# `swift build --build-tests` also builds every plugin library, which the tests load with dlopen;
-# a bare `swift test` would only build what the test targets link.
+# `swift build --build-tests` also builds every plugin library and the MPI transport, which the tests load with
+# dlopen; a bare `swift test` would only build what the test targets link.
 test: deps
 	$(SWIFT) build --build-tests $(SWIFTPM)
 	$(SWIFT) test --skip-build $(SWIFTPM)

@@ -24,4 +24,5 @@
 #include "tl_cpu.h"
 #include "tl_blas_info.h"
 #include "tl_plugin.h"
+#include "tl_mpi.h"
 #endif

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Trains one client for one round: a fresh copy of the architecture holding the broadcast global state,
 /// the strategy's local training run on the one training loop (`Trainer`, an unrecorded loop) over the
 /// client's data, then the client's update. Everything random is seeded from (run seed, round, client id),
@@ -10,6 +12,8 @@ public final class FederatedClientRunner {
     public let settings: FederatedSettings
     /// The architecture clients copy (its state is overwritten by the broadcast).
     let template: Module
+    /// Events every client's local loop gets before the strategy's (an MPI training rank's heartbeat).
+    public var loopCallbacks: [TrainerCallback] = []
 
     public init(context: MethodContext, strategy: FederatedStrategy, clients: [Dataset], template: Module, settings: FederatedSettings) {
         self.context = context
@@ -43,7 +47,7 @@ public final class FederatedClientRunner {
         for failure in settings.failures where failure.client == task.client && failure.round == round.index {
             callbacks.append(InjectedFailureCallback(failure))
         }
-        let trainer = context.makeTrainer(model: model, callbacks: callbacks + local.callbacks, config: config, test: .some(nil),
+        let trainer = context.makeTrainer(model: model, callbacks: callbacks + loopCallbacks + local.callbacks, config: config, test: .some(nil),
                                           optimizer: local.optimizer, label: "\(context.label) round \(round.index) client \(task.client)",
                                           objective: local.objective, loader: loader)
         trainer.gradientTransforms = local.gradientTransforms
@@ -81,15 +85,21 @@ final class LocalLearningRate: TrainerCallback {
     func beforeStep(_ loop: LoopState, _ step: StepState) throws { step.learningRate = rate(loop.globalStep, steps) }
 }
 
-/// Makes a client fail inside its local loop (`fail_clients`): an error at the first step, or a NaN loss
-/// term that the loop's non-finite check stops.
+/// Makes a client fail inside its local loop (`fail_clients`): an error at the first step, a NaN loss
+/// term that the loop's non-finite check stops, or the end of the process that trains it (a lost MPI rank).
 final class InjectedFailureCallback: TrainerCallback {
     let failure: InjectedFailure
 
     init(_ failure: InjectedFailure) { self.failure = failure }
 
     func batchStart(_ loop: LoopState, _ step: StepState) throws {
-        if failure.kind == .error { throw TrainingError("injected failure (fail_clients=\(failure))") }
+        switch failure.kind {
+        case .error: throw TrainingError("injected failure (fail_clients=\(failure))")
+        case .exit:
+            FileHandle.standardError.write(Data("injected failure (fail_clients=\(failure)): this process exits while it trains client \(failure.client)\n".utf8))
+            _exit(1)  // no exit handlers: the process vanishes as a crashed one does
+        case .nonFiniteLoss: break
+        }
     }
 
     func loss(_ loop: LoopState, _ step: StepState) throws {

@@ -66,8 +66,15 @@ public final class FederatedDriver {
         }
     }
 
-    /// Runs the remaining rounds and returns the global model with the federated report keys.
+    /// Runs the remaining rounds and returns the global model with the federated report keys. In a process that
+    /// only serves a multi-process backend (an MPI rank > 0), trains the clients it is sent and returns no model.
     public func run() throws -> MethodOutcome {
+        let processes = backend as? FederatedProcessBackend
+        if let processes, !processes.runsRounds {
+            try processes.serve(runner)
+            return MethodOutcome(model: nil)
+        }
+        defer { processes?.endRun() }
         let schedule = try LearningRateSchedule(parsing: context.config.schedule)
         let checkpoint = context.checkpointURL(stage: "")
         try strategy.initialize(server)

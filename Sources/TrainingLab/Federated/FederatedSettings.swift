@@ -44,6 +44,9 @@ public struct FederatedSettings: Equatable, Sendable {
         if let late = failures.first(where: { $0.round >= rounds }) {
             throw ConfigError("run option 'fail_clients': \(late) names round \(late.round), but the run has rounds 0..<\(rounds)")
         }
+        if backend != "mpi", let exit = failures.first(where: { $0.kind == .exit }) {
+            throw ConfigError("run option 'fail_clients': \(exit) ends the process that trains client \(exit.client), which only a run whose clients train in other processes survives (backend=mpi); backend=\(backend) trains them in this one")
+        }
     }
 
     /// Local steps of a client holding `samples` samples: `localSteps`, or `localEpochs` passes of batches.
@@ -52,13 +55,15 @@ public struct FederatedSettings: Equatable, Sendable {
     }
 }
 
-/// A client made to fail in a round on purpose (`fail_clients=3@2,5@4:nan`), to exercise and test how the
-/// driver treats failures. The failure happens inside the client's local training loop: `.error` throws at
-/// the first step, `.nonFiniteLoss` makes the loss NaN so that the loop's own non-finite check stops it.
+/// A client made to fail in a round on purpose (`fail_clients=3@2,5@4:nan,6@1:exit`), to exercise and test how
+/// the driver treats failures. The failure happens inside the client's local training loop: `.error` throws at
+/// the first step, `.nonFiniteLoss` makes the loss NaN so that the loop's own non-finite check stops it, `.exit`
+/// ends the process that trains the client (a lost MPI rank; refused for backends that train in the run's process).
 public struct InjectedFailure: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case error
         case nonFiniteLoss = "nan"
+        case exit
     }
 
     public var client: Int
@@ -81,7 +86,7 @@ public struct InjectedFailure: Equatable, Sendable, CustomStringConvertible {
             let at = fields[0].split(separator: "@", omittingEmptySubsequences: false)
             guard fields.count <= 2, at.count == 2, let client = Int(at[0]), let round = Int(at[1]), client >= 0, round >= 0,
                   let kind = fields.count == 2 ? Kind(rawValue: String(fields[1])) : .error else {
-                throw ConfigError("run option 'fail_clients': '\(part)' is invalid; expected CLIENT@ROUND or CLIENT@ROUND:nan with 0-based integers, e.g. 3@2,5@4:nan")
+                throw ConfigError("run option 'fail_clients': '\(part)' is invalid; expected CLIENT@ROUND, CLIENT@ROUND:nan or CLIENT@ROUND:exit with 0-based integers, e.g. 3@2,5@4:nan")
             }
             return InjectedFailure(client: client, round: round, kind: kind)
         }

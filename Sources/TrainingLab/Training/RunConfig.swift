@@ -44,7 +44,8 @@ public struct RunConfig: Equatable, Sendable {
     public var failClients = ""
     /// Per-client local test sets of this many test images in the client's class proportions (0: none).
     public var localTest = 0
-    /// Where a round's clients train: in-process (one after another in this process) or a registered backend.
+    /// Where the run trains: in-process, or mpi (every rank of `mpirun -np P` runs the same command; federated
+    /// runs spread each round's clients over the ranks, other runs train data-parallel).
     public var backend = "in-process"
 
     /// The names in `evalMetrics`.
@@ -132,12 +133,12 @@ public struct RunConfig: Equatable, Sendable {
         string("client_weighting", \.clientWeighting, choices: ["samples", "equal"], "federated: weight client contributions by sample count or equally"),
         string("fail_clients", \.failClients, "federated: injected failures CLIENT@ROUND[:nan],... (0-based; an error, or a non-finite loss with :nan)"),
         int("local_test", \.localTest, min: 0, "federated: per-client local test sets of this many test images in the client's class proportions (0: none)"),
-        string("backend", \.backend, "where clients train: in-process (default) or mpi"),
+        string("backend", \.backend, "in-process (default) or mpi: under mpirun, federated clients spread over the ranks, other runs train data-parallel"),
     ]
 
     /// The run options that configure federated rounds; a method that trains no clients refuses them.
     public static let federatedOptionNames = ["clients_per_round", "local_steps", "local_epochs", "min_clients", "server_lr",
-                                              "client_weighting", "fail_clients", "local_test", "backend"]
+                                              "client_weighting", "fail_clients", "local_test"]
 
     public static var optionNames: [String] { fields.map(\.name) }
     public static var optionHelp: [(String, String)] { fields.map { ($0.name, $0.help) } }

@@ -11,13 +11,7 @@ private final class ElsewhereBackend: FederatedBackend {
         for task in tasks.reversed() {
             let remote = FederatedClientRunner(context: runner.context, strategy: runner.strategy, clients: runner.clients,
                                                template: try runner.context.makeModel(purpose: "elsewhere \(task.client)"), settings: runner.settings)
-            let received = try FederatedWire.decodeTask(FederatedWire.encode(task))
-            let outcome: ClientOutcome
-            do {
-                outcome = .success(try remote.train(received, try FederatedWire.decodeBroadcast(shipped)))
-            } catch {
-                outcome = .failure(ClientFailure(client: task.client, reason: "\(error)"))
-            }
+            let outcome = remote.outcome(try FederatedWire.decodeTask(FederatedWire.encode(task)), try FederatedWire.decodeBroadcast(shipped))
             outcomes[task.client] = try FederatedWire.decodeOutcome(FederatedWire.encode(outcome))
         }
         return tasks.map { outcomes[$0.client]! }
@@ -110,7 +104,7 @@ final class FedSWATests: XCTestCase {
         XCTAssertEqual(descriptor.arms[1].settings["weight_decay"], 0, "FedSAM runs without weight decay")
         for name in ["fedavg", "fedsam", "fedswa", "fedmoswa"] { XCTAssertTrue(try registry.entry(named: name).descriptor.usesClients, name) }
         XCTAssertThrowsError(try RunPlan(registry: registry, name: "fedavg", settings: [("backend", "mpi")])) {
-            XCTAssertTrue("\($0)".contains("backend=mpi is not available"), "\($0)")
+            XCTAssertTrue("\($0)".contains("backend=mpi: this process was not started by mpirun"), "\($0)")
         }
         XCTAssertThrowsError(try RunPlan(registry: registry, name: "erm", settings: [("local_steps", 5)])) {
             XCTAssertTrue("\($0)".contains("local_steps") && "\($0)".contains("trains no clients"), "\($0)")
