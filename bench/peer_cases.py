@@ -3,8 +3,7 @@
 Plain standard library: the driver (system python3) and the PyTorch side (the virtual environment) both read it.
 The shapes follow Sources/tlab/Bench/Suites (GemmBench, ConvBench, LifBench, TrainStepBench); the targets are
 issue 10's."""
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
 
 BATCH = 128
 LIF_STEPS = 8
@@ -34,9 +33,9 @@ class Target:
 class Case:
     name: str
     kind: str               # sgemm, conv_fwd, conv_fwdbwd, lif, lif_snntorch, train_step, inference
-    spec: dict = field(default_factory=dict)
-    work: float = 1.0       # per call: FLOPs (sgemm), elements (lif) or images (models); unused for conv (ms)
-    target: Optional[Target] = None
+    spec: dict              # the shape: what torch_side.py needs to build the case
+    work: float             # per call: FLOPs (sgemm), elements (lif) or images (models); unused for conv (ms)
+    target: Target
     quick: bool = False     # part of --quick
     ours: str = ""          # the `tlab bench` case it is compared with (default: its own name)
 

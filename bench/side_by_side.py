@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import peer_load  # noqa: E402
-from peer_cases import CASES, MODELS  # noqa: E402
+from peer_cases import BY_NAME, CASES, MODELS  # noqa: E402
 
 # glibc malloc that keeps freed memory mapped, so that a step does not page-fault its activations in again.
 TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(16 << 30)}
@@ -116,7 +116,7 @@ def join(case, ours, torch_records):
     row = {"record": "case", "case": case.name, "kind": case.kind, "ours_case": case.ours_name, "ours": mine,
            "torch": [r for r in torch_records if r.get("case") == case.name],
            "eager_seconds": eager and eager["seconds"], "best": best and {k: best[k] for k in ("config", "malloc", "seconds")},
-           "target": case.target.text if case.target else None, "ratio_best": None, "ratio_target": None, "met": None}
+           "target": case.target.text, "ratio_best": None, "ratio_target": None, "met": None}
     if mine and best:
         row["ratio_best"] = best["seconds"] / mine["seconds"]
         versus = best if case.target.against == "best" else compiled
@@ -132,7 +132,7 @@ def table(rows):
     header = ("case", "ours", "PyTorch eager", "PyTorch best (configuration)", "ours/best", "target", "met")
     lines = []
     for row in rows:
-        case = next(c for c in CASES if c.name == row["case"])
+        case = BY_NAME[row["case"]]
         mine, best = row["ours"], row["best"]
         met = "-" if row["met"] is None else ("yes" if row["met"] else "no")
         if row["met"] is not None and case.target.against == "compile":
@@ -143,7 +143,7 @@ def table(rows):
                       case.rate(mine["seconds"]) if mine else "missing",
                       case.rate(row["eager_seconds"]) if row["eager_seconds"] else "-",
                       f"{case.rate(best['seconds'])} ({label(best)})" if best else "-",
-                      f"{row['ratio_best']:.2f}x" if row["ratio_best"] else "-", row["target"] or "-", met))
+                      f"{row['ratio_best']:.2f}x" if row["ratio_best"] else "-", row["target"], met))
     widths = [max(len(r[i]) for r in [header] + lines) for i in range(len(header))]
     fmt = lambda r: "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()  # noqa: E731
     return [fmt(header), fmt(tuple("-" * w for w in widths))] + [fmt(r) for r in lines]
@@ -183,11 +183,10 @@ def main():
     if reps < 1:
         fail(f"--reps {reps}: expected a positive integer")
     if args.cases:
-        known = {c.name: c for c in CASES}
-        unknown = [n for n in args.cases.split(",") if n not in known]
+        unknown = [n for n in args.cases.split(",") if n not in BY_NAME]
         if unknown:
-            fail(f"--cases: unknown {', '.join(unknown)}; known: {', '.join(known)}")
-        cases = [known[n] for n in args.cases.split(",")]
+            fail(f"--cases: unknown {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+        cases = [BY_NAME[n] for n in args.cases.split(",")]
     else:
         cases = [c for c in CASES if c.quick or not args.quick]
     python = os.path.join(args.venv, "bin", "python")
