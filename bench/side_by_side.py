@@ -71,16 +71,17 @@ class Phases:
         return out
 
 
-def our_parameters(tlab):
-    """Parameter counts of our models at the shapes the benchmark builds them, from `tlab models --json`."""
-    counts = {}
+def our_models(tlab):
+    """Parameters and forward FLOPs per sample of our models at the benchmark's shapes, from `tlab models --json`."""
+    models = {}
     for name, (channels, hw) in MODELS.items():
         done = subprocess.run([tlab, "models", "--json", "--input", f"{channels}x{hw}x{hw}"], capture_output=True,
                               text=True, cwd=ROOT)
         if done.returncode:
             fail(f"`tlab models` failed: {done.stderr.strip()}")
-        counts[name] = next(int(m["parameters"]) for m in json.loads(done.stdout) if m["name"] == name)
-    return counts
+        row = next(m for m in json.loads(done.stdout) if m["name"] == name)
+        models[name] = {"parameters": int(row["parameters"]), "fwd_flops": int(row["flops"])}
+    return models
 
 
 def our_cases(tlab, cases, threads, reps):
@@ -199,7 +200,7 @@ def main():
     cpu = cpu_info()
     print(f"side_by_side: {len(cases)} cases, {args.threads} threads, {reps} repetitions; load average "
           f"{peer_load.loadavg():.2f} before the run", file=sys.stderr)
-    params = our_parameters(args.tlab)
+    models = our_models(args.tlab)
     env = {k: v for k, v in os.environ.items() if k not in TUNED_MALLOC}
     env["OMP_NUM_THREADS"] = str(args.threads)
     phases = Phases()
@@ -210,7 +211,7 @@ def main():
 
     torch_cmd = [python, os.path.join(HERE, "torch_side.py"), "--cases", ",".join(c.name for c in cases),
                  "--threads", str(args.threads), "--reps", str(reps),
-                 "--params", ",".join(f"{k}={v}" for k, v in params.items())]
+                 "--params", ",".join(f"{k}={v['parameters']}" for k, v in models.items())]
     if args.quick:
         torch_cmd += ["--configs", "eager,channels_last", "--min-rep-s", "0.05", "--min-rep-s-model", "0.2"]
     theirs = phases.run("pytorch", [torch_cmd], env)
@@ -232,8 +233,9 @@ def main():
     print("load: " + "; ".join(f"{p['phase']}: other processes used {100 * p['foreign_cpu_frac']:.0f}% of the CPUs "
                                f"(load average {p['loadavg_start']:.2f} -> {p['loadavg_end']:.2f})" for p in phases.records))
     failed = [c for c in checks if not c["ok"]]
-    print(f"checks: {len(checks) - len(failed)} of {len(checks)} passed "
-          f"(parameter counts {', '.join(f'{k} {v}' for k, v in params.items())}, layer shapes, LIF equations)")
+    counts = ", ".join(f"{name} {m['parameters']}" for name, m in models.items())
+    print(f"checks: {len(checks) - len(failed)} of {len(checks)} passed (parameter counts {counts}, layer shapes, "
+          "LIF equations)")
     print()
     for line in table(rows):
         print(line)
@@ -251,7 +253,7 @@ def main():
     if args.out:
         run = {"record": "run", "started_utc": started, "argv": sys.argv[1:], "quick": args.quick,
                "threads": args.threads, "reps": reps, "cpu": cpu, "tlab_machine": machine, "torch": meta,
-               "checks": checks, "phases": phases.records, "our_parameters": params}
+               "checks": checks, "phases": phases.records, "our_models": models}
         write_atomically(args.out, [run] + rows)
         print(f"wrote {args.out}")
     if any(p["exit_status"] for p in phases.records) or failed:

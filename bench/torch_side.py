@@ -266,9 +266,24 @@ def lif_reference(x, ds):
 
 # ---------------------------------------------------------------- checks
 
+def forward_flops(model, x):
+    """2 x multiply-adds of the convolutions and linear layers for one sample (what `tlab models` counts)."""
+    total = [0]
+
+    def count(module, _, out):
+        per_output = module.in_features if isinstance(module, nn.Linear) else module.weight[0].numel()
+        total[0] += 2 * out[:1].numel() * per_output
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        model(x[:1])
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
 def check_models(expected):
     """Parameter counts against `tlab models` (passed by the driver), output shapes against (batch, classes)."""
-    for name, builder in MODEL_BUILDERS.items():
+    for name in MODEL_BUILDERS:
         case = BY_NAME[f"train_step_{name}"]
         model, x, _ = model_inputs(case.spec, False)
         params = sum(p.numel() for p in model.parameters())
@@ -276,7 +291,7 @@ def check_models(expected):
             shape = list(model.eval()(x).shape)
         ok = shape == [BATCH, 10] and (name not in expected or expected[name] == params)
         emit({"record": "check", "what": f"model {name}", "ok": ok, "params_torch": params,
-              "params_ours": expected.get(name), "output_shape": shape})
+              "params_ours": expected.get(name), "output_shape": shape, "fwd_flops_torch": forward_flops(model, x)})
         if not ok:
             raise SystemExit(f"torch_side: {name} in PyTorch has {params} parameters and output {shape}; "
                              f"ours has {expected.get(name)} parameters and output [{BATCH}, 10]")
