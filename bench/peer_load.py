@@ -31,3 +31,31 @@ def loadavg():
     """The 1-minute load average (counts this benchmark's own threads too)."""
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
+
+
+# A measurement during which other processes used more than this share of the CPUs counts as contended.
+QUIET_SHARE = 0.10
+
+
+def wait_quiet(max_wait_s, window_s=0.5):
+    """Sleeps until other processes used at most QUIET_SHARE of the CPUs over window_s, for at most max_wait_s
+    seconds (0: do not wait); returns the seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < max_wait_s:
+        before = sample()
+        time.sleep(window_s)
+        if foreign_share(before, sample()) <= QUIET_SHARE:
+            break
+    return round(time.perf_counter() - start, 1)
+
+
+def quietly(measure, max_wait_s):
+    """Runs measure() -> (result, foreign share) on a quiet machine: waits first, and when other processes used more
+    than QUIET_SHARE of the CPUs meanwhile, waits and measures once more. Returns (result, share, seconds waited)."""
+    waited = 0.0
+    for _ in range(2):
+        waited += wait_quiet(max_wait_s)
+        result, share = measure()
+        if share <= QUIET_SHARE:
+            break
+    return result, share, waited

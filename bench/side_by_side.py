@@ -22,8 +22,6 @@ from peer_cases import BY_NAME, CASES, MODELS  # noqa: E402
 
 # glibc malloc that keeps freed memory mapped, so that a step does not page-fault its activations in again.
 TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(16 << 30)}
-# A measurement during which other processes used more than this share of the CPUs is flagged in the table.
-CONTENDED = 0.10
 
 
 def fail(message):
@@ -52,21 +50,32 @@ def json_lines(text):
 class Phases:
     """Runs the parts of the benchmark one after the other and records the load during each."""
 
-    def __init__(self):
+    def __init__(self, max_wait):
         self.records = []
+        self.max_wait = max_wait
 
-    def run(self, label, commands, env=None):
-        """Runs each command in turn (stderr shown as it comes); returns the JSON lines of their stdout."""
-        before, load0, out, rc = peer_load.sample(), peer_load.loadavg(), [], 0
+    def run(self, label, commands, env=None, quietly=False):
+        """Runs each command in turn (stderr shown as it comes); returns the JSON lines of their stdout. `quietly`:
+        each command is one measurement, started on a quiet machine and repeated once if others took the CPUs."""
+        before, load0, out, rc, waited = peer_load.sample(), peer_load.loadavg(), [], 0, 0.0
         for cmd in commands:
-            done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-            out += json_lines(done.stdout)
+            def measure():
+                start = peer_load.sample()
+                done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+                return done, peer_load.foreign_share(start, peer_load.sample())
+            if quietly:
+                done, share, wait = peer_load.quietly(measure, self.max_wait)
+                waited += wait
+            else:
+                done, share = measure()
+            lines = json_lines(done.stdout)
+            out += [dict(r, foreign_cpu_frac=share) if "seconds" in r else r for r in lines]
             rc = rc or done.returncode
             if done.returncode:
                 print(f"side_by_side: {label}: `{' '.join(cmd)}` exited with {done.returncode}", file=sys.stderr)
         after = peer_load.sample()
         self.records.append({"phase": label, "seconds": round(after[2] - before[2], 1), "exit_status": rc,
-                             "foreign_cpu_frac": peer_load.foreign_share(before, after),
+                             "foreign_cpu_frac": peer_load.foreign_share(before, after), "waited_for_quiet_s": waited,
                              "loadavg_start": load0, "loadavg_end": peer_load.loadavg()})
         return out
 
@@ -124,8 +133,8 @@ def join(case, ours, torch_records):
         if versus:
             row["ratio_target"] = versus["seconds"] / mine["seconds"]
             row["met"] = row["ratio_target"] >= case.target.factor
-    used = [r for r in (eager, best, compiled) if r]
-    row["contended"] = any(r.get("foreign_cpu_frac", 0) > CONTENDED for r in used)
+    used = [r for r in (mine, eager, best, compiled) if r]
+    row["contended"] = any(r.get("foreign_cpu_frac", 0) > peer_load.QUIET_SHARE for r in used)
     return row
 
 
@@ -169,6 +178,8 @@ def main():
     ap.add_argument("--threads", type=int, help="threads on both sides (default: OMP_NUM_THREADS, else 2)")
     ap.add_argument("--reps", type=int, help="timed repetitions per case, median reported (default 5, --quick 3)")
     ap.add_argument("--out", help="write the run and the joined rows to this file as JSON lines")
+    ap.add_argument("--max-wait", type=float, default=60.0,
+                    help="seconds to wait, before each measurement, for other processes to leave the CPUs (0: do not)")
     ap.add_argument("--venv", default=os.path.join(ROOT, ".venv-peer"), help="virtual environment with torch")
     ap.add_argument("--tlab", default=os.path.join(ROOT, ".build", "release", "tlab"))
     args = ap.parse_args()
@@ -203,14 +214,14 @@ def main():
     models = our_models(args.tlab)
     env = {k: v for k, v in os.environ.items() if k not in TUNED_MALLOC}
     env["OMP_NUM_THREADS"] = str(args.threads)
-    phases = Phases()
+    phases = Phases(args.max_wait)
 
-    mine = phases.run("ours", our_cases(args.tlab, cases, args.threads, reps), env)
+    mine = phases.run("ours", our_cases(args.tlab, cases, args.threads, reps), env, quietly=True)
     machine = next((r["machine"] for r in mine if "machine" in r), None)
     ours = {r["name"]: r for r in mine if "name" in r and "seconds" in r}
 
     torch_cmd = [python, os.path.join(HERE, "torch_side.py"), "--cases", ",".join(c.name for c in cases),
-                 "--threads", str(args.threads), "--reps", str(reps),
+                 "--threads", str(args.threads), "--reps", str(reps), "--max-wait", str(args.max_wait),
                  "--params", ",".join(f"{k}={v['parameters']}" for k, v in models.items())]
     if args.quick:
         torch_cmd += ["--configs", "eager,channels_last", "--min-rep-s", "0.05", "--min-rep-s-model", "0.2"]
@@ -220,6 +231,7 @@ def main():
     meta = next((r for r in theirs if r.get("record") == "meta"), {})
     checks = [r for r in theirs if r.get("record") == "check"]
     rows = [join(c, ours, [r for r in theirs if r.get("record") == "torch"]) for c in cases]
+    waited = sum(p["waited_for_quiet_s"] for p in phases.records) + sum(r.get("waited_for_quiet_s", 0) for r in theirs)
 
     print(f"CPU: {cpu['model_name']} (family {cpu['family']} model {cpu['model']}), {cpu['cpus']} CPUs, "
           f"{' '.join(cpu['vector_flags'])}")
@@ -231,7 +243,8 @@ def main():
         print(f"PyTorch {meta['torch']} (snntorch {meta['snntorch']}): {'; '.join(torch_blas(meta['torch_config']))}; "
               f"{meta['threads']} threads")
     print("load: " + "; ".join(f"{p['phase']}: other processes used {100 * p['foreign_cpu_frac']:.0f}% of the CPUs "
-                               f"(load average {p['loadavg_start']:.2f} -> {p['loadavg_end']:.2f})" for p in phases.records))
+                               f"(load average {p['loadavg_start']:.2f} -> {p['loadavg_end']:.2f})" for p in phases.records)
+          + f"; waited {waited:.0f} s in all for a quiet machine")
     failed = [c for c in checks if not c["ok"]]
     counts = ", ".join(f"{name} {m['parameters']}" for name, m in models.items())
     print(f"checks: {len(checks) - len(failed)} of {len(checks)} passed (parameter counts {counts}, layer shapes, "
@@ -241,7 +254,8 @@ def main():
         print(line)
     print()
     if any(r["contended"] for r in rows):
-        print(f"* other processes used more than {CONTENDED:.0%} of the CPUs while a PyTorch figure of this row was measured")
+        print(f"* other processes used more than {peer_load.QUIET_SHARE:.0%} of the CPUs while a figure of this row was "
+              "measured (after waiting up to --max-wait seconds for a quiet machine and measuring once more)")
     if args.quick:
         print("--quick: PyTorch best is over eager and channels-last with the default malloc only")
     for row in rows:

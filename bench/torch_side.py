@@ -351,6 +351,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-rep-s", type=float, default=0.2)
     ap.add_argument("--min-rep-s-model", type=float, default=1.0)
+    ap.add_argument("--max-wait", type=float, default=60.0,
+                    help="seconds to wait, before each measurement, for other processes to leave the CPUs (0: do not)")
     ap.add_argument("--params", default="", help="our parameter counts, e.g. smallcnn=545290,resnet20=269722")
     args = ap.parse_args()
     unknown = [c for c in args.cases.split(",") if c not in BY_NAME]
@@ -379,8 +381,13 @@ def main():
                 t0 = time.perf_counter()
                 body()  # the first call compiles under torch.compile
                 record["first_call_s"] = round(time.perf_counter() - t0, 3)
-                models = case.kind in ("train_step", "inference")
-                record.update(median_seconds(body, args.reps, args.min_rep_s_model if models else args.min_rep_s))
+                min_rep_s = args.min_rep_s_model if case.kind in ("train_step", "inference") else args.min_rep_s
+
+                def measure():
+                    timing = median_seconds(body, args.reps, min_rep_s)
+                    return timing, timing["foreign_cpu_frac"]
+                timing, _, waited = peer_load.quietly(measure, args.max_wait)
+                record.update(timing, waited_for_quiet_s=waited)
             except Exception as e:  # a configuration that fails (e.g. torch.compile without a compiler) is reported
                 record.update(error=f"{type(e).__name__}: {e}"[:1000], traceback=traceback.format_exc()[-2000:])
             emit(record)
