@@ -353,7 +353,7 @@ def main():
     ap.add_argument("--min-rep-s-model", type=float, default=1.0)
     ap.add_argument("--max-wait", type=float, default=60.0,
                     help="seconds to wait, before each measurement, for other processes to leave the CPUs (0: do not)")
-    ap.add_argument("--params", default="", help="our parameter counts, e.g. smallcnn=545290,resnet20=269722")
+    ap.add_argument("--params", default="", help="our parameter counts, e.g. smallcnn=421834,resnet20=269722")
     args = ap.parse_args()
     unknown = [c for c in args.cases.split(",") if c not in BY_NAME]
     if unknown:
