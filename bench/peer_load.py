@@ -39,23 +39,34 @@ QUIET_SHARE = 0.10
 
 def wait_quiet(max_wait_s, window_s=0.5):
     """Sleeps until other processes used at most QUIET_SHARE of the CPUs over window_s, for at most max_wait_s
-    seconds (0: do not wait); returns the seconds waited."""
+    seconds; returns (seconds waited, whether the machine was quiet)."""
     start = time.perf_counter()
     while time.perf_counter() - start < max_wait_s:
         before = sample()
         time.sleep(window_s)
         if foreign_share(before, sample()) <= QUIET_SHARE:
-            break
-    return round(time.perf_counter() - start, 1)
+            return round(time.perf_counter() - start, 1), True
+    return round(time.perf_counter() - start, 1), False
 
 
-def quietly(measure, max_wait_s):
-    """Runs measure() -> (result, foreign share) on a quiet machine: waits first, and when other processes used more
-    than QUIET_SHARE of the CPUs meanwhile, waits and measures once more. Returns (result, share, seconds waited)."""
-    waited = 0.0
-    for _ in range(2):
-        waited += wait_quiet(max_wait_s)
-        result, share = measure()
-        if share <= QUIET_SHARE:
-            break
-    return result, share, waited
+class QuietWaiter:
+    """Starts measurements on a quiet machine, waiting at most `budget_s` seconds in all over a run."""
+
+    def __init__(self, budget_s):
+        self.left = max(0.0, budget_s)
+        self.waited = 0.0
+
+    def quietly(self, measure):
+        """Runs measure() -> (result, foreign share) once other processes have left the CPUs; when they used more than
+        QUIET_SHARE meanwhile and waiting had found a quiet machine, waits and measures once more.
+        Returns (result, share, seconds waited)."""
+        waited = 0.0
+        for _ in range(2):
+            w, quiet = wait_quiet(self.left)
+            self.left -= w
+            waited += w
+            result, share = measure()
+            if share <= QUIET_SHARE or not quiet:
+                break
+        self.waited += waited
+        return result, share, waited

@@ -50,9 +50,9 @@ def json_lines(text):
 class Phases:
     """Runs the parts of the benchmark one after the other and records the load during each."""
 
-    def __init__(self, max_wait):
+    def __init__(self, waiter):
         self.records = []
-        self.max_wait = max_wait
+        self.waiter = waiter
 
     def run(self, label, commands, env=None, quietly=False):
         """Runs each command in turn (stderr shown as it comes); returns the JSON lines of their stdout. `quietly`:
@@ -64,7 +64,7 @@ class Phases:
                 done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
                 return done, peer_load.foreign_share(start, peer_load.sample())
             if quietly:
-                done, share, wait = peer_load.quietly(measure, self.max_wait)
+                done, share, wait = self.waiter.quietly(measure)
                 waited += wait
             else:
                 done, share = measure()
@@ -178,8 +178,8 @@ def main():
     ap.add_argument("--threads", type=int, help="threads on both sides (default: OMP_NUM_THREADS, else 2)")
     ap.add_argument("--reps", type=int, help="timed repetitions per case, median reported (default 5, --quick 3)")
     ap.add_argument("--out", help="write the run and the joined rows to this file as JSON lines")
-    ap.add_argument("--max-wait", type=float, default=60.0,
-                    help="seconds to wait, before each measurement, for other processes to leave the CPUs (0: do not)")
+    ap.add_argument("--max-wait", type=float, default=300.0,
+                    help="seconds to wait in all, before measurements, for other processes to leave the CPUs (0: do not)")
     ap.add_argument("--venv", default=os.path.join(ROOT, ".venv-peer"), help="virtual environment with torch")
     ap.add_argument("--tlab", default=os.path.join(ROOT, ".build", "release", "tlab"))
     args = ap.parse_args()
@@ -214,24 +214,32 @@ def main():
     models = our_models(args.tlab)
     env = {k: v for k, v in os.environ.items() if k not in TUNED_MALLOC}
     env["OMP_NUM_THREADS"] = str(args.threads)
-    phases = Phases(args.max_wait)
+    waiter = peer_load.QuietWaiter(args.max_wait)
+    phases = Phases(waiter)
 
     mine = phases.run("ours", our_cases(args.tlab, cases, args.threads, reps), env, quietly=True)
     machine = next((r["machine"] for r in mine if "machine" in r), None)
     ours = {r["name"]: r for r in mine if "name" in r and "seconds" in r}
 
-    torch_cmd = [python, os.path.join(HERE, "torch_side.py"), "--cases", ",".join(c.name for c in cases),
-                 "--threads", str(args.threads), "--reps", str(reps), "--max-wait", str(args.max_wait),
-                 "--params", ",".join(f"{k}={v['parameters']}" for k, v in models.items())]
-    if args.quick:
-        torch_cmd += ["--configs", "eager,channels_last", "--min-rep-s", "0.05", "--min-rep-s-model", "0.2"]
-    theirs = phases.run("pytorch", [torch_cmd], env)
+    def torch_side(label, environment):
+        """One run of torch_side.py, which may wait for a quiet machine as long as the run's budget has left."""
+        cmd = [python, os.path.join(HERE, "torch_side.py"), "--cases", ",".join(c.name for c in cases),
+               "--threads", str(args.threads), "--reps", str(reps), "--max-wait", f"{waiter.left:.1f}",
+               "--params", ",".join(f"{k}={v['parameters']}" for k, v in models.items())]
+        if args.quick:
+            cmd += ["--configs", "eager,channels_last", "--min-rep-s", "0.05", "--min-rep-s-model", "0.2"]
+        records = phases.run(label, [cmd], environment)
+        wait = sum(r.get("waited_for_quiet_s", 0) for r in records)
+        waiter.left -= wait
+        waiter.waited += wait
+        return records
+
+    theirs = torch_side("pytorch", env)
     if not args.quick:
-        theirs += phases.run("pytorch, tuned malloc", [torch_cmd], dict(env, **TUNED_MALLOC))
+        theirs += torch_side("pytorch, tuned malloc", dict(env, **TUNED_MALLOC))
     meta = next((r for r in theirs if r.get("record") == "meta"), {})
     checks = [r for r in theirs if r.get("record") == "check"]
     rows = [join(c, ours, [r for r in theirs if r.get("record") == "torch"]) for c in cases]
-    waited = sum(p["waited_for_quiet_s"] for p in phases.records) + sum(r.get("waited_for_quiet_s", 0) for r in theirs)
 
     print(f"CPU: {cpu['model_name']} (family {cpu['family']} model {cpu['model']}), {cpu['cpus']} CPUs, "
           f"{' '.join(cpu['vector_flags'])}")
@@ -244,7 +252,7 @@ def main():
               f"{meta['threads']} threads")
     print("load: " + "; ".join(f"{p['phase']}: other processes used {100 * p['foreign_cpu_frac']:.0f}% of the CPUs "
                                f"(load average {p['loadavg_start']:.2f} -> {p['loadavg_end']:.2f})" for p in phases.records)
-          + f"; waited {waited:.0f} s in all for a quiet machine")
+          + f"; waited {waiter.waited:.0f} s in all for a quiet machine (--max-wait {args.max_wait:g})")
     failed = [c for c in checks if not c["ok"]]
     counts = ", ".join(f"{name} {m['parameters']}" for name, m in models.items())
     print(f"checks: {len(checks) - len(failed)} of {len(checks)} passed (parameter counts {counts}, layer shapes, "
@@ -255,7 +263,7 @@ def main():
     print()
     if any(r["contended"] for r in rows):
         print(f"* other processes used more than {peer_load.QUIET_SHARE:.0%} of the CPUs while a figure of this row was "
-              "measured (after waiting up to --max-wait seconds for a quiet machine and measuring once more)")
+              "measured (waiting for a quiet machine and measuring once more did not help, or --max-wait ran out)")
     if args.quick:
         print("--quick: PyTorch best is over eager and channels-last with the default malloc only")
     for row in rows:

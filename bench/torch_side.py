@@ -351,8 +351,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-rep-s", type=float, default=0.2)
     ap.add_argument("--min-rep-s-model", type=float, default=1.0)
-    ap.add_argument("--max-wait", type=float, default=60.0,
-                    help="seconds to wait, before each measurement, for other processes to leave the CPUs (0: do not)")
+    ap.add_argument("--max-wait", type=float, default=300.0,
+                    help="seconds to wait in all, before measurements, for other processes to leave the CPUs (0: do not)")
     ap.add_argument("--params", default="", help="our parameter counts, e.g. smallcnn=421834,resnet20=269722")
     args = ap.parse_args()
     unknown = [c for c in args.cases.split(",") if c not in BY_NAME]
@@ -370,6 +370,7 @@ def main():
     check_models(expected)
     check_convs()
     check_lif()
+    waiter = peer_load.QuietWaiter(args.max_wait)
     for name in args.cases.split(","):
         case = BY_NAME[name]
         for config in (c for c in configs if c in APPLIES[case.kind]):
@@ -386,7 +387,7 @@ def main():
                 def measure():
                     timing = median_seconds(body, args.reps, min_rep_s)
                     return timing, timing["foreign_cpu_frac"]
-                timing, _, waited = peer_load.quietly(measure, args.max_wait)
+                timing, _, waited = waiter.quietly(measure)
                 record.update(timing, waited_for_quiet_s=waited)
             except Exception as e:  # a configuration that fails (e.g. torch.compile without a compiler) is reported
                 record.update(error=f"{type(e).__name__}: {e}"[:1000], traceback=traceback.format_exc()[-2000:])
