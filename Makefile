@@ -9,7 +9,7 @@ SWIFT ?= swift
 # manifest cache would keep an old list after a folder is added, so the manifest is read afresh every time.
 SWIFTPM := --manifest-cache none
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test bench bench-peer clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,6 +36,14 @@ test: deps
 
 bench: release
 	.build/release/tlab bench --json
+
+# TrainingLab beside PyTorch on this machine, one after the other, in one table (README, "Side-by-side benchmark").
+# Sets up PyTorch in $(PEER_VENV) the first time. `make bench-peer PEER_ARGS=--quick` for a check in well under a minute.
+PEER_VENV := .venv-peer
+PEER_ARGS ?=
+bench-peer: release
+	sh bench/peer_venv.sh $(PEER_VENV)
+	python3 bench/side_by_side.py --venv $(PEER_VENV) --out runs/bench-peer.jsonl $(PEER_ARGS)
 
 clean:
 	rm -rf .build
