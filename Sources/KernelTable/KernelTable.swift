@@ -22,6 +22,7 @@ public enum KernelTable {
          "platform, memory, errors and threads: not numeric kernels"),
         (["tl_methods_list", "tl_method_describe", "tl_run_*", "tl_set_plugin_path", "tl_string_free", "tl_plugin_*"],
          "the host and plugin API (traininglab.h, tl_plugin.h), tested by the C client and the plugin tests"),
+        (["tl_mpi_transport_table"], "the MPI transport of the separately loaded backend library (tl_mpi.h), tested over mpirun by MPIRunTests"),
     ]
 }
 
