@@ -62,10 +62,15 @@ public final class FedLoGe: FederatedMethod {
     public func run(_ context: MethodContext) throws -> MethodOutcome {
         self.context = context
         var sse: SparseETF?
-        let network = try DecoupledHeadNetwork(splitting: context.makeModel()) { classes, features in
-            sse = try SparseETF(features: features, classes: classes, seed: context.seed("sse-c"), settings: self.etf)
-            return sse!.weight
+        let construction = Stopwatch()
+        // The heads the split adds (the frozen classifier's placeholder, the server's local head) draw from the run seed too.
+        let network = try ParameterInit.withSeed(context.seed("fedloge-heads")) {
+            try DecoupledHeadNetwork(splitting: context.makeModel()) { classes, features in
+                sse = try SparseETF(features: features, classes: classes, seed: context.seed("sse-c"), settings: self.etf)
+                return sse!.weight
+            }
         }
+        let constructionSeconds = construction.seconds
         configure(network, head: realign ? .realigned : .auxiliary)
         let geometry = try SparseETF.Geometry(rows: network.frozen.weight)
         context.log("SSE-C: \(geometry.json.serialized()), refinement objective \(sse!.initialLoss) -> \(sse!.finalLoss)")
@@ -76,6 +81,7 @@ public final class FedLoGe: FederatedMethod {
         frozen.set("unchanged", .bool(network.frozen.weight.scalars == sse!.weight.scalars && network.frozen.bias!.scalars.allSatisfy { $0 == 0 }))
         frozen.set("initial_objective", .number(sse!.initialLoss))
         frozen.set("final_objective", .number(sse!.finalLoss))
+        frozen.set("seconds", .number(constructionSeconds))
         let generic = try driver.localAccuracies { _ in network }
         outcome.report += [
             ("heads", .object(try headMetrics(network).map { ($0.0.rawValue, $0.1.json) })),
