@@ -18,6 +18,7 @@
 #include "tl_ops.h"
 #include "tl_explog.h"
 #include "tl_linalg.h"
+#include "tl_etf.h"
 #include "tl_tensor.h"
 #include "tl_sample.h"
 #include "tl_bench.h"

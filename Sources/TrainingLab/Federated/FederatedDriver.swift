@@ -12,7 +12,8 @@ import Foundation
 ///         failures: reported with id and reason; successes in client id order
 ///         if successes >= min_clients: strategy.aggregate(successes, failures); keep their client states
 ///         else: keep the previous global model and client states
-///         every eval_every rounds and at the end: global test metrics, per-client local test metrics
+///         every eval_every rounds and at the end: global test metrics, each client's personal model
+///             (strategy.personalModel) on its local test set, absent classes masked
 ///         metrics.jsonl line of the round, checkpoint, stop if the --stop-after budget (in rounds) is used
 ///
 /// A round's outcome depends only on the run seed, the round, the global model and the server and client
@@ -33,6 +34,8 @@ public final class FederatedDriver {
     let localTests: [Dataset]?
     var nextRound = 0
     var evaluations: [(round: Int, accuracy: Double)] = []
+    /// Mean local accuracy of the last evaluation (with local test sets).
+    var localAccuracy: Double?
     var failedClients = 0
     var skippedRounds = 0
 
@@ -94,7 +97,7 @@ public final class FederatedDriver {
             }
         }
         let lastThree = evaluations.suffix(3).map(\.accuracy)
-        let report: [(String, JSONValue)] = [
+        var report: [(String, JSONValue)] = [
             ("rounds", .number(Double(settings.rounds))), ("clients", .number(Double(clients.count))),
             ("clients_per_round", .number(Double(settings.clientsPerRound))),
             ("failed_clients", .number(Double(failedClients))), ("skipped_rounds", .number(Double(skippedRounds))),
@@ -103,6 +106,7 @@ public final class FederatedDriver {
             ("split", .object([("samples", .array(clients.map { .number(Double($0.count)) })),
                                ("class_histograms", .array(histograms.map { .array($0.map { .number(Double($0)) }) }))])),
         ]
+        if let localAccuracy { report.append(("local_accuracy", .number(localAccuracy))) }
         return MethodOutcome(model: server.model, report: report + (try strategy.report(server)), evaluation: lastEvaluation)
     }
 
@@ -173,11 +177,10 @@ public final class FederatedDriver {
             evaluations.append((r, report.test.accuracy))
             line.set("test_accuracy", .number(report.test.accuracy))
             line.set("test_nll", .number(report.test.nll))
-            if let localTests {
-                let accuracies = try localTests.map {
-                    try Evaluation.metrics(of: server.model, on: $0, normalization: context.config.inputNormalization).accuracy
-                }
-                line.set("local_accuracy", .number(accuracies.reduce(0, +) / Double(accuracies.count)))
+            if localTests != nil {
+                let accuracies = try localAccuracies { try strategy.personalModel($0, state: clientStates[$0], server: server) }
+                localAccuracy = accuracies.reduce(0, +) / Double(accuracies.count)
+                line.set("local_accuracy", .number(localAccuracy!))
                 line.set("local_accuracies", .array(accuracies.map(JSONValue.number)))
             }
         }
@@ -185,6 +188,17 @@ public final class FederatedDriver {
         line.set("label", .string(context.label))
         try context.metrics.append(line)
         return evaluation
+    }
+
+    /// Accuracy of `model(k)` on client k's local test set, for every client k: predictions are restricted to
+    /// the classes of the client's training data (the others' logits count as -infinity; FedLoGe's protocol,
+    /// with absence decided from the training histogram, not the test labels). Needs `local_test`.
+    public func localAccuracies(_ model: (Int) throws -> Module) throws -> [Double] {
+        guard let localTests else { throw ConfigError("local accuracies need local test sets: set the run option local_test=N") }
+        return try localTests.enumerated().map { k, test in
+            let logits = try Evaluation.logits(of: model(k), on: test, normalization: context.config.inputNormalization)
+            return try top1Accuracy(logits: logits, labels: test.labels, classes: test.classCount, allowed: histograms[k].map { $0 > 0 })
+        }
     }
 
     /// Prints the class histograms of the first three clients (the whole split goes to report.json).

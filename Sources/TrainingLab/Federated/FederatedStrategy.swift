@@ -30,6 +30,10 @@ public protocol FederatedStrategy: AnyObject {
                    server: FederatedServer) throws -> [(String, JSONValue)]
     /// Keys the strategy adds to report.json after the last round (from the final server state).
     func report(_ server: FederatedServer) throws -> [(String, JSONValue)]
+    /// Server side, at evaluation rounds with local test sets (`local_test`): the model client `client` is
+    /// evaluated with, built from its kept state (nil before its first aggregated round). Default: the global
+    /// model (FedAvg's "personalised" accuracy); a method with personal heads returns the client's model.
+    func personalModel(_ client: Int, state: ClientState?, server: FederatedServer) throws -> Module
 }
 
 extension FederatedStrategy {
@@ -45,6 +49,7 @@ extension FederatedStrategy {
         return []
     }
     public func report(_ server: FederatedServer) throws -> [(String, JSONValue)] { [] }
+    public func personalModel(_ client: Int, state: ClientState?, server: FederatedServer) throws -> Module { server.model }
 }
 
 /// A federated method whose run is the round driver over the run's model with itself as the strategy (FedAvg,

@@ -46,7 +46,8 @@ public final class MethodContext {
         self.models = models
         metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
         evaluator = Evaluator(normalization: config.inputNormalization,
-                              trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil)
+                              trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
+                              shotSplit: (try? ShotSplit(named: config.shotSplit)) ?? .standard)  // RunConfig accepts only named splits
     }
 
     /// Where the recording loop of `stage` keeps its checkpoint: checkpoint.safetensors for the main loop

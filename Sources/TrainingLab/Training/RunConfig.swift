@@ -26,6 +26,8 @@ public struct RunConfig: Equatable, Sendable {
     /// Before the final evaluation, recompute every BatchNorm's running statistics from this many training
     /// batches (0: keep the statistics training left).
     public var bnRecalibration = 0
+    /// How many/medium/few accuracy groups the classes of long-tailed data (`ShotSplit.named`).
+    public var shotSplit = "thresholds"
 
     // Federated runs (methods that train clients). An epoch of such a run is one communication round:
     // `epochs` rounds, `lr` the peak of the round schedule, `batch_size` the clients' local batch.
@@ -125,6 +127,8 @@ public struct RunConfig: Equatable, Sendable {
         string("eval_metrics", \.evalMetrics, "comma-separated registered evaluation metrics computed on the final model"),
         string("augment", \.augment, "comma-separated registered augmentations applied after crop and flip in training"),
         int("bn_recalibration", \.bnRecalibration, min: 0, "training batches that recompute BatchNorm statistics before the final evaluation (0: off)"),
+        string("shot_split", \.shotSplit, choices: ShotSplit.named.map(\.0),
+               "many/medium/few groups of long-tailed data: thresholds (> 100, < 20 training samples), terciles, cumulative (75 % / 95 % of the samples)"),
         int("clients_per_round", \.clientsPerRound, min: 1, "federated: clients sampled per round (an epoch is a round)"),
         int("local_steps", \.localSteps, min: 0, "federated: local steps per client and round (0: local_epochs full passes)"),
         int("local_epochs", \.localEpochs, min: 1, "federated: local passes over the client's data when local_steps is 0"),

@@ -18,6 +18,17 @@ private final class Recorder: FederatedStrategy {
     }
 }
 
+/// A FedAvg strategy whose personal model is the global model, recording which clients were asked for one
+/// and whether the server held state for them.
+private final class PersonalRecorder: FederatedStrategy {
+    var asked: [(client: Int, hasState: Bool)] = []
+
+    func personalModel(_ client: Int, state: ClientState?, server: FederatedServer) throws -> Module {
+        asked.append((client, state != nil))
+        return server.model
+    }
+}
+
 private final class Messages: ProgressSink {
     var lines: [String] = []
     func report(_ event: JSONValue) { if let message = event["message"]?.stringValue { lines.append(message) } }
@@ -92,6 +103,32 @@ final class FederatedDriverTests: XCTestCase {
         XCTAssertNotNil(line["test_accuracy"])
         XCTAssertEqual(JSONValue.object(outcome.report)["evaluations"]?.arrayValue?.count, 3)
         XCTAssertNotNil(outcome.evaluation, "the last round's evaluation is handed to the host")
+    }
+
+    /// Every evaluation asks the strategy for each client's personal model (with the state the server keeps for
+    /// it) and scores it on the client's local test set with the classes absent from its training data masked.
+    func testLocalEvaluationUsesPersonalModelsAndMasksAbsentClasses() throws {
+        let context = try self.context(["local_test": 20, "epochs": 2, "clients_per_round": 2], dataset: ",clients=3,alpha=0.1")
+        let strategy = PersonalRecorder()
+        let (driver, outcome) = try run(context, strategy)
+        XCTAssertEqual(strategy.asked.map(\.client), [0, 1, 2, 0, 1, 2], "all clients, at both evaluations")
+        let first = Set(driver.sampledClients(round: 0))
+        XCTAssertEqual(strategy.asked.prefix(3).map(\.hasState), (0..<3).map(first.contains), "state only after an aggregated round")
+
+        let data = context.data
+        let histograms = FederatedSplit.classHistograms(data.clients!, labels: data.train.labels, classCount: data.classCount)
+        XCTAssertTrue(histograms.contains { $0.contains(0) }, "alpha 0.1 leaves some client without some class, so masking matters")
+        let sets = try FederatedSplit.proportionalTestSets(testLabels: data.test.labels, classCount: data.classCount, histograms: histograms,
+                                                           size: 20, seed: data.spec.dataSeed)
+        let expected = try sets.enumerated().map { k, positions -> Double in
+            let test = try data.test.subset(positions, name: "local\(k)")
+            let logits = try Evaluation.logits(of: driver.server.model, on: test, normalization: context.config.inputNormalization)
+            return try top1Accuracy(logits: logits, labels: test.labels, classes: data.classCount, allowed: histograms[k].map { $0 > 0 })
+        }
+        let line = context.metrics.lines.last!
+        XCTAssertEqual(line["local_accuracies"]?.arrayValue?.compactMap(\.doubleValue), expected)
+        XCTAssertEqual(try driver.localAccuracies { _ in driver.server.model }, expected)
+        XCTAssertEqual(JSONValue.object(outcome.report)["local_accuracy"]?.doubleValue, expected.reduce(0, +) / 3)
     }
 
     func testResumedRunEqualsUninterruptedOneWithFailuresAndClientState() throws {

@@ -28,6 +28,8 @@ final class MethodSuiteTests: XCTestCase {
         Row(name: "fedsam", settings: FedSWATests.suiteSettings),
         Row(name: "fedswa", settings: FedSWATests.suiteSettings),
         Row(name: "fedmoswa", settings: FedSWATests.suiteSettings),
+        // Resuming after round 0 needs the local heads (client state) and rebuilds SSE-C from the run seed.
+        Row(name: "fedloge", settings: FedLoGeTests.suiteSettings, options: FedLoGeTests.suiteOptions),
     ]
 
     static let data = LearnableIDXDataset(train: 256, test: 128)
