@@ -69,7 +69,8 @@ class Phases:
             else:
                 done, share = measure()
             lines = json_lines(done.stdout)
-            out += [dict(r, foreign_cpu_frac=share) if "seconds" in r else r for r in lines]
+            # A quiet command is one measurement: its share is the records'. torch_side.py measures its own.
+            out += [dict(r, foreign_cpu_frac=share) if quietly and "seconds" in r else r for r in lines]
             rc = rc or done.returncode
             if done.returncode:
                 print(f"side_by_side: {label}: `{' '.join(cmd)}` exited with {done.returncode}", file=sys.stderr)
@@ -214,6 +215,9 @@ def main():
     models = our_models(args.tlab)
     env = {k: v for k, v in os.environ.items() if k not in TUNED_MALLOC}
     env["OMP_NUM_THREADS"] = str(args.threads)
+    # torch.compile compiles in its own process (and the compilers it starts, waited for), not in a pool of worker
+    # processes that outlive their jobs: the load figures would count the pool's work as other processes'.
+    env["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
     waiter = peer_load.QuietWaiter(args.max_wait)
     phases = Phases(waiter)
 
