@@ -23,7 +23,7 @@
 #ifndef TL_PLUGIN_H
 #define TL_PLUGIN_H
 
-#define TL_PLUGIN_ABI_VERSION 5
+#define TL_PLUGIN_ABI_VERSION 6
 #define TL_PLUGIN_HANDSHAKE_SYMBOL "tl_plugin_handshake"
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_entry"
 #define TL_PLUGIN_TEST_FIXTURE_SYMBOL "tl_plugin_test_fixture"

@@ -3,7 +3,7 @@ import TrainingLab
 
 /// Small dense linear algebra (include/tl_linalg.h) against plain elimination and Householder loops in Double.
 extension KernelTable {
-    static var linalg: [KernelRow] { [logdet, qr, luInverse] }
+    static var linalg: [KernelRow] { [logdet, qr, luInverse, etfAngleObjective] }
 
     private static var logdet: KernelRow {
         let shape = { (n: Int, k: Int, ridge: Double) -> KernelShape in ["n": Double(n), "k": Double(k), "ridge": ridge] }
@@ -75,6 +75,39 @@ extension KernelTable {
                 return c
             })
     }
+
+    private static var etfAngleObjective: KernelRow {
+        let shape = { (d: Int, c: Int) -> KernelShape in ["d": Double(d), "c": Double(c)] }
+        return KernelRow(
+            name: "etf_angle_objective", family: "linalg", forward: "tl_etf_angle_objective",
+            backward: "tl_etf_angle_objective (gradient output)",
+            reference: "Swift: the SSE-C objective from its definition (column norms, max cosine per class, acos), in Double",
+            tolerance: Tolerance(abs: 1e-9, rel: 1e-10), backwardTolerance: Tolerance(abs: 2e-3, rel: 1e-2),
+            finiteDifferences: FiniteDifferences(step: 1e-3, tolerance: Tolerance(abs: 2e-3, rel: 1e-2), shapes: [shape(7, 4), shape(3, 3)]),
+            shapes: [shape(7, 4), shape(16, 10), shape(3, 3), shape(128, 10)], benchShapes: [shape(128, 10)],
+            work: { s in
+                let flops = 2 * s.value("d") * s.value("c") * s.value("c")
+                return (.flops(flops), .flops(2 * flops))
+            },
+            note: "FedLoGe's SSE-C refinement (norm 0.1, limit 0.99999); the backward is the same call's gradient output times the upstream",
+            make: { s in
+                let (d, classes) = (s.int("d"), s.int("c")), c = KernelCase()
+                let m = c.uniform("m", d * classes, gradient: true)
+                let value = c.output("loss", 1, .f64, gradient: true)
+                c.forward {
+                    var scratch = [Float](repeating: 0, count: d * classes)
+                    return tl_etf_angle_objective(value.f64, &scratch, m.f, d, classes, 0.1, 0.99999)
+                }
+                c.backward {
+                    var scratch = 0.0
+                    let status = tl_etf_angle_objective(&scratch, m.grad.f, m.f, d, classes, 0.1, 0.99999)
+                    for i in 0..<(d * classes) { m.grad.f[i] *= value.up.f[0] }
+                    return status
+                }
+                c.reference { ["loss": [Reference.etfAngleObjective(m.values, d: d, classes: classes, norm: 0.1, limit: 0.99999)]] }
+                return c
+            })
+    }
 }
 
 extension Reference {
@@ -141,5 +174,26 @@ extension Reference {
             }
         }
         return (q, r)
+    }
+}
+
+extension Reference {
+    /// FedLoGe's SSE-C objective of m (d, classes) row-major, column k = class vector m_k:
+    /// sum_k (||m_k|| - norm)^2 - mean_k acos(clamp(max_{j != k} cos(m_k, m_j), -limit, limit)).
+    public static func etfAngleObjective(_ m: [Double], d: Int, classes: Int, norm: Double, limit: Double) -> Double {
+        func column(_ k: Int) -> [Double] { (0..<d).map { m[$0 * classes + k] } }
+        func length(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        var loss = 0.0
+        for k in 0..<classes {
+            let a = column(k)
+            loss += (length(a) - norm) * (length(a) - norm)
+            var best = -Double.infinity
+            for j in 0..<classes where j != k {
+                let b = column(j)
+                best = max(best, zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } / (length(a) * length(b)))
+            }
+            loss -= Foundation.acos(min(max(best, -limit), limit)) / Double(classes)
+        }
+        return loss
     }
 }
