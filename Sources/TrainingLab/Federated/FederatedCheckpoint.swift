@@ -20,8 +20,8 @@ extension FederatedDriver {
             ("server_values", server.values), ("server_vectors", serverLayouts), ("clients", .object(states)),
             ("evaluations", .array(evaluations.map { .array([.number(Double($0.round)), .number($0.accuracy)]) })),
             ("failed_clients", .number(Double(failedClients))), ("skipped_rounds", .number(Double(skippedRounds))),
-            ("run_cost", context.cost.json), ("run_metrics", .array(context.metrics.lines)),
-        ])
+            ("run_cost", context.cost.json),
+        ] + context.metrics.checkpointEntries)
         try SafeTensors.write(tensors, metadata: ["federated": state.serialized()], to: url)
     }
 
@@ -49,6 +49,6 @@ extension FederatedDriver {
         failedClients = Int(state["failed_clients"]?.doubleValue ?? 0)
         skippedRounds = Int(state["skipped_rounds"]?.doubleValue ?? 0)
         context.cost.restore(state["run_cost"])
-        try context.metrics.restore(state["run_metrics"]?.arrayValue ?? [])
+        try context.metrics.restore(from: state)
     }
 }

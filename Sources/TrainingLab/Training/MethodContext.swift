@@ -44,7 +44,7 @@ public final class MethodContext {
         self.progress = progress
         self.label = label
         self.models = models
-        metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
+        metrics = MetricsLog(directory: outputDirectory, progress: progress)
         evaluator = Evaluator(normalization: config.inputNormalization,
                               trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
                               shotSplit: (try? ShotSplit(named: config.shotSplit)) ?? .standard)  // RunConfig accepts only named splits

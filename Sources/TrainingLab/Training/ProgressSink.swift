@@ -12,6 +12,8 @@ public final class ConsoleProgress: ProgressSink {
     private let interactive: Bool
     private let handle: FileHandle
     private var barShown = false
+    private var rate = ProgressRate()
+    private let clock = Stopwatch()
 
     public init(handle: FileHandle = .standardError) {
         self.handle = handle
@@ -21,13 +23,13 @@ public final class ConsoleProgress: ProgressSink {
     public func report(_ event: JSONValue) {
         switch event["event"]?.stringValue {
         case "batch":
-            guard interactive, let done = event["batch"]?.doubleValue, let total = event["batches"]?.doubleValue, total > 0 else { return }
-            let width = 30, filled = Int(Double(width) * done / total)
-            let epoch = Int(event["epoch"]?.doubleValue ?? 0) + 1
-            let loss = event["loss"]?.doubleValue.map { String(format: " loss %.4f", $0) } ?? ""
-            write("\r\(event["label"]?.stringValue ?? "") epoch \(epoch) [\(String(repeating: "=", count: filled))\(String(repeating: " ", count: width - filled))] \(Int(done))/\(Int(total))\(loss)")
+            guard interactive else { return }
+            rate.batch(event, at: clock.seconds)
+            guard let line = ConsoleProgress.bar(event, rate: rate) else { return }
+            write("\r\(line)\u{1B}[K")
             barShown = true
         case "epoch":
+            rate.epoch(event)
             if barShown { write("\r\u{1B}[K"); barShown = false }
             write(ConsoleProgress.summary(event) + "\n")
         default:
@@ -36,7 +38,24 @@ public final class ConsoleProgress: ProgressSink {
         }
     }
 
-    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s" from an epoch (or federated round) event.
+    /// "label epoch 3/10 [=====     ] 120/469 loss 0.4123  1830 img/s  ETA 1:23" from a batch event; nil without
+    /// a batch count. Throughput and ETA appear once the rate has two events of the epoch.
+    public static func bar(_ e: JSONValue, rate: ProgressRate) -> String? {
+        guard let done = e["batch"]?.doubleValue, let total = e["batches"]?.doubleValue, total > 0 else { return nil }
+        let width = 30, filled = min(max(Int(Double(width) * done / total), 0), width)
+        let epoch = Int(e["epoch"]?.doubleValue ?? 0) + 1
+        var parts = [(e["label"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 },
+                     "epoch \(epoch)" + (e["epochs"]?.doubleValue.map { "/\(Int($0))" } ?? ""),
+                     "[\(String(repeating: "=", count: filled))\(String(repeating: " ", count: width - filled))] \(Int(done))/\(Int(total))"]
+        parts.append(e["loss"]?.doubleValue.map { String(format: "loss %.4f", $0) })
+        parts.append(rate.imagesPerSecond.map { String(format: "%.0f img/s", $0) })
+        if let epochs = e["epochs"]?.doubleValue, let left = rate.secondsLeft(batches: total, epochs: Int(epochs)) {
+            parts.append("ETA \(ProgressRate.duration(left))")
+        }
+        return parts.compactMap { $0 }.joined(separator: "  ")
+    }
+
+    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s 1830 img/s" from an epoch (or federated round) event.
     static func summary(_ e: JSONValue) -> String {
         func num(_ key: String, _ format: String) -> String? { e[key]?.doubleValue.map { String(format: format, $0) } }
         var parts: [String] = []
@@ -48,6 +67,9 @@ public final class ConsoleProgress: ProgressSink {
         num("test_accuracy", "%.4f").map { parts.append("test acc \($0)") }
         num("lr", "%.4g").map { parts.append("lr \($0)") }
         num("seconds", "%.1f").map { parts.append("\($0) s") }
+        if let samples = e["samples"]?.doubleValue, let seconds = e["seconds"]?.doubleValue, seconds > 0 {
+            parts.append(String(format: "%.0f img/s", samples / seconds))
+        }
         return parts.joined(separator: "  ")
     }
 

@@ -130,7 +130,8 @@ public final class Trainer {
             }
             if b % 10 == 0 || b == batches - 1 {
                 context.progress?.report(.object([("event", "batch"), ("label", .string(label)), ("epoch", .number(Double(epoch))),
-                                                  ("batch", .number(Double(b + 1))), ("batches", .number(Double(batches))),
+                                                  ("epochs", .number(Double(config.epochs))), ("batch", .number(Double(b + 1))),
+                                                  ("batches", .number(Double(batches))), ("samples", .number(Double(seen))),
                                                   ("loss", .number(loss ?? .nan))]))
             }
         }

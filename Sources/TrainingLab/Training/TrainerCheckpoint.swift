@@ -29,9 +29,9 @@ extension Trainer {
             ("sample_passes", .number(Double(loop.samplePasses))), ("optimizer_steps", .number(Double(loop.optimizer.stepCount))),
             ("nonfinite_steps", .number(Double(loop.nonfiniteSteps))),
             ("seed", .number(Double(loop.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
-            ("run_cost", context.cost.json), ("run_metrics", .array(context.metrics.lines)),
+            ("run_cost", context.cost.json),
             ("plateau", plateau?.controller.state ?? .null),
-        ])
+        ] + context.metrics.checkpointEntries)
         try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
     }
 
@@ -70,6 +70,6 @@ extension Trainer {
         history = state["history"]?.arrayValue ?? []
         context.cost.restore(state["run_cost"])
         if let plateau { try plateau.controller.restore(state["plateau"] ?? .null) }
-        try context.metrics.restore(state["run_metrics"]?.arrayValue ?? [])
+        try context.metrics.restore(from: state)
     }
 }
