@@ -29,7 +29,8 @@ public struct ChartAxis: Equatable {
         // Multiples of the step (not repeated sums) keep 0.1-steps free of accumulated rounding error.
         ticks = (Int(first)...Int(last)).map { Double($0) * step }
         let largest = max(abs(lower), abs(upper))
-        unit = [1e9, 1e6, 1e3].first { largest >= 10 * $0 } ?? 1
+        // Plain numbers up to 9999; beyond, thousands, millions or billions.
+        unit = largest < 1e4 ? 1 : [1e9, 1e6, 1e3].first { largest >= $0 } ?? 1
         decimals = max(0, min(12, Int((-log10(step / unit)).rounded(.up))))
     }
 

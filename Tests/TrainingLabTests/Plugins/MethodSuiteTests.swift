@@ -73,6 +73,11 @@ final class MethodSuiteTests: XCTestCase {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/" + file), "\(row.name): \(file)")
             }
             XCTAssertEqual(try JSONValue.parse(String(contentsOfFile: dir.path + "/report.json", encoding: .utf8)), report)
+            // The TensorBoard event file holds the numbers of metrics.jsonl, line by line.
+            let events = try runEvents(dir.path), expected = try expectedEvents(metricsOf: dir.path)
+            XCTAssertEqual(events.first?.fileVersion, "brain.Event:2", row.name)
+            XCTAssertEqual(events.dropFirst().map(\.step), expected.map(\.step), "\(row.name): event steps")
+            XCTAssertEqual(events.dropFirst().map(\.values), expected.map(\.values), "\(row.name): event scalars differ from metrics.jsonl")
         }
     }
 
@@ -116,6 +121,7 @@ final class MethodSuiteTests: XCTestCase {
             let first = try makeRun(row, registry, out: pieces.path)
             first.stopAfterEpochs = 1
             try first.execute()
+            let stopped = try runEvents(pieces.path)
             let second = try makeRun(row, registry, out: pieces.path)
             second.resume = true
             try second.execute()
@@ -130,6 +136,16 @@ final class MethodSuiteTests: XCTestCase {
                 }
             }
             XCTAssertEqual(try lines(pieces), try lines(whole), "\(row.name): metrics.jsonl continues across the resume")
+            let events = { (dir: TemporaryDirectory) in
+                try runEvents(dir.path).map { event -> DecodedEvent in
+                    var e = event
+                    e.wallTime = 0
+                    e.values = e.values.filter { !$0.key.hasSuffix("seconds") }
+                    return e
+                }
+            }
+            XCTAssertEqual(try events(pieces), try events(whole), "\(row.name): the event file continues across the resume")
+            XCTAssertEqual(Array(try runEvents(pieces.path).prefix(stopped.count)), stopped, "\(row.name): the resumed event file keeps the recorded events and times")
         }
     }
 }
