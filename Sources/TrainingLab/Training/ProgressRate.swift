@@ -24,11 +24,12 @@ public struct ProgressRate {
         }
     }
 
-    /// Takes an "epoch" event (a metrics line with its "seconds").
-    public mutating func epoch(_ event: JSONValue) {
+    /// Takes an "epoch" event (a metrics line with its "seconds"); returns the images/s of the epoch's training.
+    @discardableResult
+    public mutating func epoch(_ event: JSONValue) -> Double? {
         if let seconds = event["seconds"]?.doubleValue { epochSeconds[event["label"]?.stringValue ?? ""] = seconds }
-        origin = nil
-        latest = nil
+        defer { origin = nil; latest = nil }
+        return imagesPerSecond
     }
 
     /// Images per second in the current epoch; nil until two events of it were seen.

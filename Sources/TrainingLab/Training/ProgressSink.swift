@@ -7,7 +7,8 @@ public protocol ProgressSink: AnyObject {
     func report(_ event: JSONValue)
 }
 
-/// Draws a progress bar on a terminal and plain lines otherwise (logs, CI).
+/// Draws a progress bar with images/s and the time left on a terminal, and plain epoch lines (with the epoch's
+/// training images/s) otherwise (logs, CI).
 public final class ConsoleProgress: ProgressSink {
     private let interactive: Bool
     private let handle: FileHandle
@@ -23,15 +24,14 @@ public final class ConsoleProgress: ProgressSink {
     public func report(_ event: JSONValue) {
         switch event["event"]?.stringValue {
         case "batch":
-            guard interactive else { return }
             rate.batch(event, at: clock.seconds)
-            guard let line = ConsoleProgress.bar(event, rate: rate) else { return }
+            guard interactive, let line = ConsoleProgress.bar(event, rate: rate) else { return }
             write("\r\(line)\u{1B}[K")
             barShown = true
         case "epoch":
-            rate.epoch(event)
+            let speed = rate.epoch(event)
             if barShown { write("\r\u{1B}[K"); barShown = false }
-            write(ConsoleProgress.summary(event) + "\n")
+            write(ConsoleProgress.summary(event, imagesPerSecond: speed) + "\n")
         default:
             if barShown { write("\n"); barShown = false }
             write((event["message"]?.stringValue ?? event.serialized()) + "\n")
@@ -55,8 +55,9 @@ public final class ConsoleProgress: ProgressSink {
         return parts.compactMap { $0 }.joined(separator: "  ")
     }
 
-    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s 1830 img/s" from an epoch (or federated round) event.
-    static func summary(_ e: JSONValue) -> String {
+    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s 1830 img/s" from an epoch (or federated round) event
+    /// and the training throughput measured over the epoch's batches.
+    static func summary(_ e: JSONValue, imagesPerSecond: Double? = nil) -> String {
         func num(_ key: String, _ format: String) -> String? { e[key]?.doubleValue.map { String(format: format, $0) } }
         var parts: [String] = []
         if let label = e["label"]?.stringValue, !label.isEmpty { parts.append(label) }
@@ -67,9 +68,7 @@ public final class ConsoleProgress: ProgressSink {
         num("test_accuracy", "%.4f").map { parts.append("test acc \($0)") }
         num("lr", "%.4g").map { parts.append("lr \($0)") }
         num("seconds", "%.1f").map { parts.append("\($0) s") }
-        if let samples = e["samples"]?.doubleValue, let seconds = e["seconds"]?.doubleValue, seconds > 0 {
-            parts.append(String(format: "%.0f img/s", samples / seconds))
-        }
+        imagesPerSecond.map { parts.append(String(format: "%.0f img/s", $0)) }
         return parts.joined(separator: "  ")
     }
 

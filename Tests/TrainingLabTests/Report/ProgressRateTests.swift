@@ -18,7 +18,8 @@ final class ProgressRateTests: XCTestCase {
         // 0.5 s per batch: 5 batches left in this epoch, 2 epochs of 10 batches after it.
         XCTAssertEqual(try XCTUnwrap(rate.secondsLeft(batches: 10, epochs: 3)), 2.5 + 10, accuracy: 1e-9)
         // Once an epoch has ended, its measured length (evaluation included) stands for the later ones.
-        rate.epoch(.object([("event", "epoch"), ("label", "erm"), ("seconds", 7.0)]))
+        XCTAssertEqual(try XCTUnwrap(rate.epoch(.object([("event", "epoch"), ("label", "erm"), ("seconds", 7.0)]))), 200, accuracy: 1e-9,
+                       "an epoch ends with its training throughput")
         XCTAssertNil(rate.imagesPerSecond, "the rate restarts with each epoch")
         rate.batch(Self.batch(1, epoch: 1, samples: 100), at: 20)
         rate.batch(Self.batch(3, epoch: 1, samples: 300), at: 21)
