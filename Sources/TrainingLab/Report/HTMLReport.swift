@@ -17,6 +17,8 @@ public enum HTMLReport {
         public let key: String
         public let xLabel: String
         public let series: [ChartSeries]
+        /// The first and last x of the stage's lines over all runs.
+        public let xSpan: [Double]
 
         public var title: String { stage.isEmpty ? key : "\(stage) / \(key)" }
         var isMain: Bool { HTMLReport.mainKeys.contains(key) }
@@ -40,15 +42,22 @@ public enum HTMLReport {
         let sorted = order.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
         return sorted.map { id in
             let (stage, key, round) = keys[id]!
-            return Chart(stage: stage, key: key, xLabel: round ? "round" : "epoch", series: runs.flatMap { series(of: $0, stage: stage, key: key) })
+            let xs = runs.flatMap { run in positions(run.lines.filter { MetricScalars.stage(of: $0) == stage }) }
+            return Chart(stage: stage, key: key, xLabel: round ? "round" : "epoch", series: runs.flatMap { series(of: $0, stage: stage, key: key) },
+                         xSpan: xs.isEmpty ? [] : [xs.min()!, xs.max()!])
         }
+    }
+
+    /// The x of each of a stage's lines: the 1-based epoch or round, else the line's place among them.
+    static func positions(_ lines: [JSONValue]) -> [Double] {
+        lines.enumerated().map { Double((MetricScalars.step(of: $1) ?? $0) + 1) }
     }
 
     /// The series of one run for a chart: one for a numeric key, one per element for an array-valued key.
     static func series(of run: ReportRun, stage: String, key: String) -> [ChartSeries] {
         var points: [Int?: [ChartSeries.Point]] = [:]
-        for (position, line) in run.lines.filter({ MetricScalars.stage(of: $0) == stage }).enumerated() {
-            let x = Double((MetricScalars.step(of: line) ?? position) + 1)
+        let lines = run.lines.filter { MetricScalars.stage(of: $0) == stage }
+        for (x, line) in zip(positions(lines), lines) {
             for scalar in MetricScalars.scalars(of: line) where scalar.key == key {
                 points[scalar.index, default: []].append(.init(x: x, y: scalar.value))
             }
@@ -76,7 +85,7 @@ public enum HTMLReport {
             body += "<h2>Loss and accuracy</h2>\n<div class=\"grid main\">" + main.map { figure($0, width: 560, height: 300, legend: true) }.joined() + "</div>\n"
         }
         if !others.isEmpty {
-            body += "<h2>Other metrics per epoch</h2>\n<div class=\"grid small\">" + others.map { figure($0, width: 360, height: 210, legend: false) }.joined() + "</div>\n"
+            body += "<h2>Other metrics</h2>\n<div class=\"grid small\">" + others.map { figure($0, width: 360, height: 210, legend: false) }.joined() + "</div>\n"
         }
         if charts.isEmpty { body += "<p>No numbers per epoch in these runs.</p>\n" }
         return """
@@ -109,7 +118,7 @@ public enum HTMLReport {
     """
 
     static func figure(_ chart: Chart, width: Double, height: Double, legend: Bool) -> String {
-        let svg = SVGChart(series: chart.series, xLabel: chart.xLabel, width: width, height: height).svg
+        let svg = SVGChart(series: chart.series, xLabel: chart.xLabel, width: width, height: height, xSpan: chart.xSpan).svg
         let entries = legend ? "<div class=\"legend\">" + chart.series.map { legendEntry(label: $0.label, color: $0.color, dash: $0.dash) }.joined() + "</div>" : ""
         return "<figure><figcaption>\(HTMLText.escape(chart.title))</figcaption>\(svg)\(entries)</figure>\n"
     }
@@ -169,6 +178,9 @@ public enum HTMLReport {
         return "<h2>Comparison: \(HTMLText.escape(r.method))</h2>\n" + table(caption: caption, header: header, rows: rows)
     }
 
-    /// `digits` significant digits, as `tlab compare` prints them.
-    static func number(_ x: Double, digits: Int = 4) -> String { x.isFinite ? String(format: "%.\(digits)g", x) : "n/a" }
+    /// `digits` significant digits, as `tlab compare` prints them; whole numbers (counts) in full.
+    static func number(_ x: Double, digits: Int = 4) -> String {
+        guard x.isFinite else { return "n/a" }
+        return x == x.rounded() && abs(x) < 1e15 ? String(format: "%.0f", x) : String(format: "%.\(digits)g", x)
+    }
 }

@@ -1,7 +1,8 @@
 /// The plottable numbers of one metrics.jsonl line, read the same way by the TensorBoard event file and by
 /// `tlab report`: every finite number is a scalar named by its key, every array of numbers gives one scalar
 /// per element (precision per layer, accuracy per client), and the epoch or round counters are the step,
-/// not a series. Strings, booleans, objects and non-finite numbers (null in the file) are left out.
+/// not a series. Strings, booleans, objects, non-finite numbers (null in the file) and the federated driver's
+/// lists of client ids are left out.
 public struct MetricScalar: Equatable {
     public let key: String
     /// The element of an array-valued key, nil for a plain number.
@@ -16,8 +17,8 @@ public struct MetricScalar: Equatable {
 }
 
 public enum MetricScalars {
-    /// Keys that say where a line is in the run rather than what was measured.
-    static let counters: Set<String> = ["epoch", "epochs", "round", "rounds"]
+    /// Keys that say where a line is in the run, or which clients took part, rather than what was measured.
+    static let counters: Set<String> = ["epoch", "epochs", "round", "rounds", "clients", "succeeded"]
 
     /// The line's epoch, else its round (0-based); nil when it has neither.
     public static func step(of line: JSONValue) -> Int? {

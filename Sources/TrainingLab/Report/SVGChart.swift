@@ -40,13 +40,16 @@ public struct SVGChart {
     /// Series with at most this many points get a marker on every point.
     static let markerLimit = 40
 
-    public init(series: [ChartSeries], xLabel: String, width: Double = 360, height: Double = 200, integralX: Bool = true) {
+    /// `xSpan`: x values the axis covers even without points there (the run's first and last epoch, so that a
+    /// metric measured once sits where it belongs).
+    public init(series: [ChartSeries], xLabel: String, width: Double = 360, height: Double = 200, integralX: Bool = true,
+                xSpan: [Double] = []) {
         self.series = series
         self.xLabel = xLabel
         self.width = width
         self.height = height
         let points = series.flatMap(\.points)
-        xAxis = ChartAxis(values: points.map(\.x), tickCount: max(2, Int(width / 80)), integral: integralX)
+        xAxis = ChartAxis(values: points.map(\.x) + xSpan, tickCount: max(2, Int(width / 80)), integral: integralX)
         yAxis = ChartAxis(values: points.map(\.y), tickCount: max(2, Int(height / 45)))
         plot = (left: 54, top: 8, right: width - 12, bottom: height - 34)
     }

@@ -24,12 +24,14 @@ public struct ProgressRate {
         }
     }
 
-    /// Takes an "epoch" event (a metrics line with its "seconds"); returns the images/s of the epoch's training.
+    /// Takes an "epoch" event (a metrics line with its "seconds"); returns the images/s of the epoch's training when
+    /// the batches seen were that loop's (a federated round's line follows its clients' loops, which it does not sum).
     @discardableResult
     public mutating func epoch(_ event: JSONValue) -> Double? {
-        if let seconds = event["seconds"]?.doubleValue { epochSeconds[event["label"]?.stringValue ?? ""] = seconds }
+        let label = event["label"]?.stringValue ?? ""
+        if let seconds = event["seconds"]?.doubleValue { epochSeconds[label] = seconds }
         defer { origin = nil; latest = nil }
-        return imagesPerSecond
+        return origin?.label == label ? imagesPerSecond : nil
     }
 
     /// Images per second in the current epoch; nil until two events of it were seen.

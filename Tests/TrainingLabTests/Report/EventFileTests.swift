@@ -74,7 +74,8 @@ final class EventFileTests: XCTestCase {
         .object([("epoch", 0), ("epochs", 2), ("lr", 0.1), ("train_loss", 2.25), ("train_accuracy", 0.25), ("label", "x")]),
         .object([("epoch", 1), ("epochs", 2), ("lr", 0.05), ("train_loss", 1.5), ("test_accuracy", 0.5), ("pruned_samples", 12)]),
         .object([("stage", "probe"), ("epoch", 0), ("train_loss", 0.75)]),
-        .object([("round", 0), ("rounds", 3), ("local_accuracies", .array([0.5, 0.75])), ("status", "aggregated 2 of 2 clients")]),
+        .object([("round", 0), ("rounds", 3), ("clients", .array([4, 7])), ("succeeded", .array([4, 7])),
+                 ("local_accuracies", .array([0.5, 0.75])), ("status", "aggregated 2 of 2 clients")]),
         .object([("note", "no numbers: no event")]),
     ]
 

@@ -24,9 +24,12 @@ final class ProgressRateTests: XCTestCase {
         rate.batch(Self.batch(1, epoch: 1, samples: 100), at: 20)
         rate.batch(Self.batch(3, epoch: 1, samples: 300), at: 21)
         XCTAssertEqual(try XCTUnwrap(rate.secondsLeft(batches: 10, epochs: 3)), 7 * 0.5 + 7, accuracy: 1e-9)
-        // Another loop (a teacher, a client) starts afresh.
-        rate.batch(Self.batch(4, epoch: 1, samples: 400, label: "teacher"), at: 22)
+        // Another loop (a teacher, a client) starts afresh, and its rate is not reported on another loop's line.
+        rate.batch(Self.batch(4, epoch: 1, samples: 400, label: "erm round 0 client 3"), at: 22)
         XCTAssertNil(rate.imagesPerSecond)
+        rate.batch(Self.batch(8, epoch: 1, samples: 800, label: "erm round 0 client 3"), at: 23)
+        XCTAssertNotNil(rate.imagesPerSecond)
+        XCTAssertNil(rate.epoch(.object([("event", "epoch"), ("label", "erm"), ("round", 0)])))
     }
 
     func testBarShowsThroughputAndETA() throws {

@@ -107,6 +107,8 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(charts[0].series[1].color, HTMLReport.palette[1])
         XCTAssertEqual(charts[0].series[1].dash, HTMLReport.dashes[1])
         XCTAssertEqual(charts[1].series.map(\.points), [[.init(x: 1, y: 0.7)]])
+        XCTAssertEqual(charts[2].xSpan, [1, 2], "a metric measured once still spans the stage's epochs")
+        XCTAssertEqual(charts[2].series[0].points, [.init(x: 1, y: 0.5)])
         XCTAssertEqual(charts[4].series[0].points.map(\.y), [0, 12])
         XCTAssertEqual(charts[5].series.map(\.label), ["a [0]", "a [1]"])
         XCTAssertEqual(charts[5].series.map(\.points), [[.init(x: 2, y: 8)], [.init(x: 2, y: 4)]])
@@ -122,7 +124,7 @@ final class ReportTests: XCTestCase {
         }
         let line = { (epoch: Int, loss: Double) in "{\"epoch\":\(epoch),\"train_loss\":\(loss)}\n" }
         try write("single/metrics.jsonl", line(0, 2) + "\n" + line(1, 1))
-        try write("single/report.json", #"{"method":"erm","epochs":2,"complete":true,"test":{"accuracy":0.75}}"#)
+        try write("single/report.json", #"{"method":"erm","epochs":2,"complete":true,"test":{"accuracy":0.75},"sample_passes":12800}"#)
         let reports = #"{"infobatch":[{"test":{"accuracy":0.7}},{"test":{"accuracy":0.8}}],"erm":[{"test":{"accuracy":0.6}},{"test":{"accuracy":0.6}}]}"#
         try write("cmp/compare.json", #"{"method":"infobatch","reference_arm":"erm","arms":["infobatch","erm"],"seeds":[0,1],"#
                   + #""rows":[{"metric":"test.accuracy"}],"reports":"# + reports + "}")
@@ -140,6 +142,9 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("0.75 ± 0.071"), "mean ± std of the arm")
         XCTAssertTrue(html.contains("+0.15"))
         XCTAssertTrue(html.contains("1.250"), "ratio against the reference arm")
+        XCTAssertTrue(html.contains("<td>erm</td>"), "the runs table names the method")
+        XCTAssertTrue(html.contains("<td>2/2</td>"), "epochs done / planned")
+        XCTAssertTrue(html.contains("<td>12800</td>"), "counts in full")
 
         // A folder of folders reads each of them; twice the same compare folder names each copy's runs apart.
         let parent = try ReportContent.load([root])
