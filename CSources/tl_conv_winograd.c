@@ -349,6 +349,7 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
        that the thread running a block runs the next one too and its input prefetch pays. */
     const tl_size run = blocks >= 32 ? 4 : blocks >= 16 ? 2 : 1, runs = (blocks + run - 1) / run, tasks = runs * d->G;
     const size_t v_floats = (size_t)(36 * d->Cg * TB), m_floats = (size_t)(36 * d->Kg * TB);
+    const tl_gemm_kernel *kern = tl_gemm_pick();
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
@@ -364,8 +365,9 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
             const float *Ug = U + g * 36 * d->Kg * d->Cg;
             /* V (Cg, 36, TB) and M (Kg, 36, TB) keep the 36 x TB values of one channel together for the transforms. */
             for (int xi = 0; xi < 36; xi++)
-                conv_gemm(0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * TB, 36 * TB, 0.0f,
-                          M + xi * TB, 36 * TB);
+                if (tl_gemm_run(kern, 0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * TB, 36 * TB,
+                                0.0f, M + xi * TB, 36 * TB) != TL_OK)
+                    failed = 1;
             output_transform(out, M, bias, d, g, tab, nt, tmp, tmp + 36 * TB);
         }
     }
@@ -497,6 +499,7 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     const size_t v_floats = (size_t)(36 * d.Cg * TB), m_floats = (size_t)(36 * d.Kg * TB);
     const size_t u_floats = (size_t)(36 * d.Kg * d.Cg);
     const tl_size tasks = parts * d.G;
+    const tl_gemm_kernel *kern = tl_gemm_pick();
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
@@ -521,7 +524,9 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             for (int xi = 0; xi < 36; xi++) {
                 float *vt = VT + xi * d.Cg * TB;
                 transpose_v(vt, V + xi * TB, 36 * TB, d.Cg);
-                conv_gemm(0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * TB, 36 * TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+                if (tl_gemm_run(kern, 0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * TB, 36 * TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg,
+                                d.Cg) != TL_OK)
+                    failed = 1;
             }
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */

@@ -1,13 +1,280 @@
-/* Matrix products: OpenBLAS does the arithmetic single-threaded, OpenMP splits C between threads. */
-#include "tl_internal.h"
+/* Matrix products: TrainingLab's own single-precision GEMM, with BLIS's loops (Van Zee & van de Geijn,
+   "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015) around register-blocked
+   micro-kernels (tl_gemm_avx512.c, tl_gemm_avx2.c, tl_gemm_portable.c). For each block of C a thread owns:
+
+     for pc over K in blocks of kc                       the same kc for every element: the bits
+       for ic over the block's rows in blocks of mc      pack op(A) (mc x kc) into slivers of MR rows
+         for jc over its columns in blocks of nc         pack op(B) (kc x nc) into slivers of NR columns (L2)
+           for each sliver of MR rows                    stays in L1 while ...
+             for each sliver of NR columns               ... the B slivers stream from L2
+               micro-kernel: MR x NR of C += sliver products
+
+   Packing copies each operand once per block into the order the micro-kernel reads, zero-padded at the
+   edges, transposes and leading dimensions resolved; a product too small to repay a copy reads the
+   operand where it is instead (the micro-kernel takes strides). */
+#include "tl_gemm_internal.h"
 #include "../include/tl_gemm.h"
 
 #include <cblas.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 #include <limits.h>
 #include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- kernel choice */
+
+const tl_gemm_kernel *tl_gemm_pick(void) {
+    switch (tl_kernels_level()) {
+    case TL_KERNELS_AVX512: return &tl_gemm_kernel_avx512;
+    case TL_KERNELS_AVX2: return &tl_gemm_kernel_avx2;
+    default: return &tl_gemm_kernel_portable;
+    }
+}
+
+const char *tl_gemm_kernel_name(void) { return tl_gemm_pick()->name; }
+
+/* ---------------------------------------------------------------- blocking */
+
+static tl_size env_or(const char *name, tl_size fallback) {
+    static const char *names[16];
+    static tl_size values[16];
+    for (int i = 0; i < 16; i++) {
+        if (names[i] == name) return values[i];
+        if (!names[i]) {
+            const char *v = getenv(name);
+            values[i] = v && *v ? atol(v) : fallback;
+            names[i] = name;
+            return values[i];
+        }
+    }
+    return fallback;
+}
+
+/* Block sizes of one product: kc depends on K, the kernel and the caches only (never on the threads),
+   so every element of C is summed in the same order whatever the partition. */
+typedef struct gemm_plan {
+    const tl_gemm_kernel *kern;
+    tl_size kc, mc, nc;
+    int pack_a, pack_b;
+} gemm_plan;
+
+static gemm_plan plan_make(const tl_gemm_kernel *kern, int trans_b, tl_size M, tl_size N, tl_size K) {
+    const tl_cpu_info *cpu = tl_cpu();
+    const tl_size l1 = cpu->l1d_bytes > 0 ? cpu->l1d_bytes : 32 * 1024;
+    const tl_size l2 = cpu->l2_bytes > 0 ? cpu->l2_bytes : 256 * 1024;
+    const tl_size l3 = cpu->l3_bytes > 0 ? cpu->l3_bytes : 4 * l2;
+    gemm_plan p = {kern, 0, 0, 0, 1, 1};
+    (void)l1; (void)l3;
+    tl_size kc_max = env_or("TLG_KC", 384);
+    const tl_size blocks = (K + kc_max - 1) / kc_max;
+    p.kc = (K + blocks - 1) / blocks;
+    const tl_size nr = kern->nr, mr = kern->mr;
+    tl_size nc = env_or("TLG_NC", l2 / 2 / (4 * kc_max));
+    nc = nc / nr * nr;
+    p.nc = nc < nr ? nr : nc;
+    tl_size mc = env_or("TLG_MC", 4096);
+    mc = mc / mr * mr;
+    p.mc = mc < mr ? mr : mc;
+    p.pack_a = (int)env_or("TLG_PACK_A", 1);
+    p.pack_b = trans_b ? 1 : (int)env_or("TLG_PACK_B", 1);
+    (void)M; (void)N;
+    return p;
+}
+
+/* ---------------------------------------------------------------- packing */
+
+/* A sliver of width W (MR or NR) holds, for each k < kc, W consecutive floats: the sliver's rows of op(A)
+   or columns of op(B) at step k, zero past the matrix's edge. Both operands are packed by the same two
+   helpers: one for slivers whose W values are consecutive in memory at each k (op(A) stored transposed,
+   op(B) as is), one for slivers whose values at each k lie in W different rows (op(A) as is, op(B)
+   transposed). */
+
+/* dst[k*W + c] = src[k*ld + c] for c < cols, 0 for cols <= c < W; k < kc. */
+static void pack_copy(float *restrict dst, int W, const float *restrict src, tl_size ld, int cols, tl_size kc) {
+    for (tl_size k = 0; k < kc; k++) {
+        const float *s = src + k * ld;
+        float *d = dst + k * W;
+        for (int c = 0; c < cols; c++) d[c] = s[c];
+        for (int c = cols; c < W; c++) d[c] = 0.0f;
+    }
+}
+
+#ifdef __AVX2__
+/* out[j] lane l = in[l] lane j: the 8 x 8 transpose. */
+static inline void transpose8x8(__m256 out[8], const __m256 in[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(in[2 * i], in[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(in[2 * i], in[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        out[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+        out[j + 4] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+    }
+}
+#endif
+
+/* dst[k*W + r] = src[r*ld + k] for r < rows, 0 for rows <= r < W; k < kc. Blocks of 8 rows x 8 steps
+   go through registers (8 x 8 transposes): element by element, the strided stores cost more than the
+   product of a skinny GEMM. */
+static void pack_transposed(float *restrict dst, int W, const float *restrict src, tl_size ld, int rows, tl_size kc) {
+    int r0 = 0;
+#ifdef __AVX2__
+    for (; r0 + 8 <= rows; r0 += 8) {
+        tl_size k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 in[8], out[8];
+            for (int i = 0; i < 8; i++) in[i] = _mm256_loadu_ps(src + (r0 + i) * ld + k);
+            transpose8x8(out, in);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (k + j) * W + r0, out[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < 8; i++) dst[k * W + r0 + i] = src[(r0 + i) * ld + k];
+    }
+#endif
+    for (int r = r0; r < rows; r++)
+        for (tl_size k = 0; k < kc; k++) dst[k * W + r] = src[r * ld + k];
+    for (tl_size k = 0; k < kc; k++)
+        for (int r = rows; r < W; r++) dst[k * W + r] = 0.0f;
+}
+
+/* Slivers of MR rows of op(A), rows [i0, i0+m), steps [p0, p0+kc): dst[s*kc*MR + k*MR + r]. */
+static void pack_a(float *restrict dst, const float *restrict A, tl_size lda, int trans_a, tl_size i0, tl_size m,
+                   tl_size p0, tl_size kc, int MR) {
+    for (tl_size r0 = 0; r0 < m; r0 += MR, dst += kc * MR) {
+        const int rows = m - r0 < MR ? (int)(m - r0) : MR;
+        if (trans_a) pack_copy(dst, MR, A + p0 * lda + i0 + r0, lda, rows, kc);
+        else pack_transposed(dst, MR, A + (i0 + r0) * lda + p0, lda, rows, kc);
+    }
+}
+
+/* Slivers of NR columns of op(B), steps [p0, p0+kc), columns [j0, j0+n): dst[s*kc*NR + k*NR + c]. */
+static void pack_b(float *restrict dst, const float *restrict B, tl_size ldb, int trans_b, tl_size p0, tl_size kc,
+                   tl_size j0, tl_size n, int NR) {
+    for (tl_size c0 = 0; c0 < n; c0 += NR, dst += kc * NR) {
+        const int cols = n - c0 < NR ? (int)(n - c0) : NR;
+        if (trans_b) pack_transposed(dst, NR, B + (j0 + c0) * ldb + p0, ldb, cols, kc);
+        else pack_copy(dst, NR, B + p0 * ldb + j0 + c0, ldb, cols, kc);
+    }
+}
+
+/* ---------------------------------------------------------------- one block of C */
+
+typedef struct gemm_args {
+    int trans_a, trans_b;
+    tl_size M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    tl_size lda, ldb, ldc;
+} gemm_args;
+
+/* C rows [m0, m1), columns [n0, n1) on the calling thread. */
+static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_size m1, tl_size n0, tl_size n1) {
+    const int MR = p->kern->mr, NR = p->kern->nr;
+    const tl_gemm_micro_fn micro = p->kern->micro;
+    float *abuf = NULL, *bbuf = NULL;
+    if (p->pack_a && !(abuf = tl_scratch(TL_SCR_GEMM_A, (size_t)(p->mc * p->kc)))) return TL_ERR_OUT_OF_MEMORY;
+    if (p->pack_b && !(bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * p->nc)))) return TL_ERR_OUT_OF_MEMORY;
+    for (tl_size pc = 0; pc < g->K; pc += p->kc) {
+        const tl_size kc = g->K - pc < p->kc ? g->K - pc : p->kc;
+        const float beta = pc == 0 ? g->beta : 1.0f;
+        for (tl_size ic = m0; ic < m1; ic += p->mc) {
+            const tl_size mc = m1 - ic < p->mc ? m1 - ic : p->mc;
+            /* a(i, k) of row ic + i: packed, or in place */
+            const float *a;
+            tl_size a_rs, a_ks, a_sliver;
+            if (p->pack_a) {
+                pack_a(abuf, g->A, g->lda, g->trans_a, ic, mc, pc, kc, MR);
+                a = abuf, a_rs = 1, a_ks = MR, a_sliver = kc * MR;
+            } else if (g->trans_a) {
+                a = g->A + pc * g->lda + ic, a_rs = 1, a_ks = g->lda, a_sliver = MR;
+            } else {
+                a = g->A + ic * g->lda + pc, a_rs = g->lda, a_ks = 1, a_sliver = MR * g->lda;
+            }
+            for (tl_size jc = n0; jc < n1; jc += p->nc) {
+                const tl_size nc = n1 - jc < p->nc ? n1 - jc : p->nc;
+                const float *b;
+                tl_size b_ks, b_sliver;
+                if (p->pack_b) {
+                    pack_b(bbuf, g->B, g->ldb, g->trans_b, pc, kc, jc, nc, NR);
+                    b = bbuf, b_ks = NR, b_sliver = kc * NR;
+                } else {
+                    b = g->B + pc * g->ldb + jc, b_ks = g->ldb, b_sliver = NR;
+                }
+                if (env_or("TLG_ORDER", 0) == 0) {
+                for (tl_size i = 0; i < mc; i += MR) {
+                    const int mr = mc - i < MR ? (int)(mc - i) : MR;
+                    const float *as = a + i / MR * a_sliver;
+                    for (tl_size j = 0; j < nc; j += NR) {
+                        const int nr = nc - j < NR ? (int)(nc - j) : NR;
+                        micro(kc, as, a_rs, a_ks, b + j / NR * b_sliver, b_ks, g->C + (ic + i) * g->ldc + jc + j, g->ldc,
+                              mr, nr, g->alpha, beta);
+                    }
+                }
+                } else {
+                    for (tl_size j = 0; j < nc; j += NR) {
+                        const int nr = nc - j < NR ? (int)(nc - j) : NR;
+                for (tl_size i = 0; i < mc; i += MR) {
+                    const int mr = mc - i < MR ? (int)(mc - i) : MR;
+                    const float *as = a + i / MR * a_sliver;
+                        micro(kc, as, a_rs, a_ks, b + j / NR * b_sliver, b_ks, g->C + (ic + i) * g->ldc + jc + j, g->ldc,
+                              mr, nr, g->alpha, beta);
+                    }
+                }
+                }
+            }
+        }
+    }
+    return TL_OK;
+}
+
+/* ---------------------------------------------------------------- threads */
 
 /* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves. */
 #define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 20)
+
+static inline tl_size next_task(tl_size *counter) {
+    tl_size task;
+    #pragma omp atomic capture
+    task = (*counter)++;
+    return task;
+}
+
+int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
+                const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    const gemm_args g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    const gemm_plan p = plan_make(kern, trans_b, M, N, K);
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    const double fma = (double)M * (double)N * (double)K;
+    if (threads == 1 || fma < (double)env_or("TLG_PAR_MIN", TL_GEMM_PARALLEL_MIN_FMA)) return gemm_block(&g, &p, 0, M, 0, N);
+    /* Tasks: ranges of whole slivers along the longer side of C, handed out one by one. */
+    const int split_n = N >= M;
+    const tl_size unit = split_n ? kern->nr : kern->mr, len = split_n ? N : M, slivers = (len + unit - 1) / unit;
+    tl_size tasks = threads * env_or("TLG_TPT", 1);
+    if (tasks > slivers) tasks = slivers;
+    tl_size next = 0;
+    int status = TL_OK;
+    #pragma omp parallel num_threads(threads)
+    for (tl_size t; (t = next_task(&next)) < tasks;) {
+        const tl_size lo = slivers * t / tasks * unit, hi = slivers * (t + 1) / tasks * unit;
+        const tl_size end = hi < len ? hi : len;
+        const int s = split_n ? gemm_block(&g, &p, 0, M, lo, end) : gemm_block(&g, &p, lo, end, 0, N);
+        if (s != TL_OK) status = s;
+    }
+    return status;
+}
+
+/* ---------------------------------------------------------------- API */
 
 static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, const float *A,
                       tl_size lda, const float *B, tl_size ldb, const float *C, tl_size ldc) {
@@ -19,9 +286,6 @@ static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_si
     TL_CHECK_POS(fn, M);
     TL_CHECK_POS(fn, N);
     TL_CHECK_POS(fn, K);
-    /* OpenBLAS takes int sizes. */
-    TL_CHECK(fn, M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
-             "%s: sizes and leading dimensions must fit in an int", fn);
     const tl_size min_lda = trans_a ? M : K, min_ldb = trans_b ? K : N;
     TL_CHECK(fn, lda >= min_lda, "%s: lda must be >= %td, got %td", fn, min_lda, lda);
     TL_CHECK(fn, ldb >= min_ldb, "%s: ldb must be >= %td, got %td", fn, min_ldb, ldb);
@@ -29,55 +293,12 @@ static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_si
     return TL_OK;
 }
 
-static void blas(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
-                 const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
-                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-}
-
-/* Part `part` of `parts` of [0, n), boundaries on multiples of 16 so that every part but the last
-   starts and ends on whole OpenBLAS register tiles. */
-static void split_range(tl_size n, int parts, int part, tl_size *begin, tl_size *end) {
-    tl_size chunk = (n + parts - 1) / parts;
-    chunk = (chunk + 15) / 16 * 16;
-    *begin = (tl_size)part * chunk < n ? (tl_size)part * chunk : n;
-    *end = *begin + chunk < n ? *begin + chunk : n;
-}
-
-/* C is cut into two blocks along its larger dimension (rows on ties) when the product is large enough,
-   else left whole. The cut depends only on the shape: OpenBLAS may round an element differently in a
-   product of another size, so a cut that followed the thread count would make the bits depend on it.
-   The blocks go to the available threads (one thread computes both, in order). */
-static void gemm_parallel(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A,
-                          tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    const int split_cols = N > M; /* rows on ties: measured a few % faster for square products */
-    const tl_size dim = split_cols ? N : M;
-    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow for any int sizes */
-    const int parts = fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && dim >= 32 ? 2 : 1;
-    if (parts == 1) {
-        blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    #pragma omp parallel for schedule(static) if (omp_get_max_threads() > 1)
-    for (int part = 0; part < parts; part++) {
-        tl_size begin, end;
-        split_range(dim, parts, part, &begin, &end);
-        if (end <= begin) continue;
-        if (split_cols) {
-            const float *Bp = trans_b ? B + begin * ldb : B + begin;
-            blas(trans_a, trans_b, M, end - begin, K, alpha, A, lda, Bp, ldb, beta, C + begin, ldc);
-        } else {
-            const float *Ap = trans_a ? A + begin : A + begin * lda;
-            blas(trans_a, trans_b, end - begin, N, K, alpha, Ap, lda, B, ldb, beta, C + begin * ldc, ldc);
-        }
-    }
-}
-
 int tl_sgemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
              const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    TL_TRY(gemm_check("tl_sgemm", trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
-    gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return TL_OK;
+    const char *fn = "tl_sgemm";
+    TL_TRY(gemm_check(fn, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    const int status = tl_gemm_run(tl_gemm_pick(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for packing buffers", fn);
 }
 
 int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
@@ -92,18 +313,20 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
     TL_CHECK(fn, batch <= 1 || stride_c >= (M - 1) * ldc + N,
              "%s: stride_c must be >= (M-1)*ldc + N = %td so that outputs do not overlap, got %td", fn,
              (M - 1) * ldc + N, stride_c);
-    if (batch == 0) return TL_OK;
-    /* Shape-only choice again: several products run one per thread, a single product is cut in two. */
-    if (batch >= 2) {
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    int status = TL_OK;
+    if (batch == 1) {
+        status = tl_gemm_run(kern, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (batch >= 2) {
         const double fma = (double)batch * (double)M * (double)N * (double)K;
-        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA)
-        for (tl_size b = 0; b < batch; b++)
-            blas(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
-                 C + b * stride_c, ldc);
-    } else {
-        gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && !omp_in_parallel())
+        for (tl_size b = 0; b < batch; b++) {
+            const int s = tl_gemm_run(kern, trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+                                      beta, C + b * stride_c, ldc);
+            if (s != TL_OK) status = s;
+        }
     }
-    return TL_OK;
+    return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for packing buffers", fn);
 }
 
 int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
@@ -126,9 +349,13 @@ int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, floa
 int tl_sgemm_openblas_direct(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                              const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C,
                              tl_size ldc) {
-    TL_TRY(gemm_check("tl_sgemm_openblas_direct", trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    const char *fn = "tl_sgemm_openblas_direct";
+    TL_TRY(gemm_check(fn, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    TL_CHECK(fn, M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
+             "%s: sizes and leading dimensions must fit in an int (OpenBLAS's interface)", fn);
     openblas_set_num_threads(omp_get_max_threads());
-    blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
+                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
     openblas_set_num_threads(1);
     return TL_OK;
 }

@@ -3,6 +3,7 @@
 #define TL_INTERNAL_H
 
 #include "../include/tl_base.h"
+#include "../include/tl_cpu.h"
 
 /* Return TL_ERR_NULL_POINTER naming the argument when `p` is NULL. */
 #define TL_CHECK_PTR(fn, p) \
@@ -20,9 +21,30 @@
 #define TL_CHECK(fn, cond, ...) \
     do { if (!(cond)) return tl_fail(TL_ERR_INVALID_ARGUMENT, __VA_ARGS__); } while (0)
 
-/* 1 when the kernels take their AVX-512 variants: the CPU and OS support AVX-512 F/DQ/BW/VL and
-   TL_NO_AVX512 is unset or "0" (read on every call, so tests can cover both paths). See tl_cpu.c. */
+/* This CPU's identity, flags and caches (tl_cpu_info_get), read once. */
+const tl_cpu_info *tl_cpu(void);
+
+/* Kernel families, narrowest first: plain C (the GEMM only), AVX2+FMA, AVX-512 F/DQ/BW/VL. */
+enum { TL_KERNELS_PORTABLE, TL_KERNELS_AVX2, TL_KERNELS_AVX512 };
+
+/* The widest family the CPU and OS support and TL_ISA allows (read on every call, so that tests can
+   cover every path; an invalid value is reported once on stderr and ignored). See tl_cpu.c. */
+int tl_kernels_level(void);
+
+/* 1 when the vector kernels take their AVX-512 variants: tl_kernels_level() is TL_KERNELS_AVX512. */
 int tl_kernels_use_avx512(void);
+
+/* Thread-local grow-only buffer `slot` of at least `count` floats, 64-byte aligned; NULL when out of
+   memory. The contents are not preserved when it grows. Slots A, B, C, D serve the work of one
+   convolution task (inside parallel regions); PARTIALS, WEIGHTS, TABLE, POSITIONS hold data the calling
+   thread shares with its team; GEMM_A and GEMM_B are the GEMM's packed blocks (tl_gemm.c), which a
+   convolution task calling the GEMM keeps apart from its own. See tl_scratch.c. */
+enum { TL_SCR_A, TL_SCR_B, TL_SCR_C, TL_SCR_D, TL_SCR_PARTIALS, TL_SCR_WEIGHTS, TL_SCR_TABLE, TL_SCR_POSITIONS,
+       TL_SCR_GEMM_A, TL_SCR_GEMM_B, TL_SCRATCH_SLOTS };
+float *tl_scratch(int slot, size_t count);
+
+/* Frees the calling thread's scratch buffers now (they come back on demand). */
+void tl_scratch_release(void);
 
 /* Propagate a non-OK status. */
 #define TL_TRY(expr) \

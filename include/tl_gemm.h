@@ -32,6 +32,10 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
 int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
                  const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
 
+/* The micro-kernel tl_sgemm runs with now, e.g. "avx512 8x48" (ISA, register tile rows x columns):
+   the widest the CPU has, capped by TL_ISA (tl_cpu.h). Static string, never NULL. */
+const char *tl_gemm_kernel_name(void);
+
 /* Benchmark reference only: one cblas_sgemm call with OpenBLAS's own threads set to tl_get_num_threads()
    for the call (restored to 1 afterwards). Not for use inside kernels. */
 int tl_sgemm_openblas_direct(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,

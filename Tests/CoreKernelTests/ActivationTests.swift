@@ -46,10 +46,10 @@ private func refSoftmax(_ x: [Float], _ outer: Int, _ axis: Int, _ inner: Int, l
 // MARK: - Calling helpers
 
 /// Runs `body` with the exp-bound kernels forced onto their baseline (AVX2) variant, as on a CPU
-/// without AVX-512 (tl_act.c reads TL_NO_AVX512 on every call).
+/// without AVX-512 (the kernels read TL_ISA on every call).
 private func withBaselineISA<T>(_ body: () throws -> T) rethrows -> T {
-    setenv("TL_NO_AVX512", "1", 1)
-    defer { unsetenv("TL_NO_AVX512") }
+    setenv("TL_ISA", "avx2", 1)
+    defer { unsetenv("TL_ISA") }
     return try body()
 }
 
