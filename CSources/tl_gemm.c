@@ -4,25 +4,21 @@
 
      for pc over K in blocks of kc                       the same kc for every element: the bits
        for ic over the block's rows in blocks of mc      pack op(A) (mc x kc) into slivers of MR rows
-         for jc over its columns in blocks of nc         pack op(B) (kc x nc) into slivers of NR columns (L2)
+         for jc over its columns in blocks of nc         pack op(B) (kc x nc) into tiles of <= NR columns (L2)
            for each sliver of MR rows                    stays in L1 while ...
-             for each sliver of NR columns               ... the B slivers stream from L2
-               micro-kernel: MR x NR of C += sliver products
+             for each tile of <= NR columns              ... the B tiles stream from L2
+               micro-kernel: C (MR x tile) = alpha * sliver x tile + beta * C
 
-   Packing copies each operand once per block into the order the micro-kernel reads, zero-padded at the
-   edges, transposes and leading dimensions resolved; a product too small to repay a copy reads the
-   operand where it is instead (the micro-kernel takes strides). */
+   Packing copies an operand into the order the micro-kernel reads, transposes and leading dimensions
+   resolved, zero-padded at the edges. op(A) is always packed (a small copy next to the product); op(B)
+   is read where it is when it is stored untransposed and its block is compact (skinny and small
+   products: the copy would cost as much as the product). Threads take blocks of C (tl_gemm_run). */
 #include "tl_gemm_internal.h"
 #include "../include/tl_gemm.h"
 
 #include <cblas.h>
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 #include <limits.h>
 #include <omp.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* ---------------------------------------------------------------- kernel choice */
 
@@ -38,49 +34,37 @@ const char *tl_gemm_kernel_name(void) { return tl_gemm_pick()->name; }
 
 /* ---------------------------------------------------------------- blocking */
 
-static tl_size env_or(const char *name, tl_size fallback) {
-    static const char *names[16];
-    static tl_size values[16];
-    for (int i = 0; i < 16; i++) {
-        if (names[i] == name) return values[i];
-        if (!names[i]) {
-            const char *v = getenv(name);
-            values[i] = v && *v ? atol(v) : fallback;
-            names[i] = name;
-            return values[i];
-        }
-    }
-    return fallback;
-}
-
-/* Block sizes of one product: kc depends on K, the kernel and the caches only (never on the threads),
-   so every element of C is summed in the same order whatever the partition. */
+/* Block sizes of one product, from the kernel's tile and the cache sizes. kc depends on K, the kernel and
+   the L1 size only (never on the threads), so every element of C is summed in the same order whatever the
+   partition. */
 typedef struct gemm_plan {
     const tl_gemm_kernel *kern;
     tl_size kc, mc, nc;
-    int pack_a, pack_b;
+    int pack_b;
 } gemm_plan;
 
-static gemm_plan plan_make(const tl_gemm_kernel *kern, int trans_b, tl_size M, tl_size N, tl_size K) {
+static gemm_plan plan_make(const tl_gemm_kernel *kern, int trans_b, tl_size K, tl_size ldb) {
     const tl_cpu_info *cpu = tl_cpu();
     const tl_size l1 = cpu->l1d_bytes > 0 ? cpu->l1d_bytes : 32 * 1024;
     const tl_size l2 = cpu->l2_bytes > 0 ? cpu->l2_bytes : 256 * 1024;
     const tl_size l3 = cpu->l3_bytes > 0 ? cpu->l3_bytes : 4 * l2;
-    gemm_plan p = {kern, 0, 0, 0, 1, 1};
-    (void)l1; (void)l3;
-    tl_size kc_max = env_or("TLG_KC", 384);
+    const tl_size mr = kern->mr, nr = kern->nr, f = (tl_size)sizeof(float);
+    gemm_plan p = {kern, 0, 0, 0, 1};
+    /* kc: an A sliver (MR x kc) fills a quarter of L1, beside the B and C lines streaming through; K is
+       cut into equal blocks of at most that. */
+    tl_size kc_max = l1 / 4 / (mr * f) / 8 * 8;
+    if (kc_max < 64) kc_max = 64;
     const tl_size blocks = (K + kc_max - 1) / kc_max;
     p.kc = (K + blocks - 1) / blocks;
-    const tl_size nr = kern->nr, mr = kern->mr;
-    tl_size nc = env_or("TLG_NC", l2 / 2 / (4 * kc_max));
-    nc = nc / nr * nr;
+    /* nc: a packed B block (kc_max x nc) fills half of L2, where its slivers stream from. */
+    const tl_size nc = l2 / 2 / (kc_max * f) / nr * nr;
     p.nc = nc < nr ? nr : nc;
-    tl_size mc = env_or("TLG_MC", 4096);
-    mc = mc / mr * mr;
-    p.mc = mc < mr ? mr : mc;
-    p.pack_a = (int)env_or("TLG_PACK_A", 1);
-    p.pack_b = trans_b ? 1 : (int)env_or("TLG_PACK_B", 1);
-    (void)M; (void)N;
+    /* mc: a packed A block (mc x kc_max) takes at most a quarter of L3. */
+    const tl_size mc = l3 / 4 / (kc_max * f) / mr * mr;
+    p.mc = mc < mr ? mr : mc > 4096 ? 4096 : mc;
+    /* B is read in place unless transposed or its block spans more than half of L2 (rows ldb apart):
+       then the rows' pages and the lines the prefetcher misses cost more than the copy. */
+    p.pack_b = trans_b || p.kc * ldb * f > l2 / 2;
     return p;
 }
 
@@ -102,27 +86,6 @@ static void pack_copy(float *restrict dst, int W, const float *restrict src, tl_
     }
 }
 
-#ifdef __AVX2__
-/* out[j] lane l = in[l] lane j: the 8 x 8 transpose. */
-static inline void transpose8x8(__m256 out[8], const __m256 in[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(in[2 * i], in[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(in[2 * i], in[2 * i + 1]);
-    }
-    for (int h = 0; h < 2; h++) {
-        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
-    }
-    for (int j = 0; j < 4; j++) {
-        out[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
-        out[j + 4] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
-    }
-}
-#endif
-
 /* dst[k*W + r] = src[r*ld + k] for r < rows, 0 for rows <= r < W; k < kc. Blocks of 8 rows x 8 steps
    go through registers (8 x 8 transposes): element by element, the strided stores cost more than the
    product of a skinny GEMM. */
@@ -134,7 +97,7 @@ static void pack_transposed(float *restrict dst, int W, const float *restrict sr
         for (; k + 8 <= kc; k += 8) {
             __m256 in[8], out[8];
             for (int i = 0; i < 8; i++) in[i] = _mm256_loadu_ps(src + (r0 + i) * ld + k);
-            transpose8x8(out, in);
+            tl_transpose8(out, in, 8);
             for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (k + j) * W + r0, out[j]);
         }
         for (; k < kc; k++)
@@ -157,14 +120,51 @@ static void pack_a(float *restrict dst, const float *restrict A, tl_size lda, in
     }
 }
 
-/* Slivers of NR columns of op(B), steps [p0, p0+kc), columns [j0, j0+n): dst[s*kc*NR + k*NR + c]. */
-static void pack_b(float *restrict dst, const float *restrict B, tl_size ldb, int trans_b, tl_size p0, tl_size kc,
-                   tl_size j0, tl_size n, int NR) {
-    for (tl_size c0 = 0; c0 < n; c0 += NR, dst += kc * NR) {
-        const int cols = n - c0 < NR ? (int)(n - c0) : NR;
-        if (trans_b) pack_transposed(dst, NR, B + (j0 + c0) * ldb + p0, ldb, cols, kc);
-        else pack_copy(dst, NR, B + p0 * ldb + j0 + c0, ldb, cols, kc);
-    }
+/* One sliver of W >= n columns of op(B), columns [j0, j0+n), steps [p0, p0+kc): dst[k*W + c]. */
+static void pack_b(float *restrict dst, int W, const float *restrict B, tl_size ldb, int trans_b, tl_size p0, tl_size kc,
+                   tl_size j0, int n) {
+    if (trans_b) pack_transposed(dst, W, B + j0 * ldb + p0, ldb, n, kc);
+    else pack_copy(dst, W, B + p0 * ldb + j0, ldb, n, kc);
+}
+
+/* ---------------------------------------------------------------- column tiles */
+
+/* The micro-kernel's tiles across n columns: as few as NR allows, of whole vectors, as even as possible
+   (64 columns with NR 48 make two tiles of 32, not 48 + 16: a tile of one vector per row runs at the
+   speed of its broadcasts). Tile i spans columns [tile_start(i), tile_start(i + 1)) clipped to n. */
+typedef struct col_tiles {
+    tl_size count, per, extra; /* tiles; vectors per tile (the first `extra` tiles have one more) */
+    int vl;
+} col_tiles;
+
+static col_tiles tiles_make(const tl_gemm_kernel *kern, tl_size n) {
+    const tl_size vectors = (n + kern->vl - 1) / kern->vl, count = (n + kern->nr - 1) / kern->nr;
+    const col_tiles t = {count, vectors / count, vectors % count, kern->vl};
+    return t;
+}
+
+static tl_size tile_start(const col_tiles *t, tl_size i) {
+    return (i * t->per + (i < t->extra ? i : t->extra)) * t->vl;
+}
+
+tl_size tl_gemm_packed_a_floats(const tl_gemm_kernel *kern, tl_size M, tl_size K) {
+    return (M + kern->mr - 1) / kern->mr * kern->mr * K;
+}
+
+void tl_gemm_pack_a(const tl_gemm_kernel *kern, float *dst, int trans_a, tl_size M, tl_size K, const float *A, tl_size lda) {
+    pack_a(dst, A, lda, trans_a, 0, M, 0, K, kern->mr);
+}
+
+void tl_gemm_packed_a_product(const tl_gemm_kernel *kern, tl_size M, tl_size N, tl_size K, float alpha, const float *Ap,
+                              const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    const int MR = kern->mr;
+    const col_tiles t = tiles_make(kern, N);
+    for (tl_size i = 0; i < M; i += MR)
+        for (tl_size q = 0; q < t.count; q++) {
+            const tl_size j = tile_start(&t, q), end = tile_start(&t, q + 1) < N ? tile_start(&t, q + 1) : N;
+            kern->micro(K, Ap + i * K, B + j, ldb, C + i * ldc + j, ldc, M - i < MR ? (int)(M - i) : MR, (int)(end - j), alpha,
+                        beta);
+        }
 }
 
 /* ---------------------------------------------------------------- one block of C */
@@ -182,55 +182,34 @@ typedef struct gemm_args {
 static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_size m1, tl_size n0, tl_size n1) {
     const int MR = p->kern->mr, NR = p->kern->nr;
     const tl_gemm_micro_fn micro = p->kern->micro;
-    float *abuf = NULL, *bbuf = NULL;
-    if (p->pack_a && !(abuf = tl_scratch(TL_SCR_GEMM_A, (size_t)(p->mc * p->kc)))) return TL_ERR_OUT_OF_MEMORY;
-    if (p->pack_b && !(bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * p->nc)))) return TL_ERR_OUT_OF_MEMORY;
+    const tl_size arows = m1 - m0 < p->mc ? (m1 - m0 + MR - 1) / MR * MR : p->mc;
+    const tl_size bcols = n1 - n0 < p->nc ? (n1 - n0 + NR - 1) / NR * NR : p->nc;
+    float *abuf = tl_scratch(TL_SCR_GEMM_A, (size_t)(arows * p->kc)), *bbuf = NULL;
+    if (!abuf) return TL_ERR_OUT_OF_MEMORY;
+    if (p->pack_b && !(bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * bcols)))) return TL_ERR_OUT_OF_MEMORY;
     for (tl_size pc = 0; pc < g->K; pc += p->kc) {
         const tl_size kc = g->K - pc < p->kc ? g->K - pc : p->kc;
-        const float beta = pc == 0 ? g->beta : 1.0f;
+        const float beta = pc == 0 ? g->beta : 1.0f; /* later blocks add to the first's result */
         for (tl_size ic = m0; ic < m1; ic += p->mc) {
             const tl_size mc = m1 - ic < p->mc ? m1 - ic : p->mc;
-            /* a(i, k) of row ic + i: packed, or in place */
-            const float *a;
-            tl_size a_rs, a_ks, a_sliver;
-            if (p->pack_a) {
-                pack_a(abuf, g->A, g->lda, g->trans_a, ic, mc, pc, kc, MR);
-                a = abuf, a_rs = 1, a_ks = MR, a_sliver = kc * MR;
-            } else if (g->trans_a) {
-                a = g->A + pc * g->lda + ic, a_rs = 1, a_ks = g->lda, a_sliver = MR;
-            } else {
-                a = g->A + ic * g->lda + pc, a_rs = g->lda, a_ks = 1, a_sliver = MR * g->lda;
-            }
+            pack_a(abuf, g->A, g->lda, g->trans_a, ic, mc, pc, kc, MR);
             for (tl_size jc = n0; jc < n1; jc += p->nc) {
                 const tl_size nc = n1 - jc < p->nc ? n1 - jc : p->nc;
-                const float *b;
-                tl_size b_ks, b_sliver;
-                if (p->pack_b) {
-                    pack_b(bbuf, g->B, g->ldb, g->trans_b, pc, kc, jc, nc, NR);
-                    b = bbuf, b_ks = NR, b_sliver = kc * NR;
-                } else {
-                    b = g->B + pc * g->ldb + jc, b_ks = g->ldb, b_sliver = NR;
-                }
-                if (env_or("TLG_ORDER", 0) == 0) {
+                const col_tiles t = tiles_make(p->kern, nc);
+                /* Tile q's columns of B: a packed sliver (kc x its width) at bbuf + start * kc, or B itself. */
+                if (p->pack_b)
+                    for (tl_size q = 0; q < t.count; q++) {
+                        const tl_size j = tile_start(&t, q), w = tile_start(&t, q + 1) - j;
+                        pack_b(bbuf + j * kc, (int)w, g->B, g->ldb, g->trans_b, pc, kc, jc + j, (int)((j + w < nc ? j + w : nc) - j));
+                    }
                 for (tl_size i = 0; i < mc; i += MR) {
                     const int mr = mc - i < MR ? (int)(mc - i) : MR;
-                    const float *as = a + i / MR * a_sliver;
-                    for (tl_size j = 0; j < nc; j += NR) {
-                        const int nr = nc - j < NR ? (int)(nc - j) : NR;
-                        micro(kc, as, a_rs, a_ks, b + j / NR * b_sliver, b_ks, g->C + (ic + i) * g->ldc + jc + j, g->ldc,
-                              mr, nr, g->alpha, beta);
+                    for (tl_size q = 0; q < t.count; q++) {
+                        const tl_size j = tile_start(&t, q), next = tile_start(&t, q + 1), end = next < nc ? next : nc;
+                        const float *b = p->pack_b ? bbuf + j * kc : g->B + pc * g->ldb + jc + j;
+                        micro(kc, abuf + i * kc, b, p->pack_b ? next - j : g->ldb, g->C + (ic + i) * g->ldc + jc + j, g->ldc, mr,
+                              (int)(end - j), g->alpha, beta);
                     }
-                }
-                } else {
-                    for (tl_size j = 0; j < nc; j += NR) {
-                        const int nr = nc - j < NR ? (int)(nc - j) : NR;
-                for (tl_size i = 0; i < mc; i += MR) {
-                    const int mr = mc - i < MR ? (int)(mc - i) : MR;
-                    const float *as = a + i / MR * a_sliver;
-                        micro(kc, as, a_rs, a_ks, b + j / NR * b_sliver, b_ks, g->C + (ic + i) * g->ldc + jc + j, g->ldc,
-                              mr, nr, g->alpha, beta);
-                    }
-                }
                 }
             }
         }
@@ -240,8 +219,9 @@ static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_siz
 
 /* ---------------------------------------------------------------- threads */
 
-/* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves. */
-#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 20)
+/* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves
+   (measured: 16 x 1024 x 27, 442k, runs 1.4x faster on two threads; 64 x 32 x 64, 131k, breaks even). */
+#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 17)
 
 static inline tl_size next_task(tl_size *counter) {
     tl_size task;
@@ -253,15 +233,16 @@ static inline tl_size next_task(tl_size *counter) {
 int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                 const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
     const gemm_args g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-    const gemm_plan p = plan_make(kern, trans_b, M, N, K);
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    const double fma = (double)M * (double)N * (double)K;
-    if (threads == 1 || fma < (double)env_or("TLG_PAR_MIN", TL_GEMM_PARALLEL_MIN_FMA)) return gemm_block(&g, &p, 0, M, 0, N);
-    /* Tasks: ranges of whole slivers along the longer side of C, handed out one by one. */
-    const int split_n = N >= M;
+    const gemm_plan p = plan_make(kern, trans_b, K, ldb);
+    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow */
+    const int threads = fma < (double)TL_GEMM_PARALLEL_MIN_FMA || omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (threads == 1) return gemm_block(&g, &p, 0, M, 0, N);
+    /* Tasks: ranges of whole slivers along the longer side of C (each task packs all of the other
+       operand), two per thread, handed out one by one so that a thread slowed by another process takes
+       fewer. Which thread computes an element does not change its bits. */
+    const int split_n = N >= M && N > kern->nr;
     const tl_size unit = split_n ? kern->nr : kern->mr, len = split_n ? N : M, slivers = (len + unit - 1) / unit;
-    tl_size tasks = threads * env_or("TLG_TPT", 1);
-    if (tasks > slivers) tasks = slivers;
+    const tl_size tasks = 2 * (tl_size)threads < slivers ? 2 * (tl_size)threads : slivers;
     tl_size next = 0;
     int status = TL_OK;
     #pragma omp parallel num_threads(threads)
@@ -269,7 +250,10 @@ int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M,
         const tl_size lo = slivers * t / tasks * unit, hi = slivers * (t + 1) / tasks * unit;
         const tl_size end = hi < len ? hi : len;
         const int s = split_n ? gemm_block(&g, &p, 0, M, lo, end) : gemm_block(&g, &p, lo, end, 0, N);
-        if (s != TL_OK) status = s;
+        if (s != TL_OK) {
+            #pragma omp atomic write
+            status = s;
+        }
     }
     return status;
 }
@@ -323,7 +307,10 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
         for (tl_size b = 0; b < batch; b++) {
             const int s = tl_gemm_run(kern, trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
                                       beta, C + b * stride_c, ldc);
-            if (s != TL_OK) status = s;
+            if (s != TL_OK) {
+                #pragma omp atomic write
+                status = s;
+            }
         }
     }
     return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for packing buffers", fn);

@@ -24,4 +24,4 @@ static const int mask8_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 
 #define VSTOREN(p, n, v) _mm256_maskstore_ps(p, VMASK(n), v)
 #include "tl_gemm_kernel.h"
 
-const tl_gemm_kernel tl_gemm_kernel_avx2 = {"avx2 6x16", MR, NV * VL, gemm_micro_avx2};
+const tl_gemm_kernel tl_gemm_kernel_avx2 = {"avx2 6x16", MR, NV * VL, VL, gemm_micro_avx2};

@@ -6,6 +6,7 @@
      MR, NV      register tile: MR rows of C x NV vectors of VL columns (NR = NV * VL)
      VT VLOAD VSTORE VZERO VSET1 VMUL VFMA VLOADN(p, n) VSTOREN(p, n, v)
                  vector type and operations; the N forms touch only the first n lanes (0 < n <= VL).
+   NV must be at most 4.
    The accumulators (MR x NV vectors), the NV vectors of b and the broadcast of a stay in registers:
    the includer picks MR and NV so that MR * NV + NV + 1 fit its register file. */
 
@@ -13,64 +14,67 @@
 #define KCAT(a, b) KCAT2(a, b)
 #define KNAME(name) KCAT(name, KSUF)
 
-/* acc += a(i, k) b(k, j) for one step k (b points at row k); `lanes` (when `masked`) are the lanes of
-   each b vector inside the matrix. */
-static inline __attribute__((always_inline)) KATTR void KNAME(gemm_step)(VT acc[MR][NV], const float *const *ar,
-                                                                         tl_size ak, const float *b, int masked,
-                                                                         const int *lanes) {
+_Static_assert(NV >= 1 && NV <= 4, "gemm_micro handles 1 to 4 vectors per row");
+
+/* acc += a(i, k) b(k, j) for one step k (b points at row k) over the first nv vectors of the tile; the
+   last one (when `masked`) holds `tail` lanes of the matrix, the others none. */
+static inline __attribute__((always_inline)) KATTR void KNAME(gemm_step)(VT acc[MR][NV], int nv, int masked, int tail,
+                                                                         const float *a, const float *b) {
     VT bv[NV];
-    for (int j = 0; j < NV; j++) bv[j] = masked ? (lanes[j] > 0 ? VLOADN(b + j * VL, lanes[j]) : VZERO()) : VLOAD(b + j * VL);
+    for (int j = 0; j < nv; j++) bv[j] = masked && j == nv - 1 ? VLOADN(b + j * VL, tail) : VLOAD(b + j * VL);
     for (int i = 0; i < MR; i++) {
-        const VT av = VSET1(ar[i][ak]);
-        for (int j = 0; j < NV; j++) acc[i][j] = VFMA(av, bv[j], acc[i][j]);
+        const VT av = VSET1(a[i]);
+        for (int j = 0; j < nv; j++) acc[i][j] = VFMA(av, bv[j], acc[i][j]);
     }
 }
 
-/* acc (MR x NR) = sum over k < kc, in order, of a(i, k) b(k, j). Four steps per iteration (measured
-   up to 1.3x faster than one: the loop's own instructions compete with the loads). Inlined twice, so
-   that full tiles load b without masks. */
-static inline __attribute__((always_inline)) KATTR void KNAME(gemm_accumulate)(
-    VT acc[MR][NV], tl_size kc, const float *const *ar, tl_size a_ks, const float *restrict b, tl_size b_ks,
-    int masked, const int *lanes) {
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NV; j++) acc[i][j] = VZERO();
-    tl_size k = 0;
-    for (; k + 4 <= kc; k += 4, b += 4 * b_ks) {
-        KNAME(gemm_step)(acc, ar, k * a_ks, b, masked, lanes);
-        KNAME(gemm_step)(acc, ar, (k + 1) * a_ks, b + b_ks, masked, lanes);
-        KNAME(gemm_step)(acc, ar, (k + 2) * a_ks, b + 2 * b_ks, masked, lanes);
-        KNAME(gemm_step)(acc, ar, (k + 3) * a_ks, b + 3 * b_ks, masked, lanes);
-    }
-    for (; k < kc; k++, b += b_ks) KNAME(gemm_step)(acc, ar, k * a_ks, b, masked, lanes);
-}
-
-/* The tl_gemm_micro_fn contract (tl_gemm_internal.h) for an MR x (NV*VL) tile. */
-static KATTR void KNAME(gemm_micro)(tl_size kc, const float *a, tl_size a_rs, tl_size a_ks, const float *b,
-                                    tl_size b_ks, float *c, tl_size ldc, int m, int n, float alpha, float beta) {
-    enum { NR = NV * VL };
-    const float *ar[MR]; /* rows past m repeat row m-1: they are computed and dropped, never out of bounds */
-    for (int i = 0; i < MR; i++) ar[i] = a + (i < m ? i : m - 1) * a_rs;
-    int lanes[NV];
-    for (int j = 0; j < NV; j++) lanes[j] = n - j * VL < 0 ? 0 : n - j * VL < VL ? n - j * VL : VL;
+/* The micro-kernel for tiles of nv vectors (a constant where it is inlined), the last one of `tail`
+   lanes when `masked`: accumulate over k, four steps per iteration, then update m rows of C. */
+static inline __attribute__((always_inline)) KATTR void KNAME(gemm_tile)(int nv, int masked, int tail, tl_size kc,
+                                                                         const float *a, const float *b, tl_size b_ks,
+                                                                         float *c, tl_size ldc, int m, float alpha,
+                                                                         float beta) {
     VT acc[MR][NV];
-    if (n == NR) KNAME(gemm_accumulate)(acc, kc, ar, a_ks, b, b_ks, 0, lanes);
-    else KNAME(gemm_accumulate)(acc, kc, ar, a_ks, b, b_ks, 1, lanes);
-    const VT va = VSET1(alpha), vb = VSET1(beta);
-    if (m == MR && n == NR) {
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NV; j++) {
-                float *p = c + i * ldc + j * VL;
-                const VT r = VMUL(va, acc[i][j]);
-                VSTORE(p, beta == 0.0f ? r : VFMA(vb, VLOAD(p), r));
-            }
-        return;
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = VZERO();
+    tl_size k = 0;
+    for (; k + 4 <= kc; k += 4, a += 4 * MR, b += 4 * b_ks) {
+        KNAME(gemm_step)(acc, nv, masked, tail, a, b);
+        KNAME(gemm_step)(acc, nv, masked, tail, a + MR, b + b_ks);
+        KNAME(gemm_step)(acc, nv, masked, tail, a + 2 * MR, b + 2 * b_ks);
+        KNAME(gemm_step)(acc, nv, masked, tail, a + 3 * MR, b + 3 * b_ks);
     }
+    for (; k < kc; k++, a += MR, b += b_ks) KNAME(gemm_step)(acc, nv, masked, tail, a, b);
+    const VT va = VSET1(alpha), vb = VSET1(beta);
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < NV && lanes[j] > 0; j++) {
+        for (int j = 0; j < nv; j++) {
             float *p = c + i * ldc + j * VL;
             const VT r = VMUL(va, acc[i][j]);
-            VSTOREN(p, lanes[j], beta == 0.0f ? r : VFMA(vb, VLOADN(p, lanes[j]), r));
+            if (masked && j == nv - 1) VSTOREN(p, tail, beta == 0.0f ? r : VFMA(vb, VLOADN(p, tail), r));
+            else VSTORE(p, beta == 0.0f ? r : VFMA(vb, VLOAD(p), r));
         }
+}
+
+/* The tl_gemm_micro_fn contract (tl_gemm_internal.h) for an MR x (NV*VL) tile. Narrow tiles run a copy
+   of the kernel without the vectors past n (no multiply-adds on padding), full-height tiles one whose
+   row count is a constant. */
+static KATTR void KNAME(gemm_micro)(tl_size kc, const float *a, const float *b, tl_size b_ks, float *c, tl_size ldc,
+                                    int m, int n, float alpha, float beta) {
+    const int nv = (n + VL - 1) / VL, tail = n - (nv - 1) * VL;
+#define KTILE(NVEC)                                                                                                    \
+    do {                                                                                                               \
+        enum { W = (NVEC) <= NV ? (NVEC) : NV };                                                                       \
+        if (tail < VL) KNAME(gemm_tile)(W, 1, tail, kc, a, b, b_ks, c, ldc, m, alpha, beta);                     \
+        else if (m == MR) KNAME(gemm_tile)(W, 0, VL, kc, a, b, b_ks, c, ldc, MR, alpha, beta);                   \
+        else KNAME(gemm_tile)(W, 0, VL, kc, a, b, b_ks, c, ldc, m, alpha, beta);                                 \
+    } while (0)
+    switch (nv) {
+    case 1: KTILE(1); break;
+    case 2: KTILE(2); break;
+    case 3: KTILE(3); break;
+    default: KTILE(4); break;
+    }
+#undef KTILE
 }
 
 #undef KCAT2

@@ -5,14 +5,14 @@
 enum { PMR = 4, PNR = 16 };
 
 /* The tl_gemm_micro_fn contract (tl_gemm_internal.h) for a 4 x 16 tile. */
-static void gemm_micro_portable(tl_size kc, const float *a, tl_size a_rs, tl_size a_ks, const float *b, tl_size b_ks,
-                                float *c, tl_size ldc, int m, int n, float alpha, float beta) {
+static void gemm_micro_portable(tl_size kc, const float *a, const float *b, tl_size b_ks, float *c, tl_size ldc, int m,
+                                int n, float alpha, float beta) {
     float acc[PMR][PNR] = {{0}};
     for (tl_size k = 0; k < kc; k++) {
         float bk[PNR] = {0};
         for (int j = 0; j < n; j++) bk[j] = b[k * b_ks + j];
         for (int i = 0; i < PMR; i++) {
-            const float ai = a[(i < m ? i : m - 1) * a_rs + k * a_ks];
+            const float ai = a[k * PMR + i];
             for (int j = 0; j < PNR; j++) acc[i][j] += ai * bk[j];
         }
     }
@@ -24,4 +24,4 @@ static void gemm_micro_portable(tl_size kc, const float *a, tl_size a_rs, tl_siz
         }
 }
 
-const tl_gemm_kernel tl_gemm_kernel_portable = {"portable 4x16", PMR, PNR, gemm_micro_portable};
+const tl_gemm_kernel tl_gemm_kernel_portable = {"portable 4x16", PMR, PNR, PNR, gemm_micro_portable};

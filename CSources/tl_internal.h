@@ -5,6 +5,10 @@
 #include "../include/tl_base.h"
 #include "../include/tl_cpu.h"
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 /* Return TL_ERR_NULL_POINTER naming the argument when `p` is NULL. */
 #define TL_CHECK_PTR(fn, p) \
     do { if ((p) == NULL) return tl_fail(TL_ERR_NULL_POINTER, "%s: %s is NULL", fn, #p); } while (0)
@@ -45,6 +49,25 @@ float *tl_scratch(int slot, size_t count);
 
 /* Frees the calling thread's scratch buffers now (they come back on demand). */
 void tl_scratch_release(void);
+
+#ifdef __AVX2__
+/* c[j] lane l = r[l] lane j for j < nc: the 8 x 8 transpose, its first nc columns (GEMM packing, Winograd). */
+static inline void tl_transpose8(__m256 *c, const __m256 r[8], int nc) {
+    __m256 t[8], u[8];
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    for (int h = 0; h < 2; h++) { /* rows 4h .. 4h+3 */
+        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    for (int j = 0; j < 4 && j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    for (int j = 4; j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j - 4], u[j], 0x31);
+}
+#endif
 
 /* Propagate a non-OK status. */
 #define TL_TRY(expr) \
