@@ -498,19 +498,20 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     const size_t u_floats = (size_t)(36 * d.Kg * d.Cg);
     const tl_size tasks = parts * d.G;
     const tl_gemm_kernel *kern = tl_gemm_pick();
+    const tl_size a_floats = tl_gemm_packed_a_floats(kern, d.Kg, TB);
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
     for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
         /* V and its transpose VT (36, TB, Cg): the product dU += Mhat VT^T is then the plain A*B form. */
-        float *V = tl_scratch(TL_SCR_A, 2 * v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
+        float *V = tl_scratch(TL_SCR_A, 2 * v_floats + (size_t)a_floats), *M = tl_scratch(TL_SCR_B, m_floats);
         float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);
         if (!V || !M || !tmp || !dU) { failed = 1; continue; }
         const tl_size g = task / parts, part = task % parts;
         const tl_size b0 = part * per_part, b1 = b0 + per_part < blocks ? b0 + per_part : blocks;
-        /* dU accumulated with beta = 1 from zero over the part's blocks. The product is taken as
-           Mhat (Kg, TB) * VT (TB, Cg) with V transposed first: OpenBLAS 0.3.21 runs the A*B^T form of this
-           small product (64 x 64 x 32) at 35-80 GFLOP/s, the A*B form at ~110. */
+        /* dU accumulated with beta = 1 from zero over the part's blocks, one product per xi:
+           Mhat (Kg, TB), packed for the micro-kernel (Ap), times VT (TB, Cg), V transposed so that the
+           micro-kernel reads its rows in place. */
         memset(dU, 0, u_floats * sizeof(float));
         for (tl_size blk = b0; blk < b1; blk++) {
             const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
@@ -518,13 +519,12 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             tile_table(tab, &d, t0, nt);
             input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB, blk + 1 < b1);
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB, blk + 1 < b1);
-            float *VT = V + v_floats;
+            float *VT = V + v_floats, *Ap = VT + v_floats;
             for (int xi = 0; xi < 36; xi++) {
                 float *vt = VT + xi * d.Cg * TB;
                 transpose_v(vt, V + xi * TB, 36 * TB, d.Cg);
-                if (tl_gemm_run(kern, 0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * TB, 36 * TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg,
-                                d.Cg) != TL_OK)
-                    failed = 1;
+                tl_gemm_pack_a(kern, Ap, 0, d.Kg, TB, M + xi * TB, 36 * TB);
+                tl_gemm_packed_a_product(kern, d.Kg, d.Cg, TB, 1.0f, Ap, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
             }
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */

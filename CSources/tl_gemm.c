@@ -19,6 +19,7 @@
 #include <cblas.h>
 #include <limits.h>
 #include <omp.h>
+#include <pthread.h>
 
 /* ---------------------------------------------------------------- kernel choice */
 
@@ -34,9 +35,43 @@ const char *tl_gemm_kernel_name(void) { return tl_gemm_pick()->name; }
 
 /* ---------------------------------------------------------------- blocking */
 
-/* Block sizes of one product, from the kernel's tile and the cache sizes. kc depends on K, the kernel and
-   the L1 size only (never on the threads), so every element of C is summed in the same order whatever the
-   partition. */
+/* Block sizes of a kernel family on this machine, from its tile and the cache sizes (computed once:
+   a product too small to notice the divisions would otherwise pay for them on every call). */
+typedef struct gemm_blocking {
+    tl_size kc_max, mc, nc;
+    tl_size b_span; /* bytes of rows of B beyond which a product packs B */
+} gemm_blocking;
+
+static const tl_gemm_kernel *const all_kernels[] = {&tl_gemm_kernel_avx512, &tl_gemm_kernel_avx2, &tl_gemm_kernel_portable};
+enum { KERNELS = sizeof all_kernels / sizeof all_kernels[0] };
+static gemm_blocking blockings[KERNELS];
+static pthread_once_t blockings_once = PTHREAD_ONCE_INIT;
+
+static void blockings_fill(void) {
+    const tl_cpu_info *cpu = tl_cpu();
+    const tl_size l1 = cpu->l1d_bytes > 0 ? cpu->l1d_bytes : 32 * 1024;
+    const tl_size l2 = cpu->l2_bytes > 0 ? cpu->l2_bytes : 256 * 1024;
+    const tl_size l3 = cpu->l3_bytes > 0 ? cpu->l3_bytes : 4 * l2;
+    for (int i = 0; i < KERNELS; i++) {
+        const tl_size mr = all_kernels[i]->mr, nr = all_kernels[i]->nr, f = (tl_size)sizeof(float);
+        gemm_blocking *b = &blockings[i];
+        /* kc: an A sliver (MR x kc) fills a quarter of L1, beside the B and C lines streaming through. */
+        b->kc_max = l1 / 4 / (mr * f) / 8 * 8;
+        if (b->kc_max < 64) b->kc_max = 64;
+        /* nc: a packed B block (kc x nc) fills half of L2, where its tiles stream from. */
+        b->nc = l2 / 2 / (b->kc_max * f) / nr * nr;
+        if (b->nc < nr) b->nc = nr;
+        /* mc: a packed A block (mc x kc) takes at most a quarter of L3. */
+        b->mc = l3 / 4 / (b->kc_max * f) / mr * mr;
+        b->mc = b->mc < mr ? mr : b->mc > 4096 ? 4096 : b->mc;
+        /* B read in place may span half of L2: past that its rows' pages and the lines the prefetcher
+           misses cost more than a copy (measured: 1024^3 runs at half speed unpacked, 512^3 the same). */
+        b->b_span = l2 / 2;
+    }
+}
+
+/* How one product is blocked. kc depends on K, the kernel and the L1 size only (never on the threads),
+   so every element of C is summed in the same order whatever the partition. */
 typedef struct gemm_plan {
     const tl_gemm_kernel *kern;
     tl_size kc, mc, nc;
@@ -44,27 +79,13 @@ typedef struct gemm_plan {
 } gemm_plan;
 
 static gemm_plan plan_make(const tl_gemm_kernel *kern, int trans_b, tl_size K, tl_size ldb) {
-    const tl_cpu_info *cpu = tl_cpu();
-    const tl_size l1 = cpu->l1d_bytes > 0 ? cpu->l1d_bytes : 32 * 1024;
-    const tl_size l2 = cpu->l2_bytes > 0 ? cpu->l2_bytes : 256 * 1024;
-    const tl_size l3 = cpu->l3_bytes > 0 ? cpu->l3_bytes : 4 * l2;
-    const tl_size mr = kern->mr, nr = kern->nr, f = (tl_size)sizeof(float);
-    gemm_plan p = {kern, 0, 0, 0, 1};
-    /* kc: an A sliver (MR x kc) fills a quarter of L1, beside the B and C lines streaming through; K is
-       cut into equal blocks of at most that. */
-    tl_size kc_max = l1 / 4 / (mr * f) / 8 * 8;
-    if (kc_max < 64) kc_max = 64;
-    const tl_size blocks = (K + kc_max - 1) / kc_max;
-    p.kc = (K + blocks - 1) / blocks;
-    /* nc: a packed B block (kc_max x nc) fills half of L2, where its slivers stream from. */
-    const tl_size nc = l2 / 2 / (kc_max * f) / nr * nr;
-    p.nc = nc < nr ? nr : nc;
-    /* mc: a packed A block (mc x kc_max) takes at most a quarter of L3. */
-    const tl_size mc = l3 / 4 / (kc_max * f) / mr * mr;
-    p.mc = mc < mr ? mr : mc > 4096 ? 4096 : mc;
-    /* B is read in place unless transposed or its block spans more than half of L2 (rows ldb apart):
-       then the rows' pages and the lines the prefetcher misses cost more than the copy. */
-    p.pack_b = trans_b || p.kc * ldb * f > l2 / 2;
+    pthread_once(&blockings_once, blockings_fill);
+    int i = 0;
+    while (i + 1 < KERNELS && all_kernels[i] != kern) i++;
+    const gemm_blocking *b = &blockings[i];
+    const tl_size blocks = (K + b->kc_max - 1) / b->kc_max; /* K in equal blocks of at most kc_max */
+    gemm_plan p = {kern, (K + blocks - 1) / blocks, b->mc, b->nc, 0};
+    p.pack_b = trans_b || p.kc * ldb * (tl_size)sizeof(float) > b->b_span;
     return p;
 }
 
@@ -220,8 +241,9 @@ static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_siz
 /* ---------------------------------------------------------------- threads */
 
 /* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves
-   (measured: 16 x 1024 x 27, 442k, runs 1.4x faster on two threads; 64 x 32 x 64, 131k, breaks even). */
-#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 17)
+   (measured: 16 x 1024 x 27, 442k, runs 1.4x faster on two threads; 64 x 32 x 64, 131k, breaks even;
+   64 x 64 x 32 runs slower). */
+#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 18)
 
 static inline tl_size next_task(tl_size *counter) {
     tl_size task;

@@ -35,9 +35,9 @@ const tl_gemm_kernel *tl_gemm_pick(void);
 int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                 const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
 
-/* For many small products with the same A (Winograd's transformed filters): op(A) (M,K) packed once into
-   `kern`'s slivers, tl_gemm_packed_a_floats(kern, M, K) floats at dst, then each product reads B in
-   place, without blocking, packing or threads. K is one block (summed in order 0..K-1), so the bits may
+/* For many small products (Winograd's 36 per block of tiles): op(A) (M,K) packed into `kern`'s slivers,
+   tl_gemm_packed_a_floats(kern, M, K) floats at dst (once, when A serves many products), then each
+   product reads B in place, without blocking, packing or threads. K is one block (summed in order 0..K-1), so the bits may
    differ from tl_gemm_run's for the same product when K exceeds its block size. */
 tl_size tl_gemm_packed_a_floats(const tl_gemm_kernel *kern, tl_size M, tl_size K);
 void tl_gemm_pack_a(const tl_gemm_kernel *kern, float *dst, int trans_a, tl_size M, tl_size K, const float *A, tl_size lda);
