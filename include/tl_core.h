@@ -18,10 +18,12 @@
 #include "tl_ops.h"
 #include "tl_explog.h"
 #include "tl_linalg.h"
+#include "tl_etf.h"
 #include "tl_tensor.h"
 #include "tl_sample.h"
 #include "tl_bench.h"
 #include "tl_cpu.h"
 #include "tl_blas_info.h"
 #include "tl_plugin.h"
+#include "tl_mpi.h"
 #endif

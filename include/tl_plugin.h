@@ -16,11 +16,14 @@
 
    Swift has no stable ABI between compiler versions on Linux: bump TL_PLUGIN_ABI_VERSION whenever a
    type that crosses the boundary (TrainingMethod, descriptors, registrations, trainer events, the
-   training loop's state) changes. Version 3: models, the one training loop, MethodContext/LoopState. */
+   training loop's state) changes. Version 3: models, the one training loop, MethodContext/LoopState.
+   Version 4: federated run options in RunConfig, the federated round driver.
+   Version 5: data-parallel replicas in the training loop (Trainer, MethodContext, DataLoader shards), the
+   MPI backend (FederatedProcessBackend, the client runner's loop callbacks, fail_clients ':exit'). */
 #ifndef TL_PLUGIN_H
 #define TL_PLUGIN_H
 
-#define TL_PLUGIN_ABI_VERSION 3
+#define TL_PLUGIN_ABI_VERSION 6
 #define TL_PLUGIN_HANDSHAKE_SYMBOL "tl_plugin_handshake"
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_entry"
 #define TL_PLUGIN_TEST_FIXTURE_SYMBOL "tl_plugin_test_fixture"

@@ -1,64 +1,22 @@
 import XCTest
+import KernelTable
 import TrainingLab
 
-// MARK: - Plain references (Double)
+/// Losses (include/tl_loss.h) beyond the kernel table's checks: known values, identities between the losses,
+/// stability with huge logits, NULL gradient outputs, reductions, and bad arguments.
 
-/// log softmax(z / T) of one row, in Double.
+/// log softmax(z / T) of one row, from the table's reference.
 private func refLogSoftmax(_ z: ArraySlice<Float>, temperature: Double) -> [Double] {
-    let x = z.map { Double($0) / temperature }
-    let m = x.max()!
-    let lse = m + log(x.reduce(0.0) { $0 + exp($1 - m) })
-    return x.map { $0 - lse }
+    Reference.logSoftmaxRow(z.map(Double.init), 0, z.count, temperature: temperature)
 }
 
 private func row(_ a: [Float], _ n: Int, _ c: Int) -> ArraySlice<Float> { a[(n * c)..<((n + 1) * c)] }
 
-/// -sum_c t_c log softmax(z/T)_c with t = (1 - eps) onehot + eps / C.
-private func refCE(_ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int, smoothing: Double = 0, temperature: Double = 1) -> [Float] {
-    (0..<N).map { n in
-        let ls = refLogSoftmax(row(logits, n, C), temperature: temperature)
-        var loss = 0.0
-        for c in 0..<C {
-            let t = (c == Int(labels[n]) ? 1 - smoothing : 0) + smoothing / Double(C)
-            loss -= t * ls[c]
-        }
-        return Float(loss)
-    }
-}
-
-private func refSoftCE(_ logits: [Float], _ q: [Float], _ N: Int, _ C: Int, temperature: Double = 1) -> [Float] {
-    (0..<N).map { n in
-        let ls = refLogSoftmax(row(logits, n, C), temperature: temperature)
-        return Float((0..<C).reduce(0.0) { $0 - Double(q[n * C + $1]) * ls[$1] })
-    }
-}
-
-private func refKL(_ a: [Float], _ b: [Float], _ N: Int, _ C: Int, temperature: Double = 1) -> [Float] {
-    (0..<N).map { n in
-        let la = refLogSoftmax(row(a, n, C), temperature: temperature)
-        let lb = refLogSoftmax(row(b, n, C), temperature: temperature)
-        return Float((0..<C).reduce(0.0) { $0 + exp(la[$1]) * (la[$1] - lb[$1]) })
-    }
-}
-
-private func refMSE(_ x: [Float], _ t: [Float], _ N: Int, _ D: Int) -> [Float] {
-    (0..<N).map { n in
-        Float((0..<D).reduce(0.0) { let e = Double(x[n * D + $1]) - Double(t[n * D + $1]); return $0 + e * e } / Double(D))
-    }
-}
-
 /// Random labels in [0, C) from the core generator.
 private func randomLabels(_ n: Int, classes: Int, seed: UInt64) -> [Int32] {
-    randomFloats(n, seed: seed, low: 0, high: 1).map { Int32(min(classes - 1, Int($0 * Float(classes)))) }
+    let label = Reference.labels(n, classes: classes, seed: seed)
+    return (0..<n).map { Int32(label($0)) }
 }
-
-/// Random probability rows (N, C): softmax of random logits.
-private func randomProbabilities(_ N: Int, _ C: Int, seed: UInt64) -> [Float] {
-    let z = randomFloats(N * C, seed: seed, low: -3, high: 3)
-    return (0..<N).flatMap { n in refLogSoftmax(row(z, n, C), temperature: 1).map { Float(exp($0)) } }
-}
-
-private let shapes = [(1, 1), (1, 10), (2, 3), (7, 13), (5, 17), (128, 10), (3, 1000), (4, 33)]
 
 private func zeros(_ n: Int) -> [Float] { [Float](repeating: 0, count: n) }
 
@@ -109,14 +67,6 @@ private func mse(_ x: [Float], _ t: [Float], _ N: Int, _ D: Int) -> [Float] {
 // MARK: - Cross-entropy with hard labels
 
 final class CrossEntropyTests: XCTestCase {
-    func testMatchesLogSoftmaxReference() {
-        for (i, (N, C)) in shapes.enumerated() {
-            let logits = randomFloats(N * C, seed: UInt64(10 + i), low: -4, high: 4)
-            let labels = randomLabels(N, classes: C, seed: UInt64(20 + i))
-            assertClose(ce(logits, labels, N, C), refCE(logits, labels, N, C), rtol: 2e-5, atol: 2e-6, "N=\(N) C=\(C)")
-        }
-    }
-
     func testKnownValue() {
         // Uniform logits: every class has probability 1/C, so the loss is log C for any label.
         let C = 10
@@ -127,14 +77,6 @@ final class CrossEntropyTests: XCTestCase {
     }
 
     func testLabelSmoothing() {
-        for (i, (N, C)) in shapes.enumerated() {
-            let logits = randomFloats(N * C, seed: UInt64(30 + i), low: -4, high: 4)
-            let labels = randomLabels(N, classes: C, seed: UInt64(40 + i))
-            for eps: Float in [0.1, 0.5, 1] {
-                assertClose(ce(logits, labels, N, C, eps), refCE(logits, labels, N, C, smoothing: Double(eps)),
-                            rtol: 2e-5, atol: 2e-6, "N=\(N) C=\(C) eps=\(eps)")
-            }
-        }
         // PyTorch's definition: (1 - eps) * nll + eps * mean_c(-log p_c).
         let logits: [Float] = [2, -1, 0.5, 0.25], labels: [Int32] = [2]
         let ls = refLogSoftmax(logits[...], temperature: 1)
@@ -147,8 +89,6 @@ final class CrossEntropyTests: XCTestCase {
         let logits = randomFloats(N * C, seed: 50, low: -6, high: 6)
         let labels = randomLabels(N, classes: C, seed: 51)
         for T: Float in [0.25, 1, 4] {
-            assertClose(ce(logits, labels, N, C, 0.1, T), refCE(logits, labels, N, C, smoothing: 0.1, temperature: Double(T)),
-                        rtol: 2e-5, atol: 2e-6, "T=\(T)")
             // CE(z, T) = CE(z/T, 1) and d/dz CE(z, T) = (1/T) d/du CE(u, 1) at u = z/T.
             let scaled = logits.map { $0 / T }
             assertClose(ce(logits, labels, N, C, 0, T), ce(scaled, labels, N, C), rtol: 1e-5, atol: 1e-6)
@@ -162,7 +102,8 @@ final class CrossEntropyTests: XCTestCase {
         let logits: [Float] = [1000, 0, -1000, 80, 88, 89, -3e4, 3e4, 0]
         let loss = ce(logits, [0, 2, 1], 3, 3)
         XCTAssertTrue(loss.allSatisfy { $0.isFinite }, "\(loss)")
-        assertClose(loss, refCE(logits, [0, 2, 1], 3, 3), rtol: 1e-6, atol: 1e-6)
+        let expectedLoss = (0..<3).map { n in Float(-refLogSoftmax(row(logits, n, 3), temperature: 1)[[0, 2, 1][n]]) }
+        assertClose(loss, expectedLoss, rtol: 1e-6, atol: 1e-6)
         XCTAssertEqual(loss[0], 0)
         let g = ceGrad([1, 1, 1], logits, [0, 2, 1], 3, 3)
         XCTAssertTrue(g.allSatisfy { $0.isFinite }, "\(g)")
@@ -173,47 +114,6 @@ final class CrossEntropyTests: XCTestCase {
         assertClose(g, expected, rtol: 1e-5, atol: 1e-7)
         // A class masked with -inf has probability 0.
         assertClose(ce([-.infinity, 0, 0], [1], 1, 3), [Float(log(2.0))], rtol: 1e-6)
-    }
-
-    func testBackwardMatchesFiniteDifferences() {
-        for (i, (N, C)) in [(1, 1), (1, 2), (3, 5), (4, 17), (2, 40)].enumerated() {
-            for (eps, T) in [(Float(0), Float(1)), (0.1, 1), (0.2, 2.5), (0, 0.5)] {
-                let logits = randomFloats(N * C, seed: UInt64(60 + i), low: -2, high: 2)
-                let labels = randomLabels(N, classes: C, seed: UInt64(70 + i))
-                let dloss = randomFloats(N, seed: UInt64(80 + i))
-                let numeric = numericalGradient(at: logits, eps: 1e-2) { dot(ce($0, labels, N, C, eps, T), dloss) }
-                assertClose(ceGrad(dloss, logits, labels, N, C, eps, T), numeric, rtol: 1e-2, atol: 2e-3,
-                            "N=\(N) C=\(C) eps=\(eps) T=\(T)")
-            }
-        }
-    }
-
-    func testBackwardReference() {
-        // dlogits = dloss (softmax - t) / T, against the Double reference on a larger shape.
-        let (N, C) = (6, 100)
-        let logits = randomFloats(N * C, seed: 90, low: -5, high: 5)
-        let labels = randomLabels(N, classes: C, seed: 91)
-        let dloss = randomFloats(N, seed: 92)
-        var expected = zeros(N * C)
-        for n in 0..<N {
-            let ls = refLogSoftmax(row(logits, n, C), temperature: 2)
-            for c in 0..<C {
-                let t = (c == Int(labels[n]) ? 0.7 : 0) + 0.3 / Double(C)
-                expected[n * C + c] = Float(Double(dloss[n]) * (exp(ls[c]) - t) / 2)
-            }
-        }
-        assertClose(ceGrad(dloss, logits, labels, N, C, 0.3, 2), expected, rtol: 1e-4, atol: 1e-7)
-    }
-
-    func testThreadCountDoesNotChangeBits() {
-        let (N, C) = (128, 1000)
-        let logits = randomFloats(N * C, seed: 100, low: -8, high: 8)
-        let labels = randomLabels(N, classes: C, seed: 101)
-        let dloss = randomFloats(N, seed: 102)
-        let one = withThreads(1) { (ce(logits, labels, N, C, 0.1, 2), ceGrad(dloss, logits, labels, N, C, 0.1, 2)) }
-        let two = withThreads(2) { (ce(logits, labels, N, C, 0.1, 2), ceGrad(dloss, logits, labels, N, C, 0.1, 2)) }
-        assertBitwiseEqual(one.0, two.0)
-        assertBitwiseEqual(one.1, two.1)
     }
 
     func testBadArguments() {
@@ -245,17 +145,6 @@ final class CrossEntropyTests: XCTestCase {
 // MARK: - Cross-entropy with soft targets
 
 final class SoftCrossEntropyTests: XCTestCase {
-    func testMatchesReference() {
-        for (i, (N, C)) in shapes.enumerated() {
-            let logits = randomFloats(N * C, seed: UInt64(200 + i), low: -4, high: 4)
-            let q = randomProbabilities(N, C, seed: UInt64(210 + i))
-            for T: Float in [1, 0.5, 3] {
-                assertClose(softCE(logits, q, N, C, T), refSoftCE(logits, q, N, C, temperature: Double(T)),
-                            rtol: 2e-5, atol: 5e-6, "N=\(N) C=\(C) T=\(T)")
-            }
-        }
-    }
-
     func testOneHotTargetsEqualHardCrossEntropy() {
         let (N, C) = (16, 10)
         let logits = randomFloats(N * C, seed: 220, low: -5, high: 5)
@@ -272,26 +161,10 @@ final class SoftCrossEntropyTests: XCTestCase {
         assertClose(softCE(logits, smoothed, N, C), ce(logits, labels, N, C, 0.2), rtol: 1e-5, atol: 1e-6)
     }
 
-    func testBackwardMatchesFiniteDifferences() {
-        for (i, (N, C)) in [(1, 1), (2, 3), (3, 11), (2, 40)].enumerated() {
-            for T: Float in [1, 0.7, 2.5] {
-                let logits = randomFloats(N * C, seed: UInt64(230 + i), low: -2, high: 2)
-                // Rows that do not sum to 1 exercise the sum(q) term.
-                let q = randomFloats(N * C, seed: UInt64(240 + i), low: 0, high: 0.6)
-                let dloss = randomFloats(N, seed: UInt64(250 + i))
-                let (gz, gq) = softCEGrads(dloss, logits, q, N, C, T)
-                let nz = numericalGradient(at: logits, eps: 1e-2) { dot(softCE($0, q, N, C, T), dloss) }
-                let nq = numericalGradient(at: q, eps: 1e-2) { dot(softCE(logits, $0, N, C, T), dloss) }
-                assertClose(gz, nz, rtol: 1e-2, atol: 2e-3, "dlogits N=\(N) C=\(C) T=\(T)")
-                assertClose(gq, nq, rtol: 1e-2, atol: 2e-3, "dtargets N=\(N) C=\(C) T=\(T)")
-            }
-        }
-    }
-
-    func testNullOutputsAreSkippedAndThreadsAgree() {
+    func testNullOutputsAreSkipped() {
         let (N, C) = (100, 700)
         let logits = randomFloats(N * C, seed: 260, low: -6, high: 6)
-        let q = randomProbabilities(N, C, seed: 261)
+        let q = Reference.probabilities(N, C, seed: 261)
         let dloss = randomFloats(N, seed: 262)
         let both = softCEGrads(dloss, logits, q, N, C, 1.5)
         var onlyZ = zeros(N * C), onlyQ = zeros(N * C)
@@ -300,11 +173,6 @@ final class SoftCrossEntropyTests: XCTestCase {
         XCTAssertEqual(tl_loss_soft_ce_backward(nil, nil, dloss, logits, q, N, C, 1.5), 0)
         assertBitwiseEqual(onlyZ, both.0)
         assertBitwiseEqual(onlyQ, both.1)
-        let one = withThreads(1) { (softCE(logits, q, N, C, 1.5), softCEGrads(dloss, logits, q, N, C, 1.5)) }
-        let two = withThreads(2) { (softCE(logits, q, N, C, 1.5), softCEGrads(dloss, logits, q, N, C, 1.5)) }
-        assertBitwiseEqual(one.0, two.0)
-        assertBitwiseEqual(one.1.0, two.1.0)
-        assertBitwiseEqual(one.1.1, two.1.1)
     }
 
     func testBadArguments() {
@@ -321,17 +189,6 @@ final class SoftCrossEntropyTests: XCTestCase {
 // MARK: - KL divergence
 
 final class KLDivergenceTests: XCTestCase {
-    func testMatchesReference() {
-        for (i, (N, C)) in shapes.enumerated() {
-            let a = randomFloats(N * C, seed: UInt64(300 + i), low: -3, high: 3)
-            let b = randomFloats(N * C, seed: UInt64(310 + i), low: -3, high: 3)
-            for T: Float in [1, 0.5, 4] {
-                let expected = refKL(a, b, N, C, temperature: Double(T))
-                assertClose(kl(a, b, N, C, T), expected, rtol: 1e-4, atol: 2e-6, "N=\(N) C=\(C) T=\(T)")
-            }
-        }
-    }
-
     func testIdenticalInputsGiveExactlyZero() {
         let (N, C) = (5, 37)
         let a = randomFloats(N * C, seed: 320, low: -10, high: 10)
@@ -346,22 +203,7 @@ final class KLDivergenceTests: XCTestCase {
         XCTAssertTrue(kl(a, randomFloats(N * C, seed: 322), N, C).allSatisfy { $0 > 0 })
     }
 
-    func testBackwardMatchesFiniteDifferences() {
-        for (i, (N, C)) in [(1, 1), (1, 2), (3, 7), (2, 40)].enumerated() {
-            for T: Float in [1, 0.6, 3] {
-                let a = randomFloats(N * C, seed: UInt64(330 + i), low: -2, high: 2)
-                let b = randomFloats(N * C, seed: UInt64(340 + i), low: -2, high: 2)
-                let dloss = randomFloats(N, seed: UInt64(350 + i))
-                let (ga, gb) = klGrads(dloss, a, b, N, C, T)
-                let na = numericalGradient(at: a, eps: 1e-2) { dot(kl($0, b, N, C, T), dloss) }
-                let nb = numericalGradient(at: b, eps: 1e-2) { dot(kl(a, $0, N, C, T), dloss) }
-                assertClose(ga, na, rtol: 1e-2, atol: 2e-3, "dlogits_p N=\(N) C=\(C) T=\(T)")
-                assertClose(gb, nb, rtol: 1e-2, atol: 2e-3, "dlogits_r N=\(N) C=\(C) T=\(T)")
-            }
-        }
-    }
-
-    func testNullOutputsAreSkippedAndThreadsAgree() {
+    func testNullOutputsAreSkipped() {
         let (N, C) = (64, 600)
         let a = randomFloats(N * C, seed: 360, low: -5, high: 5)
         let b = randomFloats(N * C, seed: 361, low: -5, high: 5)
@@ -372,44 +214,19 @@ final class KLDivergenceTests: XCTestCase {
         XCTAssertEqual(tl_loss_kl_backward(nil, &onlyB, dloss, a, b, N, C, 2), 0)
         assertBitwiseEqual(onlyA, both.0)
         assertBitwiseEqual(onlyB, both.1)
-        let one = withThreads(1) { (kl(a, b, N, C, 2), klGrads(dloss, a, b, N, C, 2)) }
-        let two = withThreads(2) { (kl(a, b, N, C, 2), klGrads(dloss, a, b, N, C, 2)) }
-        assertBitwiseEqual(one.0, two.0)
-        assertBitwiseEqual(one.1.0, two.1.0)
-        assertBitwiseEqual(one.1.1, two.1.1)
     }
 
-    func testProbabilityForm() {
-        let (N, C) = (6, 9)
-        var p = randomProbabilities(N, C, seed: 370)
-        p[4] = 0  // a zero term contributes 0, even against log r = -inf
-        var logr = randomProbabilities(N, C, seed: 371).map { log($0) }
-        logr[4] = -.infinity
-        var loss = zeros(N)
-        XCTAssertEqual(tl_loss_kl_prob_forward(&loss, p, logr, N, C), 0)
-        let expected = (0..<N).map { n in
-            Float((0..<C).reduce(0.0) { s, c in
-                let pc = Double(p[n * C + c])
-                return pc == 0 ? s : s + pc * (log(pc) - Double(logr[n * C + c]))
-            })
-        }
-        assertClose(loss, expected, rtol: 1e-5, atol: 1e-6)
+    func testProbabilityFormEqualsTheLogitForm() {
         // Same value as the logit form when p = softmax(a) and logr = log softmax(b).
+        let (N, C) = (6, 9)
         let a = randomFloats(N * C, seed: 372), b = randomFloats(N * C, seed: 373)
         let pa = (0..<N).flatMap { refLogSoftmax(row(a, $0, C), temperature: 1).map { Float(exp($0)) } }
         let lb = (0..<N).flatMap { refLogSoftmax(row(b, $0, C), temperature: 1).map { Float($0) } }
+        var loss = zeros(N)
         XCTAssertEqual(tl_loss_kl_prob_forward(&loss, pa, lb, N, C), 0)
         assertClose(loss, kl(a, b, N, C), rtol: 1e-4, atol: 1e-6)
-        // Gradient to log r: -dloss p, checked by finite differences too.
-        let dloss = randomFloats(N, seed: 374)
         var g = zeros(N * C)
-        XCTAssertEqual(tl_loss_kl_prob_backward(&g, dloss, pa, N, C), 0)
-        let numeric = numericalGradient(at: lb, eps: 1e-2) { lr in
-            var l = zeros(N)
-            XCTAssertEqual(tl_loss_kl_prob_forward(&l, pa, lr, N, C), 0)
-            return dot(l, dloss)
-        }
-        assertClose(g, numeric, rtol: 1e-2, atol: 1e-3)
+        let dloss = randomFloats(N, seed: 374)
         assertFails(tl_loss_kl_prob_forward(&loss, nil, lb, N, C), TL_ERR_NULL_POINTER, mentioning: "p")
         assertFails(tl_loss_kl_prob_backward(nil, dloss, pa, N, C), TL_ERR_NULL_POINTER, mentioning: "dlogr")
         assertFails(tl_loss_kl_prob_backward(&g, dloss, pa, N, 0), TL_ERR_INVALID_ARGUMENT, mentioning: "C")
@@ -427,15 +244,6 @@ final class KLDivergenceTests: XCTestCase {
 
 // MARK: - Margin (Carlini-Wagner)
 
-/// max_{c != y} z_c - z_y per row, in Double.
-private func refMargin(_ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int) -> [Float] {
-    (0..<N).map { n in
-        let y = Int(labels[n])
-        let other = (0..<C).filter { $0 != y }.map { Double(logits[n * C + $0]) }.max()!
-        return Float(other - Double(logits[n * C + y]))
-    }
-}
-
 private func margin(_ logits: [Float], _ labels: [Int32], _ N: Int, _ C: Int) -> [Float] {
     var out = zeros(N)
     XCTAssertEqual(tl_loss_margin_forward(&out, logits, labels, N, C), 0, String(cString: tl_last_error()))
@@ -449,37 +257,14 @@ private func marginGrad(_ dloss: [Float], _ logits: [Float], _ labels: [Int32], 
 }
 
 final class MarginLossTests: XCTestCase {
-    func testMatchesReferenceAndKnownValues() {
-        for (i, (N, C)) in shapes.filter({ $0.1 >= 2 }).enumerated() {
-            let logits = randomFloats(N * C, seed: UInt64(460 + i), low: -4, high: 4)
-            let labels = randomLabels(N, classes: C, seed: UInt64(470 + i))
-            XCTAssertEqual(margin(logits, labels, N, C), refMargin(logits, labels, N, C), "N=\(N) C=\(C)")
-        }
+    func testKnownValues() {
         // Correct row: runner-up 1 - label 3 = -2; wrong row: 5 - 0.5; label 0 with a tie among the others.
         XCTAssertEqual(margin([3, 1, -1, 5, 0.5, 2], [0, 1], 2, 3), [-2, 4.5])
         XCTAssertEqual(marginGrad([1, 2], [3, 1, -1, 5, 0.5, 2], [0, 2], 2, 3), [-1, 1, 0, 2, 0, -2])
         XCTAssertEqual(marginGrad([1], [0, 7, 7], [0], 1, 3), [-1, 1, 0], "ties go to the first index")
     }
 
-    func testBackwardMatchesFiniteDifferences() {
-        for (i, (N, C)) in [(1, 2), (3, 5), (4, 10), (2, 33)].enumerated() {
-            let logits = randomFloats(N * C, seed: UInt64(480 + i), low: -2, high: 2)
-            let labels = randomLabels(N, classes: C, seed: UInt64(490 + i))
-            let dloss = randomFloats(N, seed: UInt64(500 + i))
-            // Random logits have gaps far above eps, so the max is differentiable there.
-            let numeric = numericalGradient(at: logits, eps: 1e-3) { dot(margin($0, labels, N, C), dloss) }
-            assertClose(marginGrad(dloss, logits, labels, N, C), numeric, rtol: 1e-2, atol: 1e-3, "N=\(N) C=\(C)")
-        }
-    }
-
-    func testThreadsAgreeAndBadArguments() {
-        let (N, C) = (4000, 10)
-        let logits = randomFloats(N * C, seed: 510, low: -5, high: 5), labels = randomLabels(N, classes: C, seed: 511)
-        let dloss = randomFloats(N, seed: 512)
-        let one = withThreads(1) { (margin(logits, labels, N, C), marginGrad(dloss, logits, labels, N, C)) }
-        let two = withThreads(2) { (margin(logits, labels, N, C), marginGrad(dloss, logits, labels, N, C)) }
-        assertBitwiseEqual(one.0, two.0)
-        assertBitwiseEqual(one.1, two.1)
+    func testBadArguments() {
         var loss = zeros(2), g = zeros(6)
         let z = zeros(6)
         assertFails(tl_loss_margin_forward(&loss, z, nil, 2, 3), TL_ERR_NULL_POINTER, mentioning: "labels")
@@ -496,41 +281,26 @@ final class MarginLossTests: XCTestCase {
 // MARK: - MSE
 
 final class MSELossTests: XCTestCase {
-    func testMatchesReference() {
-        for (i, (N, D)) in shapes.enumerated() {
-            let x = randomFloats(N * D, seed: UInt64(400 + i), low: -3, high: 3)
-            let t = randomFloats(N * D, seed: UInt64(410 + i), low: -3, high: 3)
-            assertClose(mse(x, t, N, D), refMSE(x, t, N, D), rtol: 1e-6, atol: 1e-7, "N=\(N) D=\(D)")
-        }
+    func testKnownValue() {
         XCTAssertEqual(mse([1, 2, 3, 4], [1, 0, 3, 1], 2, 2), [2, 4.5])
     }
 
-    func testBackwardMatchesFiniteDifferences() {
+    func testNullOutputsAreSkipped() {
         for (i, (N, D)) in [(1, 1), (3, 7), (2, 33)].enumerated() {
             let x = randomFloats(N * D, seed: UInt64(420 + i))
             let t = randomFloats(N * D, seed: UInt64(430 + i))
             let dloss = randomFloats(N, seed: UInt64(440 + i))
             var dx = zeros(N * D), dt = zeros(N * D)
             XCTAssertEqual(tl_loss_mse_backward(&dx, &dt, dloss, x, t, N, D), 0)
-            assertClose(dx, numericalGradient(at: x) { dot(mse($0, t, N, D), dloss) }, rtol: 1e-2, atol: 1e-3)
-            assertClose(dt, numericalGradient(at: t) { dot(mse(x, $0, N, D), dloss) }, rtol: 1e-2, atol: 1e-3)
             var onlyDt = zeros(N * D)
             XCTAssertEqual(tl_loss_mse_backward(nil, &onlyDt, dloss, x, t, N, D), 0)
             assertBitwiseEqual(onlyDt, dt)
         }
     }
 
-    func testThreadsAgreeAndBadArguments() {
+    func testBadArguments() {
         let (N, D) = (32, 3000)
         let x = randomFloats(N * D, seed: 450), t = randomFloats(N * D, seed: 451), dloss = randomFloats(N, seed: 452)
-        func run() -> ([Float], [Float]) {
-            var dx = zeros(N * D)
-            XCTAssertEqual(tl_loss_mse_backward(&dx, nil, dloss, x, t, N, D), 0)
-            return (mse(x, t, N, D), dx)
-        }
-        let one = withThreads(1, run), two = withThreads(2, run)
-        assertBitwiseEqual(one.0, two.0)
-        assertBitwiseEqual(one.1, two.1)
         var loss = zeros(N)
         assertFails(tl_loss_mse_forward(&loss, x, nil, N, D), TL_ERR_NULL_POINTER, mentioning: "target")
         assertFails(tl_loss_mse_forward(&loss, x, t, N, 0), TL_ERR_INVALID_ARGUMENT, mentioning: "D")

@@ -1,11 +1,10 @@
 import XCTest
+import KernelTable
 import TrainingLab
 
-/// Normalisation (include/tl_norm.h): batch norm (training and inference), layer norm and group norm
-/// against Double references, finite differences, hand-computed running statistics, accuracy with a
-/// large mean, 1 vs 2 threads, NULL gradient outputs and bad arguments.
-
-// MARK: - Reference
+/// Normalisation (include/tl_norm.h) beyond the kernel table's checks: hand-computed running statistics,
+/// accuracy with a large mean, NULL affine parameters and gradient outputs, in-place use, instance norm per
+/// plane, and bad arguments.
 
 /// Mean and biased variance of the values at `indices`, two-pass in Double.
 private func moments(_ x: [Float], _ indices: [Int]) -> (mean: Double, variance: Double) {
@@ -14,65 +13,10 @@ private func moments(_ x: [Float], _ indices: [Int]) -> (mean: Double, variance:
     return (mean, variance)
 }
 
-/// Normalisation over arbitrary index groups with per-element affine parameters, and its exact gradient:
-/// the one reference behind batch, layer and group norm. `param[i]` is the gamma/beta index of element i.
-private struct RefNorm {
-    var groups: [[Int]]
-    var param: [Int]
-    var eps: Double
-
-    func forward(_ x: [Float], _ gamma: [Float]?, _ beta: [Float]?) -> (y: [Float], mean: [Float], rstd: [Float]) {
-        var y = [Float](repeating: 0, count: x.count), means: [Float] = [], rstds: [Float] = []
-        for g in groups {
-            let (m, v) = moments(x, g)
-            let r = 1 / (v + eps).squareRoot()
-            for i in g {
-                let xhat = (Double(x[i]) - m) * r
-                y[i] = Float(xhat * Double(gamma?[param[i]] ?? 1) + Double(beta?[param[i]] ?? 0))
-            }
-            means.append(Float(m))
-            rstds.append(Float(r))
-        }
-        return (y, means, rstds)
-    }
-
-    func backward(_ dy: [Float], _ x: [Float], _ gamma: [Float]?, paramCount: Int) -> (dx: [Float], dgamma: [Float], dbeta: [Float]) {
-        var dx = [Float](repeating: 0, count: x.count)
-        var dgamma = [Double](repeating: 0, count: paramCount), dbeta = [Double](repeating: 0, count: paramCount)
-        for g in groups {
-            let (m, v) = moments(x, g)
-            let r = 1 / (v + eps).squareRoot(), count = Double(g.count)
-            var sg = 0.0, sgx = 0.0
-            for i in g {
-                let xhat = (Double(x[i]) - m) * r, gi = Double(dy[i]) * Double(gamma?[param[i]] ?? 1)
-                sg += gi
-                sgx += gi * xhat
-                dgamma[param[i]] += Double(dy[i]) * xhat
-                dbeta[param[i]] += Double(dy[i])
-            }
-            for i in g {
-                let xhat = (Double(x[i]) - m) * r, gi = Double(dy[i]) * Double(gamma?[param[i]] ?? 1)
-                dx[i] = Float(r * (gi - sg / count - xhat * sgx / count))
-            }
-        }
-        return (dx, dgamma.map { Float($0) }, dbeta.map { Float($0) })
-    }
-}
-
-/// Batch norm groups: channel c of (N,C,S) gathers n and s.
-private func batchNormRef(_ n: Int, _ c: Int, _ s: Int, eps: Float) -> RefNorm {
-    RefNorm(groups: (0..<c).map { ch in (0..<n).flatMap { b in (0..<s).map { (b * c + ch) * s + $0 } } },
-            param: (0..<(n * c * s)).map { ($0 / s) % c }, eps: Double(eps))
-}
-
-private func layerNormRef(_ r: Int, _ d: Int, eps: Float) -> RefNorm {
-    RefNorm(groups: (0..<r).map { row in Array((row * d)..<((row + 1) * d)) }, param: (0..<(r * d)).map { $0 % d }, eps: Double(eps))
-}
-
-private func groupNormRef(_ n: Int, _ c: Int, _ s: Int, _ g: Int, eps: Float) -> RefNorm {
-    let size = c / g * s
-    return RefNorm(groups: (0..<(n * g)).map { q in Array((q * size)..<((q + 1) * size)) },
-                   param: (0..<(n * c * s)).map { ($0 / s) % c }, eps: Double(eps))
+/// The table's reference normalisation of float data, as floats.
+private func reference(_ x: [Float], _ layout: NormLayout, eps: Float) -> (y: [Float], mean: [Float], rstd: [Float]) {
+    let r = Reference.normalize(x.map(Double.init), nil, nil, layout, eps: eps)
+    return (r.y.map(Float.init), r.mean.map(Float.init), r.rstd.map(Float.init))
 }
 
 // MARK: - Calling helpers
@@ -122,39 +66,9 @@ private func gnForward(_ x: [Float], _ gamma: [Float]?, _ beta: [Float]?, _ n: I
     return (y, mean, rstd)
 }
 
-/// Finite-difference gradients of dot(forward(x, gamma, beta), dir) with respect to x, gamma and beta.
-private func numericGrads(_ x: [Float], _ gamma: [Float], _ beta: [Float], _ dir: [Float], eps: Float = 1e-2,
-                          _ forward: ([Float], [Float], [Float]) -> [Float]) -> Grads {
-    (numericalGradient(at: x, eps: eps) { dot(forward($0, gamma, beta), dir) },
-     numericalGradient(at: gamma, eps: eps) { dot(forward(x, $0, beta), dir) },
-     numericalGradient(at: beta, eps: eps) { dot(forward(x, gamma, $0), dir) })
-}
-
-private func assertGradsClose(_ a: Grads, _ b: Grads, rtol: Float, atol: Float, _ message: String,
-                              file: StaticString = #filePath, line: UInt = #line) {
-    assertClose(a.dx, b.dx, rtol: rtol, atol: atol, "dx " + message, file: file, line: line)
-    assertClose(a.dgamma, b.dgamma, rtol: rtol, atol: atol, "dgamma " + message, file: file, line: line)
-    assertClose(a.dbeta, b.dbeta, rtol: rtol, atol: atol, "dbeta " + message, file: file, line: line)
-}
-
 // MARK: - Batch norm
 
 final class BatchNormTests: XCTestCase {
-    /// (N, C, S): planes, the (N,C) row path (S = 1), batch 1, uneven row blocks (130 rows in 64 blocks).
-    let shapes = [(4, 3, 5), (2, 5, 1), (1, 2, 7), (3, 4, 16), (130, 3, 1), (2, 1, 2), (5, 2, 19)]
-
-    func testTrainForwardMatchesReference() {
-        for (n, c, s) in shapes {
-            let x = randomFloats(n * c * s, seed: UInt64(n * 100 + c * 10 + s), low: -2, high: 3)
-            let gamma = randomFloats(c, seed: 1, low: 0.5, high: 1.5), beta = randomFloats(c, seed: 2)
-            let out = bnTrain(x, gamma, beta, n, c, s)
-            let ref = batchNormRef(n, c, s, eps: eps).forward(x, gamma, beta)
-            assertClose(out.y, ref.y, rtol: 1e-5, atol: 1e-5, "y \((n, c, s))")
-            assertClose(out.mean, ref.mean, rtol: 1e-6, atol: 1e-6, "mean \((n, c, s))")
-            assertClose(out.rstd, ref.rstd, rtol: 1e-6, atol: 0, "rstd \((n, c, s))")
-        }
-    }
-
     func testNullAffineIsIdentityAffine() {
         let (n, c, s) = (3, 4, 6)
         let x = randomFloats(n * c * s, seed: 5)
@@ -189,28 +103,12 @@ final class BatchNormTests: XCTestCase {
             let noise = randomFloats(n * c * s, seed: 3, low: -0.1, high: 0.1)
             let x = noise.map { 1000 + $0 }
             let out = bnTrain(x, nil, nil, n, c, s)
-            let ref = batchNormRef(n, c, s, eps: 1e-12).forward(x, nil, nil)
+            let ref = reference(x, .batch(n, c, s), eps: 1e-12)
             assertClose(out.mean, ref.mean, rtol: 1e-7, atol: 0)
             // eps (1e-5) is not negligible next to var (~3e-3): compare rstd with the same eps.
-            let refWithEps = batchNormRef(n, c, s, eps: eps).forward(x, nil, nil)
+            let refWithEps = reference(x, .batch(n, c, s), eps: eps)
             assertClose(out.rstd, refWithEps.rstd, rtol: 1e-5, atol: 0, "\((n, c, s))")
             assertClose(out.y, refWithEps.y, rtol: 1e-3, atol: 2e-3, "\((n, c, s))")
-        }
-    }
-
-    func testTrainBackwardMatchesReferenceAndFiniteDifferences() {
-        for (n, c, s) in shapes {
-            let x = randomFloats(n * c * s, seed: UInt64(n * 7 + c * 3 + s), low: -2, high: 2)
-            let gamma = randomFloats(c, seed: 3, low: 0.5, high: 1.5), beta = randomFloats(c, seed: 4)
-            let dir = randomFloats(x.count, seed: 5)
-            let out = bnTrain(x, gamma, beta, n, c, s)
-            let got = bnTrainBackward(dir, x, gamma, out.mean, out.rstd, n, c, s)
-            let ref = batchNormRef(n, c, s, eps: eps).backward(dir, x, gamma, paramCount: c)
-            assertGradsClose(got, ref, rtol: 1e-4, atol: 1e-5, "reference \((n, c, s))")
-            if x.count <= 400 {
-                let numeric = numericGrads(x, gamma, beta, dir, eps: 5e-3) { bnTrain($0, $1, $2, n, c, s).y }
-                assertGradsClose(got, numeric, rtol: 1e-2, atol: 2e-3, "finite differences \((n, c, s))")
-            }
         }
     }
 
@@ -236,44 +134,6 @@ final class BatchNormTests: XCTestCase {
         assertBitwiseEqual(z, out.y)
     }
 
-    func testEvalForwardBackward() {
-        for (n, c, s) in [(2, 3, 5), (4, 5, 1), (1, 1, 1)] {
-            let x = randomFloats(n * c * s, seed: 9, low: -2, high: 2)
-            let gamma = randomFloats(c, seed: 10, low: 0.5, high: 1.5), beta = randomFloats(c, seed: 11)
-            let rm = randomFloats(c, seed: 12), rv = randomFloats(c, seed: 13, low: 0.2, high: 2)
-            let forward = { (x: [Float], g: [Float], b: [Float]) -> [Float] in
-                var y = [Float](repeating: .nan, count: x.count)
-                XCTAssertEqual(tl_batchnorm_eval_forward(&y, x, g, b, rm, rv, n, c, s, eps), 0)
-                return y
-            }
-            let expected = x.indices.map { i -> Float in
-                let ch = (i / s) % c
-                return Float((Double(x[i]) - Double(rm[ch])) / (Double(rv[ch]) + Double(eps)).squareRoot() * Double(gamma[ch]) + Double(beta[ch]))
-            }
-            assertClose(forward(x, gamma, beta), expected, rtol: 1e-5, atol: 1e-6, "\((n, c, s))")
-            let dir = randomFloats(x.count, seed: 14)
-            let got = grads(x.count, c) { tl_batchnorm_eval_backward($0, $1, $2, dir, x, gamma, rm, rv, n, c, s, eps) }
-            assertGradsClose(got, numericGrads(x, gamma, beta, dir, forward), rtol: 1e-2, atol: 1e-3, "\((n, c, s))")
-        }
-    }
-
-    func testOneAndTwoThreadsBitwiseEqual() {
-        for (n, c, s) in [(16, 16, 256), (4096, 16, 1), (8, 3, 1500)] {
-            let x = randomFloats(n * c * s, seed: 15), dy = randomFloats(n * c * s, seed: 16)
-            let gamma = randomFloats(c, seed: 17), beta = randomFloats(c, seed: 18)
-            let run = { () -> [Float] in
-                let out = bnTrain(x, gamma, beta, n, c, s, running: ([Float](repeating: 0, count: c), [Float](repeating: 1, count: c)))
-                let g = bnTrainBackward(dy, x, gamma, out.mean, out.rstd, n, c, s)
-                var e = [Float](repeating: 0, count: x.count)
-                XCTAssertEqual(tl_batchnorm_eval_forward(&e, x, gamma, beta, out.running!.mean, out.running!.variance, n, c, s, eps), 0)
-                let ge = grads(x.count, c) { tl_batchnorm_eval_backward($0, $1, $2, dy, x, gamma, out.running!.mean, out.running!.variance, n, c, s, eps) }
-                return out.y + out.mean + out.rstd + out.running!.mean + out.running!.variance + g.dx + g.dgamma + g.dbeta
-                    + e + ge.dx + ge.dgamma + ge.dbeta
-            }
-            assertBitwiseEqual(withThreads(1, run), withThreads(2, run), "\((n, c, s))")
-        }
-    }
-
     func testBadArguments() {
         var y = [Float](repeating: 0, count: 24), m = [Float](repeating: 0, count: 4), r = m
         let x = [Float](repeating: 1, count: 24), v = [Float](repeating: 1, count: 4)
@@ -297,59 +157,16 @@ final class BatchNormTests: XCTestCase {
 // MARK: - Layer norm
 
 final class LayerNormTests: XCTestCase {
-    /// (R, D): odd sizes, uneven row blocks (130 rows), D = 1, and 4100 rows (64-row blocks: the float accumulators flush).
-    let shapes = [(3, 7), (5, 33), (130, 17), (2, 1), (1, 64), (4, 16), (4100, 3)]
-
-    func testForwardMatchesReference() {
-        for (r, d) in shapes {
-            let x = randomFloats(r * d, seed: UInt64(r * 100 + d), low: -3, high: 2)
-            let gamma = randomFloats(d, seed: 1, low: 0.5, high: 1.5), beta = randomFloats(d, seed: 2)
-            let ref = layerNormRef(r, d, eps: eps)
-            for (g, b) in [(gamma, beta), (nil, nil), (gamma, nil), (nil, beta)] as [([Float]?, [Float]?)] {
-                let out = lnForward(x, g, b, r, d)
-                let expected = ref.forward(x, g, b)
-                assertClose(out.y, expected.y, rtol: 1e-5, atol: 1e-5, "\((r, d)) affine \(g != nil) \(b != nil)")
-                assertClose(out.mean, expected.mean, rtol: 1e-6, atol: 1e-6)
-                assertClose(out.rstd, expected.rstd, rtol: 1e-5, atol: 0)
-            }
-        }
-        // Large offset: the shifted double sums keep the variance.
+    func testLargeOffsetKeepsTheVariance() {
+        // The shifted double sums keep the variance of rows near 3000.
         let x = randomFloats(4 * 512, seed: 3, low: -0.1, high: 0.1).map { $0 + 3000 }
-        assertClose(lnForward(x, nil, nil, 4, 512).rstd, layerNormRef(4, 512, eps: eps).forward(x, nil, nil).rstd, rtol: 1e-4, atol: 0)
+        assertClose(lnForward(x, nil, nil, 4, 512).rstd, reference(x, .rows(4, 512), eps: eps).rstd, rtol: 1e-4, atol: 0)
     }
 
-    func testBackwardMatchesReferenceAndFiniteDifferences() {
-        for (r, d) in shapes {
-            let x = randomFloats(r * d, seed: UInt64(r + d), low: -2, high: 2)
-            let gamma = randomFloats(d, seed: 3, low: 0.5, high: 1.5), beta = randomFloats(d, seed: 4)
-            let dir = randomFloats(x.count, seed: 5)
-            let out = lnForward(x, gamma, beta, r, d)
-            let got = grads(x.count, d) { tl_layernorm_backward($0, $1, $2, dir, x, gamma, out.mean, out.rstd, r, d) }
-            // D = 1: the exact dx is 0 = rstd*g - rstd*g with rstd = 1/sqrt(eps) ~ 316, so float rounding leaves ~316 ulp.
-            assertGradsClose(got, layerNormRef(r, d, eps: eps).backward(dir, x, gamma, paramCount: d), rtol: 1e-4,
-                             atol: d == 1 ? 1e-4 : 1e-5, "\((r, d))")
-            if x.count <= 300 {
-                let numeric = numericGrads(x, gamma, beta, dir, eps: 5e-3) { lnForward($0, $1, $2, r, d).y }
-                assertGradsClose(got, numeric, rtol: 1e-2, atol: 2e-3, "finite differences \((r, d))")
-            }
-            // Without gamma the gradient is that of gamma = 1.
-            let plain = grads(x.count, d) { tl_layernorm_backward($0, $1, $2, dir, x, nil, out.mean, out.rstd, r, d) }
-            assertClose(plain.dx, layerNormRef(r, d, eps: eps).backward(dir, x, nil, paramCount: d).dx, rtol: 1e-4, atol: 1e-5)
-        }
-    }
-
-    func testNullOutputsInPlaceAndThreads() {
+    func testNullOutputsAndInPlace() {
         let (r, d) = (512, 256)
         let x = randomFloats(r * d, seed: 6), dy = randomFloats(r * d, seed: 7)
         let gamma = randomFloats(d, seed: 8), beta = randomFloats(d, seed: 9)
-        let run = { () -> [Float] in
-            let out = lnForward(x, gamma, beta, r, d)
-            let g = grads(x.count, d) { tl_layernorm_backward($0, $1, $2, dy, x, gamma, out.mean, out.rstd, r, d) }
-            return out.y + out.mean + out.rstd + g.dx + g.dgamma + g.dbeta
-        }
-        let one = withThreads(1, run)
-        assertBitwiseEqual(one, withThreads(2, run))
-
         let out = lnForward(x, gamma, beta, r, d)
         let all = grads(x.count, d) { tl_layernorm_backward($0, $1, $2, dy, x, gamma, out.mean, out.rstd, r, d) }
         var dg = [Float](repeating: 0, count: d), g = dy
@@ -377,24 +194,6 @@ final class LayerNormTests: XCTestCase {
 // MARK: - Group norm
 
 final class GroupNormTests: XCTestCase {
-    /// (N, C, S, G): several groupings of one shape, instance norm (G = C), layer-norm-like (G = 1), S = 1.
-    let shapes = [(2, 6, 5, 3), (2, 6, 5, 1), (2, 6, 5, 6), (2, 6, 5, 2), (3, 4, 1, 2), (1, 8, 9, 4), (1, 3, 17, 3)]
-
-    func testForwardMatchesReference() {
-        for (n, c, s, g) in shapes {
-            let x = randomFloats(n * c * s, seed: UInt64(n * 1000 + c * 100 + s * 10 + g), low: -2, high: 3)
-            let gamma = randomFloats(c, seed: 1, low: 0.5, high: 1.5), beta = randomFloats(c, seed: 2)
-            let ref = groupNormRef(n, c, s, g, eps: eps)
-            for (ga, be) in [(gamma, beta), (nil, nil)] as [([Float]?, [Float]?)] {
-                let out = gnForward(x, ga, be, n, c, s, g)
-                let expected = ref.forward(x, ga, be)
-                assertClose(out.y, expected.y, rtol: 1e-5, atol: 2e-5, "\((n, c, s, g))")
-                assertClose(out.mean, expected.mean, rtol: 1e-6, atol: 1e-6)
-                assertClose(out.rstd, expected.rstd, rtol: 1e-5, atol: 0)
-            }
-        }
-    }
-
     func testInstanceNormIsPerPlane() {
         // G = C normalises every (n, c) plane on its own: each plane of y has mean 0 and variance ~1.
         let (n, c, s) = (2, 3, 50)
@@ -406,31 +205,10 @@ final class GroupNormTests: XCTestCase {
         }
     }
 
-    func testBackwardMatchesReferenceAndFiniteDifferences() {
-        for (n, c, s, g) in shapes {
-            let x = randomFloats(n * c * s, seed: UInt64(n + c + s + g), low: -2, high: 2)
-            let gamma = randomFloats(c, seed: 3, low: 0.5, high: 1.5), beta = randomFloats(c, seed: 4)
-            let dir = randomFloats(x.count, seed: 5)
-            let out = gnForward(x, gamma, beta, n, c, s, g)
-            let got = grads(x.count, c) { tl_groupnorm_backward($0, $1, $2, dir, x, gamma, out.mean, out.rstd, n, c, s, g) }
-            assertGradsClose(got, groupNormRef(n, c, s, g, eps: eps).backward(dir, x, gamma, paramCount: c),
-                             rtol: 1e-4, atol: 2e-5, "\((n, c, s, g))")
-            let numeric = numericGrads(x, gamma, beta, dir, eps: 5e-3) { gnForward($0, $1, $2, n, c, s, g).y }
-            assertGradsClose(got, numeric, rtol: 1e-2, atol: 2e-3, "finite differences \((n, c, s, g))")
-        }
-    }
-
-    func testNullOutputsInPlaceAndThreads() {
+    func testNullOutputsAndInPlace() {
         let (n, c, s, g) = (8, 16, 512, 4)
         let x = randomFloats(n * c * s, seed: 6), dy = randomFloats(n * c * s, seed: 7)
         let gamma = randomFloats(c, seed: 8), beta = randomFloats(c, seed: 9)
-        let run = { () -> [Float] in
-            let out = gnForward(x, gamma, beta, n, c, s, g)
-            let gr = grads(x.count, c) { tl_groupnorm_backward($0, $1, $2, dy, x, gamma, out.mean, out.rstd, n, c, s, g) }
-            return out.y + out.mean + out.rstd + gr.dx + gr.dgamma + gr.dbeta
-        }
-        assertBitwiseEqual(withThreads(1, run), withThreads(2, run))
-
         let out = gnForward(x, gamma, beta, n, c, s, g)
         let all = grads(x.count, c) { tl_groupnorm_backward($0, $1, $2, dy, x, gamma, out.mean, out.rstd, n, c, s, g) }
         var db = [Float](repeating: 0, count: c), gd = dy

@@ -66,6 +66,20 @@ final class ShotAccuracyTests: XCTestCase {
         XCTAssertEqual(s.fewClasses, [5, 6])
         assertDataError(.shapeMismatch, mentioning: ["shotAccuracy"]) { try shotAccuracy(perClass: [0.5], trainCounts: [1, 2]) }
     }
+
+    /// FedLoGe's Fashion-MNIST-LT (n_c = floor(6000 * 0.01^(c/9))): 6000 3596 2156 | 1292 774 464 | 278 166 100 60,
+    /// the class that crosses 75 % (95 %) of the samples closes the head (middle); rare-3 = the 3 smallest classes.
+    func testFedLoGeHeadMiddleTailAndRareClasses() throws {
+        let counts = try Dataset.longTailedCounts(maxCount: 6000, classes: 10, ratio: 100)
+        XCTAssertEqual(counts, [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60])
+        let values: [Double?] = (0..<10).map { Double($0) / 10 }
+        let s = try shotAccuracy(perClass: values, trainCounts: counts, split: try ShotSplit(named: "cumulative"))
+        XCTAssertEqual([s.manyClasses, s.mediumClasses, s.fewClasses], [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]])
+        XCTAssertEqual(s.rareClasses, [7, 8, 9])
+        XCTAssertEqual(s.rare!, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(rarestClasses(trainCounts: [5, 1, 1, 9], count: 1), [2], "ties: the later class is rarer")
+        XCTAssertThrowsError(try ShotSplit(named: "quartiles")) { XCTAssertTrue("\($0)".contains("thresholds, terciles, cumulative"), "\($0)") }
+    }
 }
 
 final class CalibrationMetricTests: XCTestCase {

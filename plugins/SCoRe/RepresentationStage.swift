@@ -75,8 +75,7 @@ struct TestAnalysis {
         }
         let classes = test.classCount
         let metrics = try ClassificationMetrics(logits: logits.scalars, labels: test.labels, classes: classes)
-        // Rarest first; among equal counts the later class (the long-tail profile puts the tail last).
-        rareClasses = Array((0..<classes).sorted { (trainCounts[$0], -$0) < (trainCounts[$1], -$1) }.prefix(rareCount)).sorted()
+        rareClasses = rarestClasses(trainCounts: trainCounts, count: rareCount)
         let rare = rareClasses.compactMap { metrics.perClassAccuracy[$0] }
         rareAccuracy = rare.isEmpty ? .nan : rare.reduce(0, +) / Double(rare.count)
         embeddingCosine = try ClassMeanCosine(embeddings: embeddings.scalars, dimension: embeddings.shape[1], labels: test.labels, classes: classes)

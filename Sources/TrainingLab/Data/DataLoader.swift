@@ -20,6 +20,8 @@ public struct DataLoader {
     public var views: [Augmentation]
     /// Seed of the augmentation streams (the default sampler is seeded from it too).
     public var seed: UInt64
+    /// In data-parallel training, this process's part of every batch (nil: whole batches).
+    public var shard: DataShard?
 
     public init(dataset: Dataset, batchSize: Int, sampler: (any Sampler)? = nil, dropLast: Bool = false,
                 augmentation: Augmentation = .evaluation, seed: UInt64 = 0) {
@@ -107,13 +109,18 @@ public struct EpochBatches {
     }
 
     public var batchCount: Int { loader.batchCount(samples: order.count) }
+    /// Samples in the whole batch the last `next()` returned (its shard's, with a shard).
+    public private(set) var lastBatchTotal = 0
 
-    /// The next batch, or nil after the last one (a short last batch is skipped when `dropLast`).
+    /// The next batch (this process's shard of it, with a shard), or nil after the last one (a short last batch
+    /// is skipped when `dropLast`).
     public mutating func next() throws -> Batch? {
         let end = Swift.min(position + loader.batchSize, order.count)
         guard position < end, !(loader.dropLast && end - position < loader.batchSize) else { return nil }
         defer { position = end }
-        return try loader.batch(indices: Array(order[position..<end]), epoch: epoch)
+        lastBatchTotal = end - position
+        let part = try loader.shard.map { try $0.part(of: position..<end) } ?? position..<end
+        return try loader.batch(indices: Array(order[part]), epoch: epoch)
     }
 
     /// The batches from the current position to the end, without advancing this iterator (tests and small

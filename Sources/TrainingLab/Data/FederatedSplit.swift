@@ -99,6 +99,32 @@ public enum FederatedSplit {
         }
     }
 
+    /// Per-client local test sets (FedLoGe's protocol): for each client, `size` positions of the test set whose
+    /// class counts are the client's training proportions times `size`, rounded to the nearest integer, drawn
+    /// without replacement within a class (all of a class when it has fewer). Sets of different clients may overlap.
+    public static func proportionalTestSets(testLabels: [Int32], classCount: Int, histograms: [[Int]], size: Int,
+                                            seed: UInt64) throws -> [[Int]] {
+        guard size > 0 else { throw DataError(.invalidArgument, "local test set size must be > 0, got \(size)") }
+        var byClass = [[Int]](repeating: [], count: classCount)
+        for (i, label) in testLabels.enumerated() {
+            guard label >= 0, Int(label) < classCount else {
+                throw DataError(.labelOutOfRange, "test label \(label) of sample \(i) is out of range, expected 0..<\(classCount)")
+            }
+            byClass[Int(label)].append(i)
+        }
+        let root = SeededGenerator(seed: seed).split("proportional-test-sets")
+        return histograms.enumerated().map { k, histogram in
+            let total = Double(histogram.reduce(0, +))
+            var generator = root.split(UInt64(k))
+            var part: [Int] = []
+            for (c, count) in histogram.enumerated() where count > 0 {
+                let wanted = min(Int((Double(size) * Double(count) / total).rounded()), byClass[c].count)
+                part += generator.sample(wanted, from: byClass[c].count).map { byClass[c][$0] }
+            }
+            return part.sorted()
+        }
+    }
+
     private static func check(clients: Int, alpha: Double, classCount: Int) throws {
         guard clients > 0 else { throw DataError(.invalidArgument, "number of clients must be > 0, got \(clients)") }
         guard alpha > 0, alpha.isFinite else { throw DataError(.invalidArgument, "Dirichlet alpha must be finite and > 0, got \(alpha)") }

@@ -43,3 +43,33 @@ public struct SubsetSampler: Sampler {
         return order
     }
 }
+
+/// Exactly `steps` batches of `batchSize` positions per epoch: successive seeded permutations of the dataset
+/// concatenated and cut (a federated client's K local steps, which may end inside a pass or span several).
+/// A function of (seed, epoch) only.
+public struct StepBudgetSampler: Sampler {
+    public var steps: Int
+    public var batchSize: Int
+    public var seed: UInt64
+
+    public init(steps: Int, batchSize: Int, seed: UInt64) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    public func indices(epoch: Int, count: Int) -> [Int] {
+        guard count > 0 else { return [] }
+        let wanted = steps * batchSize
+        let epochStream = SeededGenerator(seed: seed).split("step-budget").split(UInt64(bitPattern: Int64(epoch)))
+        var order: [Int] = []
+        order.reserveCapacity(wanted)
+        var pass: UInt64 = 0
+        while order.count < wanted {
+            var generator = epochStream.split(pass)
+            order += generator.permutation(count).prefix(wanted - order.count)
+            pass += 1
+        }
+        return order
+    }
+}

@@ -21,18 +21,21 @@ public struct Evaluator {
 
     public var batchSize: Int
     public var normalization: Augmentation.Normalization
-    /// Training class counts: adds many/medium/few accuracy.
+    /// Training class counts: adds many/medium/few and rare-class accuracy.
     public var trainCounts: [Int]?
+    /// How `trainCounts` group the classes into many/medium/few.
+    public var shotSplit: ShotSplit
     /// The metadata column of per-group accuracy and MacroStd (used when the evaluated set has it).
     public var groupColumn: String
     /// Registered metrics to compute on the test set (and the ensemble's first member for ensembles).
     public var metrics: [EvaluationMetric]
 
     public init(batchSize: Int = 256, normalization: Augmentation.Normalization = .dataset, trainCounts: [Int]? = nil,
-                groupColumn: String = MetadataColumn.subgroup, metrics: [EvaluationMetric] = []) {
+                shotSplit: ShotSplit = .standard, groupColumn: String = MetadataColumn.subgroup, metrics: [EvaluationMetric] = []) {
         self.batchSize = batchSize
         self.normalization = normalization
         self.trainCounts = trainCounts
+        self.shotSplit = shotSplit
         self.groupColumn = groupColumn
         self.metrics = metrics
     }
@@ -85,13 +88,8 @@ public struct Evaluator {
         let members = try models.map { try outputs(of: $0, on: dataset, collecting: names) }
         let memberLogits = try members.map { try $0.logits() }
         let logits = models.count == 1 ? memberLogits[0] : try ensembleLogProbabilities(memberLogits, classes: dataset.classCount)
-        var report = EvaluationReport(test: try ClassificationMetrics(logits: logits, labels: dataset.labels,
-                                                                      classes: dataset.classCount, trainCounts: trainCounts))
-        if models.count > 1 {
-            report.members = try memberLogits.map {
-                try ClassificationMetrics(logits: $0, labels: dataset.labels, classes: dataset.classCount, trainCounts: trainCounts)
-            }
-        }
+        var report = EvaluationReport(test: try metrics(logits: logits, on: dataset))
+        if models.count > 1 { report.members = try memberLogits.map { try metrics(logits: $0, on: dataset) } }
         if let groups = dataset.metadata[groupColumn] {
             report.groups = try GroupAccuracy(column: groupColumn, predictions: predictions(logits: logits, classes: dataset.classCount),
                                               labels: dataset.labels, groups: groups, classes: dataset.classCount)
@@ -114,6 +112,11 @@ public struct Evaluator {
         }
         for metric in metrics { report.custom.append((metric.name, try metric.compute(members[0]))) }
         return report
+    }
+
+    /// The standard metrics of logits (N, C) row-major on `dataset`, with this evaluator's training counts and shot split.
+    public func metrics(logits: [Float], on dataset: Dataset) throws -> ClassificationMetrics {
+        try ClassificationMetrics(logits: logits, labels: dataset.labels, classes: dataset.classCount, trainCounts: trainCounts, shotSplit: shotSplit)
     }
 
     /// The metrics of `models` on the test set of `data`, with its out-of-distribution set if it has one.

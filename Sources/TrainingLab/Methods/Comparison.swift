@@ -57,16 +57,24 @@ public final class Comparison {
         }
     }
 
+    /// Whether this process writes compare.json (not an MPI rank > 0; known once `run` ran).
+    public private(set) var writesOutputs = true
+
     /// Runs every arm for every seed (seed by seed, arms in declared order) and writes compare.json.
     @discardableResult
     public func run(progress: ProgressSink? = nil) throws -> ComparisonResult {
         var reports = [[JSONValue]](repeating: [], count: arms.count)
         for seed in seeds {
-            for (a, plan) in try plans(seed: seed).enumerated() { reports[a].append(try plan.execute(progress: progress)) }
+            for (a, plan) in try plans(seed: seed).enumerated() {
+                reports[a].append(try plan.execute(progress: progress))
+                writesOutputs = plan.writesOutputs
+            }
         }
         let result = ComparisonResult(method: method, arms: arms.map(\.label), referenceArm: referenceArm, seeds: seeds,
                                       metrics: metrics, reports: reports)
-        try AtomicFile.write(result.json.serialized(pretty: true) + "\n", to: outputDirectory.appendingPathComponent("compare.json"))
+        if writesOutputs {
+            try AtomicFile.write(result.json.serialized(pretty: true) + "\n", to: outputDirectory.appendingPathComponent("compare.json"))
+        }
         return result
     }
 

@@ -40,6 +40,15 @@ public final class RunPlan {
         if let clients = dataset.clients, !entries.contains(where: { $0.descriptor.usesClients }) {
             throw ConfigError("dataset '\(config.dataset)': clients=\(clients) splits the training set across federated clients, but '\(names.joined(separator: "+"))' trains no clients and would silently train on everything; remove clients=\(clients) or run a federated method")
         }
+        if entries.contains(where: { $0.descriptor.usesClients }) {
+            _ = try FederatedSettings(config)
+        } else {
+            let defaults = RunConfig().json
+            let federated = RunConfig.federatedOptionNames.filter { config.json[$0] != defaults[$0] }
+            if !federated.isEmpty {
+                throw ConfigError("run options \(federated.joined(separator: ", ")) configure federated rounds, but '\(names.joined(separator: "+"))' trains no clients; remove them or run a federated method")
+            }
+        }
         _ = try models.resolve(config.model)
         evaluationMetrics = try (entries.flatMap(\.descriptor.evaluationMetrics) + config.evaluationMetrics).reduce(into: []) { chosen, name in
             let metric = try registry.metrics.item(named: name)
@@ -63,6 +72,30 @@ public final class RunPlan {
             try OptionValues(specs: entry.descriptor.options, assignments: perMethod[entry.descriptor.name] ?? [], owner: entry.descriptor.name)
         }
         self.outputDirectory = outputDirectory
+        // Last: backend=mpi joins the MPI job, after which an error must end the job (`execute`) rather than the process.
+        if entries.contains(where: { $0.descriptor.usesClients }) {
+            try FederatedBackends.check(config.backend)
+        } else {
+            try RunPlan.checkDataParallel(entries, backend: config.backend)
+        }
+    }
+
+    /// A run without clients trains alone (backend=in-process) or data-parallel over the ranks of an MPI job
+    /// (backend=mpi): only its main loop, so only in-loop methods that leave order, loss and step to the loop.
+    static func checkDataParallel(_ entries: [PluginRegistry.Entry], backend: String) throws {
+        guard backend != "in-process" else { return }
+        let names = entries.map(\.descriptor.name).joined(separator: "+")
+        guard backend == "mpi" else {
+            throw ConfigError("run option 'backend' = '\(backend)' is invalid for '\(names)'; a run without clients knows in-process and mpi (data-parallel training)")
+        }
+        if let owner = entries.first(where: { $0.type is any LoopOwningMethod.Type }) {
+            throw ConfigError("backend=mpi trains a run's main loop data-parallel, but '\(owner.descriptor.name)' runs its own loops")
+        }
+        if let claiming = entries.first(where: { !$0.descriptor.claims.isEmpty }) {
+            let claims = claiming.descriptor.claims.map(\.rawValue).sorted().joined(separator: ", ")
+            throw ConfigError("backend=mpi (data-parallel) needs methods that leave the step to the loop, so that the replicas' shards make one batch; '\(claiming.descriptor.name)' takes over \(claims)")
+        }
+        _ = try MPITransport.joined()
     }
 
     /// Loop-owning methods run alone; in-loop methods combine unless they claim the same thing.
@@ -83,21 +116,43 @@ public final class RunPlan {
 
     public var methodName: String { entries.map(\.descriptor.name).joined(separator: "+") }
 
+    /// Whether this process writes the run's outputs and reports progress: always, except on MPI ranks > 0
+    /// (known once `execute` ran).
+    public private(set) var writesOutputs = true
+
     /// Loads the data, trains, evaluates the final model once, writes the output files and returns
     /// report.json's content. A run stopped by `stopAfterEpochs` returns (and writes) a report with
-    /// "complete": false; its checkpoints let `resume` continue it.
+    /// "complete": false; its checkpoints let `resume` continue it. Under backend=mpi every rank executes the
+    /// plan; rank 0 writes the outputs, and an error on any rank ends the whole job.
     @discardableResult
     public func execute(progress: ProgressSink? = nil) throws -> JSONValue {
+        guard config.backend == "mpi" else { return try execute(progress: progress, transport: nil) }
+        let transport = try MPITransport.joined()
+        do {
+            return try execute(progress: progress, transport: transport)
+        } catch {
+            transport.abort("\(error)")
+        }
+    }
+
+    private func execute(progress: ProgressSink?, transport: MPITransport?) throws -> JSONValue {
         let started = Stopwatch()
+        let usesClients = entries.contains { $0.descriptor.usesClients }
+        writesOutputs = (transport?.rank ?? 0) == 0
+        if transport != nil, !usesClients, resume {
+            throw ConfigError("--resume of a data-parallel run (backend=mpi) is not supported: its checkpoint holds the one model every rank trained; resume it without mpirun and backend=mpi")
+        }
+        let directory = writesOutputs ? outputDirectory : nil
         let data = try dataset.load()
-        let outputs = RunOutputs(directory: outputDirectory)
+        let outputs = RunOutputs(directory: directory)
         try outputs.writeConfiguration(method: methodName, config: config, options: optionsJSON)
-        let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: outputDirectory,
-                                    progress: progress, label: "\(methodName) seed \(config.seed)", models: models)
+        let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: directory,
+                                    progress: writesOutputs ? progress : nil, label: "\(methodName) seed \(config.seed)", models: models)
         context.resume = resume
         context.stopAfterEpochs = stopAfterEpochs
         context.evaluator.metrics = evaluationMetrics
         context.augmentations = augmentations
+        if let transport, !usesClients { context.replicas = MPIReplicaGroup(transport: transport) }
 
         var report: JSONValue = .object([
             ("method", .string(methodName)), ("model", .string(config.model)), ("dataset", .string(config.dataset)),
@@ -114,7 +169,7 @@ public final class RunPlan {
             report.set("epochs_completed", .number(Double(stop.epochsCompleted)))
         }
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
-        if let outcome {
+        if let outcome, writesOutputs {
             if context.cost.flops > 0 { report.set("flops", .number(Double(context.cost.flops))) }
             if let models = outcome.members ?? outcome.model.map({ [$0] }) {
                 report.set("test", try finalEvaluation(of: models, reusing: outcome.members == nil ? outcome.evaluation : nil,

@@ -4,7 +4,7 @@
 /// events (see `TrainingEvent` for the loop) and leaves the loop to the host; a `LoopOwningMethod` runs
 /// its stages on the same loop (`MethodContext.makeTrainer(model:stage:objective:loader:)`) with the same
 /// building blocks. How each of the fourteen papers maps onto this design, and which pieces of the core it
-/// uses (implemented: InfoBatch, SCoRe, LTD; the others are planned on these pieces):
+/// uses (implemented: InfoBatch, SCoRe, LTD, FedSWA / FedMoSWA; the others are planned on these pieces):
 ///
 /// | paper | kind | where it enters |
 /// |---|---|---|
@@ -12,8 +12,8 @@
 /// | SCoRe | loop-owning | stage "representation": two-view loader, an objective setting batchLoss (set loss), NonFiniteLossPolicy.skipStep; stage "probe": LinearProbe on a float-valued features dataset |
 /// | LTD (+ TRADES, PGD-AT) | in-loop | fitStart (teacher on an unrecorded loop), batchStart (attack; LoopState.count(samplePasses:)), loss (soft targets, KL); claims inputs, loss |
 /// | OTOv2 | in-loop | fitStart (groups from the module tree), beforeStep (DHSPG: skipUpdate + its own step), fitEnd (compressed model; Optimizer.rebind after surgery); claims optimizerStep, model |
-/// | FedLoGe | loop-owning | client copies (Module.clone, copyState), an unrecorded loop per client, aggregation of named state with ParameterVector, per-client evaluation |
-/// | FedSWA / FedMoSWA | loop-owning | client loops with a per-step StepState.learningRate, ControlVariateCorrection (GradientTransform), ParameterAverage |
+/// | FedLoGe | loop-owning | a FederatedStrategy on FederatedDriver: personal heads as private state (sharedState, ClientState), an objective of three losses on detached features, local test sets, GLA-FR after the rounds |
+/// | FedSWA / FedMoSWA (+ FedAvg, FedSAM) | loop-owning | FederatedStrategy on FederatedDriver: LocalTraining's per-step learning rate (ClientLearningRate.swaCycle), ControlVariateCorrection and GlobalNormClip, SharpnessAwareStep, control variates in ClientState and server vectors |
 /// | STAtten | in-loop (model) | a plugin ModelBuilder of LIF layers and chunked spiking attention (permute, batched matmul); timestep_logits for anytime accuracy |
 /// | DataDAM | loop-owning | synthetic images as a float-valued Dataset (replaceValues), attention maps via ForwardCapture, then a stage on the synthetic set |
 /// | FlowAug + MacroStd | in-loop | a registered BatchTransform or batchStart (grid-sample), a DatasetDerivation with subgroup metadata, the Evaluator's MacroStd; claims inputs |

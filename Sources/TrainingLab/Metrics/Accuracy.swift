@@ -22,6 +22,17 @@ public func top1Accuracy(logits: [Float], labels: [Int32], classes: Int) throws 
     return Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
 }
 
+/// Accuracy (0-1) when only the classes with `allowed[c]` can be predicted: the other classes' logits count as
+/// -infinity (a federated client masks the classes it never trained on).
+public func top1Accuracy(logits: [Float], labels: [Int32], classes: Int, allowed: [Bool]) throws -> Double {
+    guard allowed.count == classes else {
+        throw DataError(.shapeMismatch, "top1Accuracy: \(allowed.count) allowed-class flags for \(classes) classes")
+    }
+    var masked = logits
+    for i in masked.indices where !allowed[i % classes] { masked[i] = -.infinity }
+    return try top1Accuracy(logits: masked, labels: labels, classes: classes)
+}
+
 /// Accuracy (0-1) of each class over its samples; nil for a class with no samples.
 public func perClassAccuracy(logits: [Float], labels: [Int32], classes: Int) throws -> [Double?] {
     _ = try MetricInputs.rows(logits: logits.count, classes: classes, labels: labels, metric: "perClassAccuracy")

@@ -1,13 +1,24 @@
 /// Accuracy of head, middle and tail classes of a long-tailed training set (the "many / medium / few-shot"
-/// columns of long-tail papers): each group's value is the mean of its classes' test accuracies.
+/// columns of long-tail papers), and of its `rareCount` rarest classes (the rare-class checks of the SCoRe
+/// and FedLoGe specs): each value is the mean of its classes' test accuracies.
 public struct ShotAccuracy: Codable, Equatable, Sendable {
     /// nil when the group has no class with test samples.
     public var many: Double?
     public var medium: Double?
     public var few: Double?
+    public var rare: Double?
     public var manyClasses: [Int]
     public var mediumClasses: [Int]
     public var fewClasses: [Int]
+    public var rareClasses: [Int]
+
+    /// How many of the rarest classes `rare` averages.
+    public static let rareCount = 3
+}
+
+/// The `count` classes with the fewest training samples (ties: the higher class index counts as rarer), ascending.
+public func rarestClasses(trainCounts: [Int], count: Int) -> [Int] {
+    Array(trainCounts.indices.sorted { (trainCounts[$0], -$0) < (trainCounts[$1], -$1) }.prefix(count)).sorted()
 }
 
 /// How classes are grouped by their training counts.
@@ -22,6 +33,17 @@ public enum ShotSplit: Equatable, Sendable {
     case cumulative(head: Double = 0.75, middle: Double = 0.95)
 
     public static let standard = ShotSplit.thresholds()
+
+    /// The splits a run can name (`shot_split`), with their default thresholds.
+    public static let named: [(String, ShotSplit)] = [("thresholds", .standard), ("terciles", .terciles), ("cumulative", .cumulative())]
+
+    /// The split called `name` in `named`; an unknown name lists the valid ones.
+    public init(named name: String) throws {
+        guard let split = ShotSplit.named.first(where: { $0.0 == name })?.1 else {
+            throw ConfigError("unknown shot split '\(name)'; expected one of \(ShotSplit.named.map(\.0).joined(separator: ", "))")
+        }
+        self = split
+    }
 }
 
 /// Groups the classes by training count and averages the per-class accuracies within each group.
@@ -53,5 +75,7 @@ public func shotAccuracy(perClass: [Double?], trainCounts: [Int], split: ShotSpl
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
     let (m, d, f) = (members(0), members(1), members(2))
-    return ShotAccuracy(many: mean(m), medium: mean(d), few: mean(f), manyClasses: m, mediumClasses: d, fewClasses: f)
+    let rare = rarestClasses(trainCounts: trainCounts, count: ShotAccuracy.rareCount)
+    return ShotAccuracy(many: mean(m), medium: mean(d), few: mean(f), rare: mean(rare),
+                        manyClasses: m, mediumClasses: d, fewClasses: f, rareClasses: rare)
 }

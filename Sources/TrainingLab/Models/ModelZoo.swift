@@ -6,6 +6,7 @@ public enum ModelZoo {
         image("mlp", "flatten, 2 hidden layers of 256 with ReLU", mlp),
         image("lenet5", "LeCun et al. 1998 with ReLU and max pooling", lenet5),
         image("smallcnn", "2 x (conv3x3, BN, ReLU, maxpool), FC 128, FC classes", smallCNN),
+        image("cnn-s", "2 x (conv3x3, ReLU, maxpool), FC 128, FC classes; no BatchNorm (FedSWA's CNN-S)", cnnS),
         image("resnet8", "He et al. 2016 CIFAR ResNet, 1 block per stage (16/32/64 channels)") { try resNet(depth: 8, $0, $1, $2, $3) },
         image("resnet20", "He et al. 2016 CIFAR ResNet, 3 blocks per stage") { try resNet(depth: 20, $0, $1, $2, $3) },
         image("resnet32", "He et al. 2016 CIFAR ResNet, 5 blocks per stage") { try resNet(depth: 32, $0, $1, $2, $3) },
@@ -53,6 +54,14 @@ public enum ModelZoo {
         return classifier([Conv2d(c, 32, kernelSize: 3, padding: 1), BatchNorm(32), ReLU(), MaxPool2d(2),
                            Conv2d(32, 64, kernelSize: 3, padding: 1), BatchNorm(64), ReLU(), MaxPool2d(2), Flatten(),
                            Linear(64 * (h / 4) * (w / 4), 128), ReLU(), Linear(128, classes)])
+    }
+
+    /// FedSWA's small-scale CNN-S: 16 and 32 channels, no normalisation layers, so client models hold only weights.
+    static func cnnS(_ c: Int, _ h: Int, _ w: Int, _ classes: Int) throws -> Module {
+        guard h >= 4, w >= 4 else { throw ConfigError("model 'cnn-s': input \(h)x\(w) is too small") }
+        return classifier([Conv2d(c, 16, kernelSize: 3, padding: 1), ReLU(), MaxPool2d(2),
+                           Conv2d(16, 32, kernelSize: 3, padding: 1), ReLU(), MaxPool2d(2), Flatten(),
+                           Linear(32 * (h / 4) * (w / 4), 128), ReLU(), Linear(128, classes)])
     }
 
     static func resNet(depth: Int, _ c: Int, _ h: Int, _ w: Int, _ classes: Int) throws -> Module {

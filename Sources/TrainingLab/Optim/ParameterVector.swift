@@ -49,7 +49,9 @@ public final class ParameterVector {
         values = Tensor(zeros: [layout.count])
     }
 
-    private init(layout: Layout, values: Tensor) {
+    /// A vector over `layout` holding `values` (not copied; `values.count == layout.count`).
+    init(layout: Layout, values: Tensor) {
+        precondition(values.count == layout.count, "ParameterVector: \(values.count) values for a layout of \(layout.count)")
         self.layout = layout
         self.values = values
     }
@@ -79,6 +81,28 @@ public final class ParameterVector {
         let t = Tensor(uninitializedShape: layout.shapes[i])
         t.pointer.update(from: values.pointer + layout.offsets[i], count: t.count)
         return t
+    }
+
+    /// A copy of the segments named `names`, in that order (e.g. the trainable parameters out of a model's
+    /// whole state, for control variates).
+    public func selecting(_ names: [String]) throws -> ParameterVector {
+        let picked = try names.map { name -> Int in
+            guard let i = layout.index[name] else { throw TensorError("ParameterVector.selecting: no tensor named '\(name)' in \(layout.names)") }
+            return i
+        }
+        let selected = try Layout(picked.map { (layout.names[$0], layout.shapes[$0]) })
+        let out = Tensor(uninitializedShape: [selected.count])
+        for (i, to) in zip(picked, selected.offsets) {
+            (out.pointer + to).update(from: values.pointer + layout.offsets[i], count: layout.offsets[i + 1] - layout.offsets[i])
+        }
+        return ParameterVector(layout: selected, values: out)
+    }
+
+    /// Whether every element is finite (a client's update before it is aggregated).
+    public var isFinite: Bool {
+        let p = values.pointer
+        for i in 0..<layout.count where !p[i].isFinite { return false }
+        return true
     }
 
     /// self += alpha * x (axpy).

@@ -107,13 +107,14 @@ public final class PluginRegistry {
         return entry
     }
 
-    /// `lib*.so` files in a folder (or the file itself), except the core library.
+    /// `lib*.so` files in a folder (or the file itself), except the core library and the MPI transport (which
+    /// SwiftPM builds beside them; it is opened only for backend=mpi, see `MPITransport`).
     private static func libraries(at path: String) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
         if !isDirectory.boolValue { return [path] }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") && $0 != "libTrainingLab.so" }
+        return names.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") && !["libTrainingLab.so", TL_MPI_LIBRARY_NAME].contains($0) }
             .sorted().map { (path as NSString).appendingPathComponent($0) }
     }
 

@@ -40,6 +40,7 @@ extension ClassificationMetrics {
                 ("many", shots.many.map(JSONValue.number) ?? .null),
                 ("medium", shots.medium.map(JSONValue.number) ?? .null),
                 ("few", shots.few.map(JSONValue.number) ?? .null),
+                ("rare\(ShotAccuracy.rareCount)", shots.rare.map(JSONValue.number) ?? .null),
             ])))
         }
         return .object(pairs)

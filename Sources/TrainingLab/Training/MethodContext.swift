@@ -31,6 +31,9 @@ public final class MethodContext {
     public var evaluator: Evaluator
     /// Registered augmentations the run selected (`augment`), applied after crop and flip in training.
     public var augmentations: [BatchTransform] = []
+    /// The data-parallel replicas of a run without clients under backend=mpi: its recording loops train on their
+    /// shard of every batch with gradients summed over the replicas (`ReplicaGroup`); auxiliary loops train alone.
+    public var replicas: ReplicaGroup?
 
     public init(config: RunConfig, options: OptionValues, data: LoadedDataset, outputDirectory: URL? = nil,
                 progress: ProgressSink? = nil, label: String = "", models: ModelCatalog = .core) {
@@ -43,7 +46,8 @@ public final class MethodContext {
         self.models = models
         metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
         evaluator = Evaluator(normalization: config.inputNormalization,
-                              trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil)
+                              trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
+                              shotSplit: (try? ShotSplit(named: config.shotSplit)) ?? .standard)  // RunConfig accepts only named splits
     }
 
     /// Where the recording loop of `stage` keeps its checkpoint: checkpoint.safetensors for the main loop
@@ -98,7 +102,8 @@ public final class MethodContext {
                                            seed: SeededGenerator(seed: UInt64(c.seed)).split("data").seed)
         return Trainer(context: self, config: c, model: model, optimizer: optimizer ?? makeOptimizer(for: model, config: c),
                        loader: batches, test: test ?? data.test, outOfDistribution: outOfDistribution,
-                       callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective)
+                       callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective,
+                       replicas: stage == nil ? nil : replicas)
     }
 
     public func log(_ message: String) {

@@ -36,12 +36,13 @@ public final class ConsoleProgress: ProgressSink {
         }
     }
 
-    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s" from an epoch event.
+    /// "label epoch 3/10 loss 0.41 acc 0.85 test 0.88 lr 0.05 12.3 s" from an epoch (or federated round) event.
     static func summary(_ e: JSONValue) -> String {
         func num(_ key: String, _ format: String) -> String? { e[key]?.doubleValue.map { String(format: format, $0) } }
         var parts: [String] = []
         if let label = e["label"]?.stringValue, !label.isEmpty { parts.append(label) }
         if let epoch = e["epoch"]?.doubleValue, let epochs = e["epochs"]?.doubleValue { parts.append("epoch \(Int(epoch) + 1)/\(Int(epochs))") }
+        if let round = e["round"]?.doubleValue, let rounds = e["rounds"]?.doubleValue { parts.append("round \(Int(round) + 1)/\(Int(rounds))") }
         num("train_loss", "%.4f").map { parts.append("loss \($0)") }
         num("train_accuracy", "%.4f").map { parts.append("train acc \($0)") }
         num("test_accuracy", "%.4f").map { parts.append("test acc \($0)") }

@@ -26,6 +26,29 @@ public struct RunConfig: Equatable, Sendable {
     /// Before the final evaluation, recompute every BatchNorm's running statistics from this many training
     /// batches (0: keep the statistics training left).
     public var bnRecalibration = 0
+    /// How many/medium/few accuracy groups the classes of long-tailed data (`ShotSplit.named`).
+    public var shotSplit = "thresholds"
+
+    // Federated runs (methods that train clients). An epoch of such a run is one communication round:
+    // `epochs` rounds, `lr` the peak of the round schedule, `batch_size` the clients' local batch.
+    /// Clients sampled per round.
+    public var clientsPerRound = 10
+    /// Local optimisation steps per client and round; 0 trains `localEpochs` full passes instead.
+    public var localSteps = 0
+    public var localEpochs = 1
+    /// Rounds with fewer successful clients keep the previous global model.
+    public var minClients = 1
+    /// Server learning rate eta_g: x <- x + eta_g * mean of the client deltas.
+    public var serverLR = 1.0
+    /// How client contributions are weighted: by their sample counts or equally.
+    public var clientWeighting = "samples"
+    /// Injected client failures for tests and drills: "CLIENT@ROUND[:nan],..." (0-based ids and rounds).
+    public var failClients = ""
+    /// Per-client local test sets of this many test images in the client's class proportions (0: none).
+    public var localTest = 0
+    /// Where the run trains: in-process, or mpi (every rank of `mpirun -np P` runs the same command; federated
+    /// runs spread each round's clients over the ranks, other runs train data-parallel).
+    public var backend = "in-process"
 
     /// The names in `evalMetrics`.
     public var evaluationMetrics: [String] { RunConfig.names(evalMetrics) }
@@ -104,7 +127,22 @@ public struct RunConfig: Equatable, Sendable {
         string("eval_metrics", \.evalMetrics, "comma-separated registered evaluation metrics computed on the final model"),
         string("augment", \.augment, "comma-separated registered augmentations applied after crop and flip in training"),
         int("bn_recalibration", \.bnRecalibration, min: 0, "training batches that recompute BatchNorm statistics before the final evaluation (0: off)"),
+        string("shot_split", \.shotSplit, choices: ShotSplit.named.map(\.0),
+               "many/medium/few groups of long-tailed data: thresholds (> 100, < 20 training samples), terciles, cumulative (75 % / 95 % of the samples)"),
+        int("clients_per_round", \.clientsPerRound, min: 1, "federated: clients sampled per round (an epoch is a round)"),
+        int("local_steps", \.localSteps, min: 0, "federated: local steps per client and round (0: local_epochs full passes)"),
+        int("local_epochs", \.localEpochs, min: 1, "federated: local passes over the client's data when local_steps is 0"),
+        int("min_clients", \.minClients, min: 1, "federated: a round with fewer successful clients keeps the previous global model"),
+        double("server_lr", \.serverLR, 0...100, "federated: server learning rate eta_g (x += eta_g * mean client delta)"),
+        string("client_weighting", \.clientWeighting, choices: ["samples", "equal"], "federated: weight client contributions by sample count or equally"),
+        string("fail_clients", \.failClients, "federated: injected failures CLIENT@ROUND[:nan],... (0-based; an error, or a non-finite loss with :nan)"),
+        int("local_test", \.localTest, min: 0, "federated: per-client local test sets of this many test images in the client's class proportions (0: none)"),
+        string("backend", \.backend, "in-process (default) or mpi: under mpirun, federated clients spread over the ranks, other runs train data-parallel"),
     ]
+
+    /// The run options that configure federated rounds; a method that trains no clients refuses them.
+    public static let federatedOptionNames = ["clients_per_round", "local_steps", "local_epochs", "min_clients", "server_lr",
+                                              "client_weighting", "fail_clients", "local_test"]
 
     public static var optionNames: [String] { fields.map(\.name) }
     public static var optionHelp: [(String, String)] { fields.map { ($0.name, $0.help) } }

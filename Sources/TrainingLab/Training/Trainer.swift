@@ -36,10 +36,18 @@ public final class Trainer {
     /// Evaluated with the test set when it is the run's own (out-of-distribution AUROC).
     let outOfDistribution: Dataset?
     let label: String
+    /// The data-parallel replicas this loop trains with (nil: it trains alone). The loop then takes its shard of
+    /// every batch and, right after backward, sums the replicas' gradients weighted by their shares of the batch;
+    /// epoch figures and sample passes are summed over the replicas; only replica 0 evaluates.
+    public let replicas: ReplicaGroup?
 
     init(context: MethodContext, config: RunConfig, model: Module, optimizer: Optimizer, loader: DataLoader, test: Dataset?,
-         outOfDistribution: Dataset?, callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?) {
+         outOfDistribution: Dataset?, callbacks: [TrainerCallback], label: String, stage: String?, objective: TrainingObjective?,
+         replicas: ReplicaGroup? = nil) {
         loop = LoopState(config: config, context: context, model: model, optimizer: optimizer, stage: stage)
+        var loader = loader
+        loader.shard = replicas.map { DataShard(replica: $0.rank, replicas: $0.count) }
+        self.replicas = replicas
         self.loader = loader
         self.test = test
         self.outOfDistribution = outOfDistribution
@@ -103,13 +111,13 @@ public final class Trainer {
         let batches = epochBatches.batchCount
         // Per-sample losses average over samples; batch-level losses (set losses) over steps.
         var lossSum = 0.0, lossWeight = 0.0, correct = 0, scored = 0, seen = 0
-        let nonfiniteBefore = loop.nonfiniteSteps
+        let nonfiniteBefore = loop.nonfiniteSteps, passesBefore = loop.samplePasses
         var b = 0
         while let batch = try epochBatches.next() {
             defer { b += 1 }
             loop.progress = (Double(epoch) + Double(b) / Double(batches)) / Double(config.epochs)
             let step = StepState(epoch: epoch, batchIndex: b, batchCount: batches, globalStep: loop.globalStep, batch: batch)
-            let loss = try self.step(step, schedule: schedule)
+            let loss = try self.step(step, schedule: schedule, share: Float(batch.count) / Float(epochBatches.lastBatchTotal))
             seen += batch.count
             if let loss {
                 let weight = step.perSampleLoss != nil ? Double(batch.count) : 1
@@ -125,6 +133,13 @@ public final class Trainer {
                                                   ("batch", .number(Double(b + 1))), ("batches", .number(Double(batches))),
                                                   ("loss", .number(loss ?? .nan))]))
             }
+        }
+        if let replicas {
+            // The epoch's figures over whole batches, and the other replicas' passes in this loop's and the run's cost.
+            let mine = loop.samplePasses - passesBefore
+            let totals = try replicas.sum([lossSum, lossWeight, Double(correct), Double(scored), Double(seen), Double(mine)])
+            (lossSum, lossWeight, correct, scored, seen) = (totals[0], totals[1], Int(totals[2]), Int(totals[3]), Int(totals[4]))
+            loop.count(samplePasses: Int(totals[5]) - mine)
         }
         loop.progress = Double(epoch + 1) / Double(config.epochs)
         try each(.epochEnd) { try $0.epochEnd(loop, epoch: epoch) }
@@ -142,7 +157,7 @@ public final class Trainer {
         }
         if nonFiniteLoss == .skipStep { metrics.set("nonfinite_steps", .number(Double(loop.nonfiniteSteps - nonfiniteBefore))) }
         for (key, value) in loop.epochMetrics.objectValue ?? [] { metrics.set(key, value) }
-        if let test, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
+        if let test, (replicas?.rank ?? 0) == 0, (epoch + 1) % config.evalEvery == 0 || epoch == config.epochs - 1 {
             var evaluator = context.evaluator
             evaluator.normalization = config.inputNormalization
             let report = try evaluator.evaluate([loop.model], on: test, outOfDistribution: outOfDistribution)
@@ -166,9 +181,10 @@ public final class Trainer {
         loop.epoch = epoch + 1
     }
 
-    /// One optimisation step; returns the mean per-sample loss (the whole loss without per-sample terms),
-    /// or nil when the loss was not finite and the step was skipped.
-    private func step(_ step: StepState, schedule: LearningRateSchedule) throws -> Double? {
+    /// One optimisation step on a batch holding `share` of the whole batch (1 without replicas); returns the mean
+    /// per-sample loss (the whole loss without per-sample terms), or nil when the loss was not finite and the step
+    /// was skipped.
+    private func step(_ step: StepState, schedule: LearningRateSchedule, share: Float) throws -> Double? {
         try each(.batchStart) { try $0.batchStart(loop, step) }
         // After batchStart: an attack there may have left parameter gradients behind.
         loop.optimizer.zeroGrad()
@@ -186,7 +202,8 @@ public final class Trainer {
         let value = try total!.item()
         loop.count(samplePasses: step.views.count * step.batchSize + step.accumulatedPasses)
         guard value.isFinite else {
-            if nonFiniteLoss == .skipStep {
+            // Replicas cannot skip a step alone: the others would wait for its gradient.
+            if nonFiniteLoss == .skipStep, replicas == nil {
                 loop.nonfiniteSteps += 1
                 loop.optimizer.zeroGrad()
                 return nil
@@ -196,6 +213,7 @@ public final class Trainer {
         }
         step.loss = total
         try total!.backward()
+        if let replicas { try synchronizeGradients(replicas, share: share) }
         try each(.afterBackward) { try $0.afterBackward(loop, step) }
         for transform in gradientTransforms { try transform.apply(to: loop.optimizer.parameters) }
         try each(.beforeStep) { try $0.beforeStep(loop, step) }
@@ -205,6 +223,16 @@ public final class Trainer {
         try each(.afterStep) { try $0.afterStep(loop, step) }
         loop.globalStep += 1
         return Double(try (step.perSampleLoss?.mean() ?? total!).item())
+    }
+
+    /// Every gradient becomes sum_p share_p * g_p over the replicas (g_p: replica p's gradient of its shard's mean
+    /// loss, share_p: its fraction of the batch), the gradient of the whole batch's mean loss.
+    private func synchronizeGradients(_ replicas: ReplicaGroup, share: Float) throws {
+        let named = loop.optimizer.parameters.compactMap { name, p in p.grad.map { (name, $0) } }
+        let flat = try ParameterVector(from: named)
+        try flat.scale(by: share)
+        try replicas.sum(flat.values)
+        try flat.write(to: named)
     }
 
     static func correctCount(logits: Tensor, labels: [Int32]) -> Int {

@@ -6,7 +6,7 @@
 ///     for epoch in next epoch ..< epochs:
 ///         order = sampler(epoch)                      // seeded shuffle of all training samples
 ///         epochStart(&order)                          // may replace the order (prune, reorder, subset)
-///         for batch in loader.epoch(epoch, order):    // views, labels, indices
+///         for batch in loader.epoch(epoch, order):    // views, labels, indices; with replicas: this replica's part
 ///             step = StepState(batch)
 ///             batchStart(step)                        // may replace inputs (adversarial), labels
 ///             zero the gradients
@@ -17,13 +17,15 @@
 ///             step.loss = sum(w * l) / B + batchLoss + sum(extraTerms)
 ///             count sample passes; non-finite: stop the run, or skip the step (NonFiniteLossPolicy)
 ///             backward(step.loss)                     // adds to gradients step.accumulateGradients left
+///             with replicas: g = sum over replicas of (their share of the batch) * g, in rank order (ReplicaGroup)
 ///             afterBackward(step)                     // gradients: transform, clip, correct
 ///             gradientTransforms (in order)           // GlobalNormClip, ControlVariateCorrection ...
 ///             beforeStep(step)                        // may set step.learningRate
 ///             optimizer.step(lr = step.learningRate ?? base * schedule(progress) * plateau multiplier)   // unless step.skipUpdate
 ///             afterStep(step)                         // projections, masks, score updates, EMA
+///         with replicas: sum the epoch's loss, accuracy counts and passes over the replicas
 ///         epochEnd(epoch)
-///         metrics = epoch line; test-set metrics on evaluation epochs
+///         metrics = epoch line; test-set metrics on evaluation epochs (replica 0 only)
 ///         evaluate(&metrics)                          // methods add theirs
 ///         plateau.update(metrics[key])                // reduce-on-plateau, if set
 ///         append to metrics.jsonl, checkpoint, stop if the run's --stop-after budget is used (recording loops)

@@ -20,8 +20,6 @@ struct BenchCase {
     var name: String
     var shape: String
     var work: BenchWork
-    /// A figure measured elsewhere on this kind of machine (seconds per run), reported as a ratio.
-    var peer: (name: String, seconds: Double)? = nil
     var prepare: () throws -> BenchBodies
 }
 

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import KernelTable
 import TrainingLab
 
 /// `tlab bench`: times every kernel and train-step case and prints rates and ratios against
-/// references measured in the same run. Use a release build.
+/// references measured in the same run. The kernel table's cases first check their results against the
+/// row's reference at the bench shape; a case that does not match is reported instead of timed, and the
+/// command then fails. Use a release build.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Benchmark the kernels and train steps.")
 
@@ -37,12 +40,32 @@ struct Bench: ParsableCommand {
         let machine = try MachineReport()
         if let warning = machine.blasWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         reporter.header(machine: machine)
+        var invalid: [String] = []
         for benchCase in cases {
-            let bodies = try benchCase.prepare()
+            let bodies: BenchBodies
+            do {
+                bodies = try benchCase.prepare()
+            } catch let error as KernelValidationError {
+                reportInvalid(benchCase, error)
+                invalid.append(benchCase.name)
+                continue
+            }
             let seconds = try medianSeconds(repeats: repeats, bodies.body)
             let reference = try bodies.reference.map { try medianSeconds(repeats: repeats, $0) }
             reporter.report(benchCase, seconds: seconds, referenceSeconds: reference)
         }
+        if !invalid.isEmpty { throw ValidationError("results differ from the reference, not timed: \(invalid.joined(separator: ", "))") }
+    }
+
+    /// A case whose results disagree with its reference: the failure in place of a time.
+    private func reportInvalid(_ benchCase: BenchCase, _ error: KernelValidationError) {
+        if json {
+            print(JSONValue.object([("name", .string(benchCase.name)), ("shape", .string(benchCase.shape)),
+                                    ("error", .string(error.description))]).serialized())
+        } else {
+            print("\(benchCase.name)  \(benchCase.shape)  NOT TIMED: \(error)")
+        }
+        fflush(stdout)
     }
 
     /// STREAM triad over 3 x 64 MiB: the bandwidth that memory-bound kernels are judged against.

@@ -2,7 +2,8 @@ import Foundation
 import TrainingLab
 
 /// Prints benchmark results as an aligned table or as JSON lines (`name`, `shape`, `seconds`, a rate,
-/// and ratios: `ref_ratio` = reference time / ours, `peer_ratio` = peer time / ours, both > 1 when we are faster).
+/// and `ref_ratio` = reference time / ours, > 1 when we are faster). Only references timed in the same run are
+/// reported; the comparison with PyTorch is `make bench-peer` (bench/), measured side by side on the same machine.
 struct BenchReporter {
     let json: Bool
     let bandwidthGBps: Double
@@ -39,11 +40,6 @@ struct BenchReporter {
         if let referenceSeconds {
             fields.append(("ref_seconds", referenceSeconds)); fields.append(("ref_ratio", referenceSeconds / seconds))
             ratios.append("ref \(format(referenceSeconds / seconds))x")
-        }
-        if let peer = benchCase.peer {
-            fields.append(("peer", peer.name)); fields.append(("peer_seconds", peer.seconds))
-            fields.append(("peer_ratio", peer.seconds / seconds))
-            ratios.append("\(peer.name) \(format(peer.seconds / seconds))x")
         }
         if json { print(jsonLine(fields)) } else {
             print(pad(benchCase.name, 34) + pad(benchCase.shape, 34) + pad(format(seconds * 1e3), 10) + pad(rate, 18) + ratios.joined(separator: ", "))

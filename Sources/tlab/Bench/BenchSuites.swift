@@ -1,6 +1,7 @@
-/// Every benchmark case, one list per kernel family (each in Suites/).
+/// Every benchmark case: the kernel table's rows (Suites/KernelTableBench.swift), then the cases that are
+/// not one kernel of the table or that compare with other implementations (each in Suites/).
 enum BenchSuites {
     static var all: [BenchCase] {
-        gemm + conv + pool + norm + act + loss + optim + quant + sparse + lif + augment + trainStep
+        gemm + conv + kernels + lif + augment + trainStep
     }
 }

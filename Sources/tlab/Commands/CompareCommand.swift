@@ -27,6 +27,7 @@ struct Compare: ParsableCommand {
         let comparison = try Comparison(registry: registry, method: name, settings: settings, optionAssignments: assignments,
                                         referenceAssignments: baselineSettings, seeds: seedList, outputDirectory: dir)
         let result = try comparison.run(progress: ConsoleProgress())
+        guard comparison.writesOutputs else { return }
         print("\n" + result.table)
         print("written: \(dir.appendingPathComponent("compare.json").path)")
     }

@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
         plan.resume = resume
         plan.stopAfterEpochs = stopAfter
         let report = try plan.execute(progress: ConsoleProgress())
-        printSummary(report, dir: dir)
+        if plan.writesOutputs { printSummary(report, dir: dir) }
     }
 }
 

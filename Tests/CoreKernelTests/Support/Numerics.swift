@@ -1,14 +1,13 @@
 import XCTest
+import KernelTable
 import TrainingLab
 
-/// Shared helpers of the kernel tests: seeded inputs, closeness with a useful failure message,
+/// Shared helpers of the hand-written kernel tests: seeded inputs, closeness with a useful failure message,
 /// finite differences, thread-count control and bad-argument checks.
 
-/// `n` uniform floats in [low, high) from the core's counter-based generator.
+/// `n` uniform floats in [low, high) from the core's counter-based generator (the kernel table's inputs).
 func randomFloats(_ n: Int, seed: UInt64, low: Float = -1, high: Float = 1) -> [Float] {
-    var out = [Float](repeating: 0, count: n)
-    if n > 0 { XCTAssertEqual(tl_rng_uniform(&out, n, seed, 0, low, high), 0) }
-    return out
+    kernelRandom(n, seed: seed, low: low, high: high)
 }
 
 /// Asserts |a - e| <= atol + rtol * |e| elementwise; on failure prints the worst and the first mismatches.
@@ -58,14 +57,6 @@ func numericalGradient(at x: [Float], eps: Float = 1e-2, _ f: ([Float]) throws -
         grad[i] = Float((up - down) / Double(2 * eps))
     }
     return grad
-}
-
-/// sum(a * b) in Double: projects an output onto a fixed random direction for gradient checks.
-func dot(_ a: [Float], _ b: [Float]) -> Double {
-    precondition(a.count == b.count)
-    var s = 0.0
-    for i in a.indices { s += Double(a[i]) * Double(b[i]) }
-    return s
 }
 
 /// Runs `body` with the kernels limited to `n` OpenMP threads, restoring the previous count.

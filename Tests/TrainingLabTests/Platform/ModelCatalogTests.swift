@@ -26,6 +26,15 @@ final class ModelCatalogTests: XCTestCase {
         XCTAssertEqual(catalog.entries.first?.provider, "core")
     }
 
+    /// FedSWA's CNN-S: conv 1->16 and 16->32 (3x3, padding 1), FC 1568->128, FC 128->10, and no buffers, so a
+    /// client's whole state is its weights.
+    func testCNNSHasTheSpecsShapesAndNoBatchNorm() throws {
+        let model = try ModelCatalog.core.make("cnn-s", input: ModelInput(shape: [1, 28, 28], classes: 10), seed: 0)
+        XCTAssertEqual(model.namedParameters().map(\.1.shape), [[16, 1, 3, 3], [16], [32, 16, 3, 3], [32], [128, 1568], [128], [10, 128], [10]])
+        XCTAssertTrue(model.namedBuffers().isEmpty)
+        XCTAssertEqual(try model(Tensor(zeros: [2, 1, 28, 28])).shape, [2, 10])
+    }
+
     func testErrorsNameTheModelAndWhatIsValid() throws {
         var catalog = ModelCatalog.core
         try catalog.add([ModelCatalogTests.widthMLP], provider: "a.so")

@@ -33,6 +33,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(plain.out.contains("resnet20") && !plain.out.contains("fixture-mlp"), plain.out)
     }
 
+    /// bench/side_by_side.py reads the machine line and each case's name and seconds. PyTorch is measured there, beside
+    /// us; no record may carry a PyTorch figure quoted from another machine (the former peer fields).
+    func testBenchJSONHasTheMachineAndCasesWithOnlyFiguresMeasuredInTheRun() throws {
+        let result = try shell([try tlab(), "bench", "--json", "--filter", "conv_3to16_32x32_fwd", "--repeats", "1"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let lines = try result.out.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        XCTAssertNotNil(lines.first?["machine"]?["cpu"], result.out)
+        let cases = lines.dropFirst()
+        XCTAssertEqual(cases.compactMap { $0["name"]?.stringValue }, ["conv_3to16_32x32_fwd", "conv_3to16_32x32_fwdbwd"])
+        for record in cases {
+            XCTAssertGreaterThan(record["seconds"]?.doubleValue ?? 0, 0, record.serialized())
+            XCTAssertFalse((record.objectValue ?? []).contains { $0.0.hasPrefix("peer") }, record.serialized())
+        }
+    }
+
     func testAClientSplitForAMethodWithoutClientsIsRefusedNamingClients() throws {
         let result = try shell([try tlab(), "run", "erm", "--dataset", "fashion-mnist,clients=4,alpha=0.5"])
         XCTAssertNotEqual(result.status, 0)

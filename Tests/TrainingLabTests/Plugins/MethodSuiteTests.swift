@@ -23,6 +23,13 @@ final class MethodSuiteTests: XCTestCase {
         Row(name: "pgd-at", options: LTDTests.suiteOptions),
         Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher_epochs=1", "tau_t=2"]),
         Row(name: "ltd", options: LTDTests.suiteOptions + ["teacher=robust", "base=pgd", "tau_s=2"]),
+        // Federated: an epoch is a communication round; resuming after round 0 needs client states and server vectors.
+        Row(name: "fedavg", settings: FedSWATests.suiteSettings),
+        Row(name: "fedsam", settings: FedSWATests.suiteSettings),
+        Row(name: "fedswa", settings: FedSWATests.suiteSettings),
+        Row(name: "fedmoswa", settings: FedSWATests.suiteSettings),
+        // Resuming after round 0 needs the local heads (client state) and rebuilds SSE-C from the run seed.
+        Row(name: "fedloge", settings: FedLoGeTests.suiteSettings, options: FedLoGeTests.suiteOptions),
     ]
 
     static let data = LearnableIDXDataset(train: 256, test: 128)

@@ -1,14 +1,14 @@
 import TrainingLab
 
 extension BenchSuites {
-    /// The three convolutions of the issue at batch 128, forward and forward+backward, against the
-    /// PyTorch 2.x CPU figures of the issue's table (2 threads). The 3->16 input layer's backward
-    /// computes only the weight and bias gradients, like the first layer of a network.
+    /// The three convolutions of the issue at batch 128 (with bias), forward and forward+backward; bench/torch_side.py
+    /// times the same layers in PyTorch (`make bench-peer`). The 3->16 input layer's backward computes only the weight
+    /// and bias gradients, like the first layer of a network.
     static var conv: [BenchCase] {
-        let layers: [(name: String, c: Int, hw: Int, k: Int, stride: Int, inputGrad: Bool, fwd: Double, fwdBwd: Double)] = [
-            ("conv_3to16_32x32", 3, 32, 16, 1, false, 0.67e-3, 1.46e-3),
-            ("conv_16to32_32x32_s2", 16, 32, 32, 2, true, 1.11e-3, 6.87e-3),
-            ("conv_64to64_8x8", 64, 8, 64, 1, true, 1.33e-3, 4.47e-3),
+        let layers: [(name: String, c: Int, hw: Int, k: Int, stride: Int, inputGrad: Bool)] = [
+            ("conv_3to16_32x32", 3, 32, 16, 1, false),
+            ("conv_16to32_32x32_s2", 16, 32, 32, 2, true),
+            ("conv_64to64_8x8", 64, 8, 64, 1, true),
         ]
         return layers.flatMap { l -> [BenchCase] in
             let n = 128
@@ -28,14 +28,14 @@ extension BenchSuites {
                  BenchBuffer(count: l.k, seed: 3), BenchBuffer(count: n * l.k * o * o, seed: 4))
             }
             return [
-                BenchCase(name: "\(l.name)_fwd", shape: shape + " [\(name(algos.0))]", work: .flops(2 * macs), peer: ("pytorch", l.fwd)) {
+                BenchCase(name: "\(l.name)_fwd", shape: shape + " [\(name(algos.0))]", work: .flops(2 * macs)) {
                     let (x, w, b, y) = buffers()
                     return BenchBodies(body: idleBeforeFirstCall {
                         try tlCheck(tl_conv2d_forward(y.pointer, x.pointer, w.pointer, b.pointer, p))
                     })
                 },
                 BenchCase(name: "\(l.name)_fwdbwd", shape: shape + (l.inputGrad ? "" : " no dx") + via,
-                          work: .flops(2 * macs * (l.inputGrad ? 3 : 2)), peer: ("pytorch", l.fwdBwd)) {
+                          work: .flops(2 * macs * (l.inputGrad ? 3 : 2))) {
                     let (x, w, b, y) = buffers()
                     let dy = BenchBuffer(count: n * l.k * o * o, seed: 5)
                     let dx = BenchBuffer(count: n * l.c * l.hw * l.hw, seed: 6)

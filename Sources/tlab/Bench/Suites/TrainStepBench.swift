@@ -2,12 +2,9 @@ import TrainingLab
 
 extension BenchSuites {
     /// Whole-model steps at batch 128: a train step (forward, per-sample CE, mean, backward, SGD update)
-    /// and inference, against PyTorch 2.x eager CPU figures of the table (2 threads).
+    /// and inference. bench/torch_side.py builds the same models and steps in PyTorch (`make bench-peer`).
     static var trainStep: [BenchCase] {
-        let models: [(name: String, c: Int, hw: Int, trainPerSecond: Double, inferPerSecond: Double)] = [
-            ("smallcnn", 1, 28, 3755, 7967),
-            ("resnet20", 3, 32, 741, 2798),
-        ]
+        let models: [(name: String, c: Int, hw: Int)] = [("smallcnn", 1, 28), ("resnet20", 3, 32)]
         let n = 128
         return models.flatMap { m -> [BenchCase] in
             let shape = "\(n)x\(m.c)x\(m.hw)x\(m.hw)"
@@ -17,8 +14,7 @@ extension BenchSuites {
                 return (model, x, (0..<n).map { Int32($0 % 10) })
             }
             return [
-                BenchCase(name: "train_step_\(m.name)", shape: shape, work: .images(Double(n)),
-                          peer: ("pytorch_eager", Double(n) / m.trainPerSecond)) {
+                BenchCase(name: "train_step_\(m.name)", shape: shape, work: .images(Double(n))) {
                     let (model, x, labels) = try setup()
                     let optimizer = SGD(model.namedParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
                     return BenchBodies(body: {
@@ -28,8 +24,7 @@ extension BenchSuites {
                         try optimizer.step()
                     })
                 },
-                BenchCase(name: "inference_\(m.name)", shape: shape, work: .images(Double(n)),
-                          peer: ("pytorch_eager", Double(n) / m.inferPerSecond)) {
+                BenchCase(name: "inference_\(m.name)", shape: shape, work: .images(Double(n))) {
                     let (model, x, _) = try setup()
                     model.eval()
                     return BenchBodies(body: { _ = try withoutGradients { try model(x) } })
