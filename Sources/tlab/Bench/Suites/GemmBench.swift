@@ -1,4 +1,5 @@
 import Foundation
+import KernelTable
 import TrainingLab
 
 /// One product of a GEMM case: op(A) (m, k), op(B) (k, n), row-major with the given leading dimensions.
@@ -76,8 +77,29 @@ extension BenchSuites {
                     }
                 }
             }
+            try validate(s, count: count, ours: products(tl_sgemm), reference: products(tl_sgemm_openblas_direct), c: c, name: name)
             return BenchBodies(body: products(tl_sgemm), reference: products(tl_sgemm_openblas_direct))
         }
+    }
+}
+
+/// Runs both implementations once from the same C and compares them before anything is timed: operands are
+/// uniform in [-1, 1], so a wrong product is off by about sqrt(K) / 3 while rounding stays far below 1e-5 K.
+private func validate(_ s: GemmShape, count: Int, ours: () throws -> Void, reference: () throws -> Void, c: BenchBuffer,
+                      name: String) throws {
+    let start = Array(UnsafeBufferPointer(start: c.pointer, count: c.count))
+    let run = { (body: () throws -> Void) -> [Float] in
+        start.withUnsafeBufferPointer { c.pointer.update(from: $0.baseAddress!, count: c.count) }
+        try body()
+        return Array(UnsafeBufferPointer(start: c.pointer, count: c.count))
+    }
+    let mine = try run(ours), theirs = try run(reference)
+    start.withUnsafeBufferPointer { c.pointer.update(from: $0.baseAddress!, count: c.count) }
+    let tolerance = 1e-5 * Double(s.k)
+    let worst = zip(mine, theirs).map { abs(Double($0) - Double($1)) }.max() ?? 0
+    if !(worst <= tolerance) {
+        throw KernelValidationError(row: name, shape: ["M": Double(s.m), "N": Double(s.n), "K": Double(s.k)],
+                                    failures: ["tl_sgemm differs from OpenBLAS by \(worst) (allowed \(tolerance))"])
     }
 }
 
