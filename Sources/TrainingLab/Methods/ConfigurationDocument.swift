@@ -29,6 +29,9 @@ public struct ConfigurationDocument {
                 method = name
             case "config":
                 guard let table = value.objectValue else { throw ConfigError("\(source): \"config\" must be a table of run options") }
+                if let unknown = table.first(where: { !RunConfig.optionNames.contains($0.0) })?.0 {
+                    throw ConfigError("\(source): config.\(unknown) is not a run option\(NameSuggestion.clause(for: unknown, among: RunConfig.optionNames)); run options: \(RunConfig.optionNames.joined(separator: ", ")) (method options go under options.METHOD)")
+                }
                 settings = table
             case "options":
                 guard let tables = value.objectValue else { throw ConfigError("\(source): \"options\" must hold one table of options per method") }

@@ -30,6 +30,7 @@ struct RunOutputs {
     /// previous run's files (so that none of its checkpoints or reports is mistaken for this run's).
     func claim(resume: Bool, overwrite: Bool, configuration: JSONValue) throws {
         guard let directory else { return }
+        guard !(resume && overwrite) else { throw ConfigError("--resume continues the run in \(directory.path) and --overwrite replaces it: choose one") }
         if resume { return try ResumeCheck.verifyFolder(directory, current: configuration) }
         let present = try RunOutputs.contents(of: directory)
         guard !present.isEmpty else { return }

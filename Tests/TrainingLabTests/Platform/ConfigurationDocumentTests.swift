@@ -24,6 +24,9 @@ final class ConfigurationDocumentTests: XCTestCase {
         XCTAssertThrowsError(try ConfigurationDocument(.object([("confg", .object([]))]), source: "my.yaml")) {
             XCTAssertTrue("\($0)".hasPrefix("my.yaml: unknown key 'confg' (did you mean 'config'?)"), "\($0)")
         }
+        XCTAssertThrowsError(try ConfigurationDocument(.object([("config", .object([("epochs", 2), ("lrr", 0.1)]))]), source: "my.yaml")) {
+            XCTAssertTrue("\($0)".hasPrefix("my.yaml: config.lrr is not a run option (did you mean 'lr'?)"), "\($0)")
+        }
         XCTAssertThrowsError(try ConfigurationDocument(.object([("config", 3)]), source: "my.yaml")) {
             XCTAssertTrue("\($0)".contains("\"config\" must be a table"), "\($0)")
         }
@@ -34,6 +37,7 @@ final class ConfigurationDocumentTests: XCTestCase {
         XCTAssertEqual(NameSuggestion.closest(to: "lrr", among: RunConfig.optionNames), "lr")
         XCTAssertEqual(NameSuggestion.closest(to: "momentun", among: RunConfig.optionNames), "momentum")
         XCTAssertEqual(NameSuggestion.closest(to: "Epochs", among: RunConfig.optionNames), "epochs")
+        XCTAssertEqual(NameSuggestion.closest(to: "ratoi", among: ["ratio", "delta"]), "ratio", "a swap of neighbours is one edit")
         XCTAssertNil(NameSuggestion.closest(to: "zzzz", among: RunConfig.optionNames))
         XCTAssertNil(NameSuggestion.closest(to: "x", among: []))
         var config = RunConfig()

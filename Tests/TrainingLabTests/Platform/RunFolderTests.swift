@@ -91,6 +91,30 @@ final class RunFolderTests: XCTestCase {
         XCTAssertEqual(done["sample_passes"]?.doubleValue, 2 * 128, "the discarded partial epoch is not counted")
     }
 
+    /// A federated run checks the request between rounds; its checkpoint carries the configuration too.
+    func testAFederatedRunStopsBetweenRoundsAndResumesOnlyUnderItsConfiguration() throws {
+        _ = try buildFolder()
+        let registry = try PluginRegistry(environment: [:])
+        let dir = TemporaryDirectory()
+        func plan(_ extra: [(String, JSONValue)] = []) throws -> RunPlan {
+            try RunPlan(registry: registry, name: "fedavg",
+                        settings: [("dataset", .string(RunFolderTests.data.spec + ",clients=4,alpha=0.3")), ("model", "mlp"), ("epochs", 3),
+                                   ("batch_size", 16), ("clients_per_round", 2), ("local_steps", 2)] + extra,
+                        outputDirectory: URL(fileURLWithPath: dir.path))
+        }
+        let interrupted = try plan()
+        interrupted.stopRequest.request()
+        let report = try interrupted.execute()
+        XCTAssertEqual(report["stopped_by"], "interrupt")
+        XCTAssertEqual(report["epochs_completed"]?.doubleValue, 1, "the round in progress finishes")
+        let changed = try plan([("clients_per_round", 3)])
+        changed.resume = true
+        XCTAssertThrowsError(try changed.execute()) { XCTAssertTrue("\($0)".contains("clients_per_round 2 -> 3"), "\($0)") }
+        let resumed = try plan()
+        resumed.resume = true
+        XCTAssertEqual(try resumed.execute()["complete"], .bool(true))
+    }
+
     func testAStoppedRunSaysWhatStoppedIt() throws {
         let dir = TemporaryDirectory()
         let first = try plan(dir)
