@@ -115,6 +115,32 @@ final class RunFolderTests: XCTestCase {
         XCTAssertEqual(try resumed.execute()["complete"], .bool(true))
     }
 
+    /// A comparison stops with the run it is training; compare.json says so with the same keys as a run's report,
+    /// and --resume finishes it.
+    func testAStoppedComparisonSaysWhereAndResumes() throws {
+        _ = try buildFolder()
+        let registry = try PluginRegistry(environment: [:])
+        let dir = TemporaryDirectory()
+        func comparison() throws -> Comparison {
+            try Comparison(registry: registry, method: "erm", settings: settings, seeds: [0], outputDirectory: URL(fileURLWithPath: dir.path))
+        }
+        let stopped = try comparison()
+        stopped.stopRequest.request()
+        try stopped.run()
+        let partial = try JSONValue.parse(String(contentsOfFile: dir.path + "/compare.json", encoding: .utf8))
+        XCTAssertEqual(partial["complete"], .bool(false))
+        XCTAssertEqual(partial["stopped_by"], "interrupt")
+        XCTAssertEqual(partial["stopped_in"], "erm-seed0")
+        XCTAssertThrowsError(try comparison().run()) { XCTAssertTrue("\($0)".contains("is not empty"), "\($0)") }
+        let resumed = try comparison()
+        resumed.resume = true
+        let result = try resumed.run()
+        XCTAssertEqual(result.reports.map(\.count), [1, 1])
+        let done = try JSONValue.parse(String(contentsOfFile: dir.path + "/compare.json", encoding: .utf8))
+        XCTAssertEqual(done["complete"], .bool(true))
+        XCTAssertNil(done["stopped_in"])
+    }
+
     func testAStoppedRunSaysWhatStoppedIt() throws {
         let dir = TemporaryDirectory()
         let first = try plan(dir)
