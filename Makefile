@@ -26,7 +26,7 @@ release: deps
 
 # The main job: train smallcnn on Fashion-MNIST (plain training, the erm method) and report.
 run: release
-	.build/release/tlab train --out runs/main
+	.build/release/tlab train --out runs/main --overwrite
 
 # `swift build --build-tests` also builds every plugin library and the MPI transport, which the tests load with
 # dlopen; a bare `swift test` would only build what the test targets link.

@@ -95,6 +95,9 @@ public final class FederatedDriver {
             if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, nextRound < settings.rounds {
                 throw RunStopped(epochsCompleted: context.epochsCompleted)
             }
+            if context.stopRequest.isRequested, nextRound < settings.rounds {
+                throw RunStopped(epochsCompleted: context.epochsCompleted, cause: .interrupt)
+            }
         }
         let lastThree = evaluations.suffix(3).map(\.accuracy)
         var report: [(String, JSONValue)] = [

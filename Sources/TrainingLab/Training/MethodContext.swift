@@ -25,6 +25,12 @@ public final class MethodContext {
     public var stopAfterEpochs: Int?
     /// Epochs the run's recording loops have completed (restored ones included).
     public internal(set) var epochsCompleted = 0
+    /// Set from another thread to stop the run at the next step of a recording loop (`RunStopped`, cause interrupt).
+    public var stopRequest = StopRequest()
+    /// The run's resolved configuration (`RunPlan.configuration`): every checkpoint carries it, and a resumed run
+    /// continues only from a checkpoint whose configuration matches (`ResumeCheck`). Defaults to the context's
+    /// run options and method options.
+    public var runConfiguration: JSONValue
     /// How the run evaluates models on its test set: the loops at evaluation epochs, the host on the final
     /// model (normalisation of the run, many/medium/few accuracy on long-tailed data, per-group accuracy where
     /// the test set has subgroups, the registered metrics the run asks for).
@@ -44,6 +50,7 @@ public final class MethodContext {
         self.progress = progress
         self.label = label
         self.models = models
+        runConfiguration = .object([("config", config.json), ("options", .object([(options.owner, options.json)]))])
         metrics = MetricsLog(directory: outputDirectory, progress: progress)
         evaluator = Evaluator(normalization: config.inputNormalization,
                               trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,

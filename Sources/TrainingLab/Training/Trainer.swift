@@ -128,6 +128,9 @@ public final class Trainer {
                     scored += batch.count
                 }
             }
+            if loop.stage != nil, replicas == nil, context.stopRequest.isRequested {
+                throw RunStopped(epochsCompleted: context.epochsCompleted, cause: .interrupt, partialEpoch: (epoch, b + 1, batches))
+            }
             if b % 10 == 0 || b == batches - 1 {
                 context.progress?.report(.object([("event", "batch"), ("label", .string(label)), ("epoch", .number(Double(epoch))),
                                                   ("epochs", .number(Double(config.epochs))), ("batch", .number(Double(b + 1))),
