@@ -18,8 +18,14 @@ extern "C" {
 /* An opaque prepared run: one method, one configuration, and after tl_run_execute its report. */
 typedef struct tl_run tl_run;
 
-/* Called with each progress event as a one-line JSON object ({"event": "epoch", "epoch": 3, ...}). */
-typedef void (*tl_progress_fn)(const char *event_json, void *user_data);
+/* Called with each progress event as a one-line JSON object ({"event": "epoch", "epoch": 3, ...}).
+   Return 0 to go on; nonzero asks the run to stop at the end of the epoch under way: it writes its
+   checkpoint (resumable with "resume" in a new run of the same configuration and "out"), and
+   tl_run_execute returns TL_OK with a report saying "complete": false and "epochs_completed". */
+typedef int (*tl_progress_fn)(const char *event_json, void *user_data);
+
+/* The TrainingLab version ("0.2.0"); a static string, not to be freed. */
+const char *tl_version(void);
 
 /* Folders (colon separated) searched for plugins before TRAININGLAB_PLUGIN_PATH and the default
    folders; takes effect at the next discovery (call before the first other call, or it rediscovers). */
@@ -45,6 +51,24 @@ int tl_run_execute(tl_run *run, tl_progress_fn progress, void *user_data);
 int tl_run_report(const tl_run *run, char **json_out);
 
 void tl_run_free(tl_run *run);
+
+/* An opaque model loaded from a model.safetensors file that a run wrote. */
+typedef struct tl_model tl_model;
+
+/* *model_out = the model of a model file, rebuilt from its metadata (model SPEC, input shape, classes,
+   normalisation); the model's name must be the core's or a discovered plugin's. */
+int tl_model_load(const char *path, tl_model **model_out);
+
+/* *json_out = the model's metadata: {"model": SPEC, "input_shape": [C, H, W], "classes": K,
+   "class_names": [...], "mean": [...], "std": [...], "traininglab_version": "..."}. */
+int tl_model_describe(const tl_model *model, char **json_out);
+
+/* inputs (count, C, H, W) row-major as the data pipeline holds them (uint8 pixels / 255; the model's
+   normalisation is applied inside); out (count, classes): logits, or softmax probabilities when
+   probabilities != 0. */
+int tl_model_predict(tl_model *model, const float *inputs, int64_t count, int probabilities, float *out);
+
+void tl_model_free(tl_model *model);
 
 /* Releases a string returned by this API. */
 void tl_string_free(char *s);

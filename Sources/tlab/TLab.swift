@@ -5,6 +5,6 @@ struct TLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tlab",
         abstract: "TrainingLab: published training methods as plugins over a C99 + OpenMP core.",
-        subcommands: [Methods.self, Describe.self, Run.self, Compare.self, Train.self, Models.self, Bench.self]
+        subcommands: [Methods.self, Describe.self, Run.self, Compare.self, Train.self, Models.self, Eval.self, Predict.self, Export.self, Bench.self]
     )
 }

@@ -92,9 +92,7 @@ public final class FederatedDriver {
             nextRound += 1
             if let checkpoint { try saveCheckpoint(to: checkpoint) }
             context.epochsCompleted += 1
-            if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, nextRound < settings.rounds {
-                throw RunStopped(epochsCompleted: context.epochsCompleted)
-            }
+            try context.stopIfAsked(workLeft: nextRound < settings.rounds)
         }
         let lastThree = evaluations.suffix(3).map(\.accuracy)
         var report: [(String, JSONValue)] = [

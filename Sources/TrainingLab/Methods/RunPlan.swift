@@ -20,6 +20,8 @@ public final class RunPlan {
     public var resume = false
     /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
     public var stopAfterEpochs: Int?
+    /// Stops the run after the epoch under way when requested (same outcome as `stopAfterEpochs`).
+    public let stopRequest = StopRequest()
     public private(set) var report: JSONValue?
 
     /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
@@ -150,6 +152,7 @@ public final class RunPlan {
                                     progress: writesOutputs ? progress : nil, label: "\(methodName) seed \(config.seed)", models: models)
         context.resume = resume
         context.stopAfterEpochs = stopAfterEpochs
+        context.stopRequest = stopRequest
         context.evaluator.metrics = evaluationMetrics
         context.augmentations = augmentations
         if let transport, !usesClients { context.replicas = MPIReplicaGroup(transport: transport) }
@@ -178,7 +181,9 @@ public final class RunPlan {
             for (key, value) in outcome.report { report.set(key, value) }
         }
         report.set("wall_seconds", .number(started.seconds))
-        if let model = outcome?.model { try outputs.writeModel(model) }
+        if let model = outcome?.model {
+            try outputs.writeModel(model, card: ModelCard(model: model, data: data, normalization: config.inputNormalization))
+        }
         try outputs.writeReport(report)
         self.report = report
         return report

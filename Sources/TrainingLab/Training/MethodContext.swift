@@ -25,6 +25,8 @@ public final class MethodContext {
     public var stopAfterEpochs: Int?
     /// Epochs the run's recording loops have completed (restored ones included).
     public internal(set) var epochsCompleted = 0
+    /// Set to stop the run after the epoch under way (checked where `stopAfterEpochs` is).
+    public var stopRequest = StopRequest()
     /// How the run evaluates models on its test set: the loops at evaluation epochs, the host on the final
     /// model (normalisation of the run, many/medium/few accuracy on long-tailed data, per-group accuracy where
     /// the test set has subgroups, the registered metrics the run asks for).
@@ -104,6 +106,15 @@ public final class MethodContext {
                        loader: batches, test: test ?? data.test, outOfDistribution: outOfDistribution,
                        callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective,
                        replicas: stage == nil ? nil : replicas)
+    }
+
+    /// Called by recording loops after each epoch: throws `RunStopped` when training is left (`workLeft`) and the
+    /// `--stop-after` budget is used up or a stop was requested.
+    func stopIfAsked(workLeft: Bool) throws {
+        guard workLeft else { return }
+        if stopRequest.isRequested || stopAfterEpochs.map({ epochsCompleted >= $0 }) == true {
+            throw RunStopped(epochsCompleted: epochsCompleted)
+        }
     }
 
     public func log(_ message: String) {

@@ -86,9 +86,7 @@ public final class Trainer {
             if let checkpoint { try saveCheckpoint(to: checkpoint) }
             if loop.stage != nil {
                 context.epochsCompleted += 1
-                if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, loop.epoch < config.epochs {
-                    throw RunStopped(epochsCompleted: context.epochsCompleted)
-                }
+                try context.stopIfAsked(workLeft: loop.epoch < config.epochs)
             }
         }
         var report: JSONValue = .object([])

@@ -1,0 +1,1 @@
+public enum TrainingLabVersion { public static let string = "0.2.0" }
