@@ -58,13 +58,14 @@ public final class SavedModel {
         return try logits(samples, "inputs")
     }
 
-    /// The samples a `tlab predict --input` names: an IDX images file (idx3-ubyte, gzipped or plain), a CIFAR binary
-    /// batch (*.bin, records of label bytes + 3072 pixels), or else a dataset SPEC whose test split is used.
-    public func inputs(_ text: String, derivations: [DatasetDerivation] = []) throws -> Dataset {
+    /// The samples a `tlab predict --input` names: an IDX images file (idx3-ubyte, gzipped or plain; no labels), a
+    /// CIFAR binary batch (*.bin, records of label bytes + 3072 pixels), or else a dataset SPEC whose test split is
+    /// used. `labelled` says whether the samples' labels are real (an IDX images file has none: they are 0).
+    public func inputs(_ text: String, derivations: [DatasetDerivation] = []) throws -> (samples: Dataset, labelled: Bool) {
         guard FileManager.default.fileExists(atPath: text) else {
             let data = try DatasetSpec(parsing: text, derivations: derivations).load()
             try check(data.test, "--input \(text)")
-            return data.test
+            return (data.test, true)
         }
         let dataset: Dataset
         if text.hasSuffix(".bin") {
@@ -85,7 +86,7 @@ public final class SavedModel {
                                   classNames: card.classNames, mean: [0], std: [1])
         }
         try check(dataset, "--input \(text)")
-        return dataset
+        return (dataset, text.hasSuffix(".bin"))
     }
 }
 

@@ -42,16 +42,17 @@ struct Predict: ParsableCommand {
     @OptionGroup var file: ModelFileOptions
     @Option(help: "An IDX images file (idx3-ubyte[.gz]), a CIFAR binary batch (*.bin) or a dataset SPEC (its test split).")
     var input: String
-    @Option(help: "Samples START:END (END excluded) of the input.") var range = "0:10"
+    @Option(help: "Samples START:END (END excluded) of the input (default: the first 10).") var range: String?
     @Option(name: .customLong("top-k"), help: "Classes shown per sample.") var topK = 3
     @Flag(help: "JSON output: one object per sample.") var json = false
 
     func run() throws {
         let (saved, registry) = try file.open()
-        let all = try saved.inputs(input, derivations: registry.datasetDerivations.items)
-        let bounds = range.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        let (all, labelled) = try saved.inputs(input, derivations: registry.datasetDerivations.items)
+        let text = range ?? "0:\(min(10, all.count))"
+        let bounds = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
         guard bounds.count == 2, let start = bounds[0], let end = bounds[1], 0 <= start, start < end, end <= all.count else {
-            throw ConfigError("--range \(range): expected START:END with 0 <= START < END <= \(all.count) (the input's samples)")
+            throw ConfigError("--range \(text): expected START:END with 0 <= START < END <= \(all.count) (the input's samples)")
         }
         guard topK > 0 else { throw ConfigError("--top-k \(topK): must be > 0") }
         let samples = try all.subset(Array(start..<end))
@@ -62,11 +63,15 @@ struct Predict: ParsableCommand {
         for row in 0..<samples.count {
             let probabilities = softmaxRow(logits, row: row, classes: classes)
             let top = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(min(topK, classes))
-            rows.append(.object([("index", .number(Double(start + row))),
-                                 ("top", .array(top.map { .object([("class", .number(Double($0))), ("name", .string(name($0))),
-                                                                   ("probability", .number(probabilities[$0]))]) }))]))
+            let label = Int(samples.labels[row])
+            var line: JSONValue = .object([("index", .number(Double(start + row)))])
+            if labelled { line.set("label", .object([("class", .number(Double(label))), ("name", .string(name(label)))])) }
+            line.set("top", .array(top.map { .object([("class", .number(Double($0))), ("name", .string(name($0))),
+                                                      ("probability", .number(probabilities[$0]))]) }))
+            rows.append(line)
             if !json {
-                print("\(start + row): " + top.map { "\(name($0)) " + String(format: "%.4f", probabilities[$0]) }.joined(separator: ", "))
+                print("\(start + row)\(labelled ? " (\(name(label)))" : ""): "
+                      + top.map { "\(name($0)) " + String(format: "%.4f", probabilities[$0]) }.joined(separator: ", "))
             }
         }
         if json { print(JSONValue.array(rows).serialized(pretty: true)) }

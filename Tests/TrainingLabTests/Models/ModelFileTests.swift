@@ -116,9 +116,11 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(evaluation.test.nll, report["test"]?["nll"]?.doubleValue ?? 0, accuracy: 1e-9)
 
         // The same test images read from their IDX file give the same logits as the dataset SPEC's test split.
-        let fromFile = try saved.inputs(data.directory.path + "/t10k-images-idx3-ubyte")
-        let fromSpec = try saved.inputs(data.spec)
+        let (fromFile, fileLabelled) = try saved.inputs(data.directory.path + "/t10k-images-idx3-ubyte")
+        let (fromSpec, specLabelled) = try saved.inputs(data.spec)
         XCTAssertEqual(fromFile.count, 64)
+        XCTAssertFalse(fileLabelled)
+        XCTAssertTrue(specLabelled)
         XCTAssertEqual(try saved.logits(fromFile, "file"), try saved.logits(fromSpec, "spec"))
         let cifar = data.directory.write("batch.bin", [UInt8](repeating: 1, count: 2 * 3073))
         XCTAssertThrowsError(try saved.inputs(cifar)) {
