@@ -109,10 +109,13 @@ public final class MethodContext {
     }
 
     /// Called by recording loops after each epoch: throws `RunStopped` when training is left (`workLeft`) and the
-    /// `--stop-after` budget is used up or a stop was requested.
+    /// `--stop-after` budget is used up or a stop was requested. Data-parallel replicas agree on a request (only
+    /// replica 0 reports progress, so only it hears one) so that all of them stop after the same epoch.
     func stopIfAsked(workLeft: Bool) throws {
         guard workLeft else { return }
-        if stopRequest.isRequested || stopAfterEpochs.map({ epochsCompleted >= $0 }) == true {
+        var requested = stopRequest.isRequested
+        if let replicas { requested = try replicas.sum([requested ? 1 : 0])[0] > 0 }
+        if requested || stopAfterEpochs.map({ epochsCompleted >= $0 }) == true {
             throw RunStopped(epochsCompleted: epochsCompleted)
         }
     }
