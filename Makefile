@@ -63,6 +63,7 @@ install: release
 
 install-build:
 	@test -n "$(VERSION)" || { echo "install: no TL_VERSION in include/tl_plugin.h"; exit 1; }
+	@command -v patchelf >/dev/null || { echo "install: patchelf is missing (make deps installs it)"; exit 1; }
 	@test -f $(BUILD)/libTrainingLab.so || { echo "install: $(BUILD)/libTrainingLab.so is missing; build first (make release)"; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/include/traininglab $(DESTDIR)$(PREFIX)/lib/traininglab/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/traininglab/

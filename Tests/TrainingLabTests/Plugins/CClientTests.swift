@@ -34,6 +34,19 @@ final class CClientTests: XCTestCase {
         XCTAssertEqual(partial["complete"], .bool(false))
         XCTAssertEqual(partial["epochs_completed"]?.doubleValue, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/stopped/checkpoint.safetensors"))
+        // The same configuration with "resume": true continues it to the end.
+        let config = "{\"dataset\": \"\(data.spec)\", \"model\": \"mlp\", \"epochs\": 2, \"batch_size\": 32, \"crop_padding\": 0, "
+            + "\"out\": \"\(dir.path)/stopped\", \"resume\": true}"
+        var run: OpaquePointer?
+        XCTAssertEqual(tl_run_create("erm", config, &run), 0, String(cString: tl_last_error()))
+        defer { tl_run_free(run) }
+        XCTAssertEqual(tl_run_execute(run, nil, nil), 0, String(cString: tl_last_error()))
+        var json: UnsafeMutablePointer<CChar>?
+        XCTAssertEqual(tl_run_report(run, &json), 0)
+        let resumed = try JSONValue.parse(String(cString: json!), source: "tl_run_report")
+        tl_string_free(json)
+        XCTAssertEqual(resumed["complete"], .bool(true))
+        XCTAssertEqual(resumed["sample_passes"]?.doubleValue, 2 * 400, "both epochs of the 400 training images, one before the stop")
 
         let unknown = try shell([binary, "nosuchmethod", data.spec])
         XCTAssertEqual(unknown.status, 1)
