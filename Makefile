@@ -26,7 +26,7 @@ release: deps
 
 # The main job: train smallcnn on Fashion-MNIST (plain training, the erm method) and report.
 run: release
-	.build/release/tlab train --out runs/main
+	.build/release/tlab train --out runs/main --overwrite
 
 # `swift build --build-tests` also builds every plugin library and the MPI transport, which the tests load with
 # dlopen; a bare `swift test` would only build what the test targets link.
@@ -46,15 +46,15 @@ bench-peer: release
 	python3 bench/side_by_side.py --venv $(PEER_VENV) --out runs/bench-peer.jsonl $(PEER_ARGS)
 
 # `make install PREFIX=DIR` (default /usr/local): headers in PREFIX/include/traininglab, libTrainingLab.so with the
-# SONAME libTrainingLab.so.MAJOR.MINOR (0.x versions change the ABI with every minor one), the MPI transport beside
-# it when built, the method plugins in PREFIX/lib/traininglab/plugins (where the installed core looks by default),
-# tlab in PREFIX/bin and PREFIX/lib/pkgconfig/traininglab.pc. SwiftPM builds the libraries without a SONAME, so
-# the installed copies get it, and their references to the core, with patchelf. The Swift runtime stays where the
-# toolchain has it (the libraries' RUNPATH names it). `make install-build BUILD=.build/debug` installs an existing
-# build as it is (the tests do).
+# SONAME libTrainingLab.so.MAJOR.MINOR of TrainingLabVersion.string (0.x versions change the ABI with every minor
+# one), the MPI transport beside it when built, the method plugins in PREFIX/lib/traininglab/plugins (where the
+# installed core looks by default), tlab in PREFIX/bin and PREFIX/lib/pkgconfig/traininglab.pc. SwiftPM builds
+# the libraries without a SONAME, so the installed copies get it, and their references to the core, with
+# patchelf. The Swift runtime stays where the toolchain has it (the libraries' RUNPATH names it).
+# `make install-build BUILD=.build/debug` installs an existing build as it is (the tests do).
 PREFIX ?= /usr/local
 BUILD ?= .build/release
-VERSION := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tl_plugin.h)
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/TrainingLab/Core/Version.swift)
 SONAME := libTrainingLab.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
 PLUGINS := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
 
@@ -62,7 +62,7 @@ install: release
 	$(MAKE) install-build BUILD=.build/release
 
 install-build:
-	@test -n "$(VERSION)" || { echo "install: no TL_VERSION in include/tl_plugin.h"; exit 1; }
+	@test -n "$(VERSION)" || { echo "install: no version in Sources/TrainingLab/Core/Version.swift"; exit 1; }
 	@command -v patchelf >/dev/null || { echo "install: patchelf is missing (make deps installs it)"; exit 1; }
 	@test -f $(BUILD)/libTrainingLab.so || { echo "install: $(BUILD)/libTrainingLab.so is missing; build first (make release)"; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/include/traininglab $(DESTDIR)$(PREFIX)/lib/traininglab/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

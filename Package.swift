@@ -48,11 +48,14 @@ let package = Package(
     dependencies: [
         .package(path: "Sources/TrainingLabPackage"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML run configurations (`tlab run --config FILE.yaml`); JSON and config.json need no package.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .executableTarget(
             name: "tlab",
-            dependencies: [core, "KernelTable", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [core, "KernelTable", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Yams", package: "Yams")],
             path: "Sources/tlab"
         ),
         // The kernel table (one row per kernel, with its plain reference) that the kernel tests and `tlab bench`

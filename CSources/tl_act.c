@@ -4,8 +4,8 @@
    The exp-bound kernels (sigmoid, tanh, GELU-tanh, softmax, log-softmax) are compute-bound, not
    memory-bound, so each is compiled twice from one source: for the build's baseline (x86-64-v3,
    AVX2) and, through a target attribute, for AVX-512, chosen at run time when the CPU has it (about
-   1.7x on this machine's Zen 5). Setting TL_NO_AVX512=1 in the environment forces the baseline (the
-   tests use it to cover both). Element-wise results are the same on both paths (the same operations
+   1.7x on this machine's Zen 5). TL_ISA=avx2 (or portable) in the environment forces the baseline (the
+   tests use it to cover both; see tl_cpu.h). Element-wise results are the same on both paths (the same operations
    per lane); softmax sums are grouped by vector width, so the two paths may differ in the last bits.
    The exact GELU needs erfc: glibc >= 2.35 exports an 8-lane AVX2 erfcf in libmvec (the x86-64
    vector function ABI, pulled in by -lm), used when available; otherwise libm's scalar erfcf. */

@@ -1,52 +1,19 @@
 /* 2-D convolution: argument checks, choice of implementation, the deterministic weight-gradient
-   reduction, thread-local scratch and the direct-loop references. */
-#define _POSIX_C_SOURCE 200809L
+   reduction and the direct-loop references. */
 #include "tl_conv_internal.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- scratch */
 
-static __thread float *scratch_ptr[TL_SCRATCH_SLOTS];
-static __thread size_t scratch_cap[TL_SCRATCH_SLOTS];
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-
-/* Runs at thread exit (OpenMP workers included) and frees that thread's buffers. */
-static void scratch_release(void *unused) {
-    (void)unused;
-    for (int i = 0; i < TL_SCRATCH_SLOTS; i++) {
-        tl_free(scratch_ptr[i]);
-        scratch_ptr[i] = NULL;
-        scratch_cap[i] = 0;
-    }
-}
-
 int tl_conv2d_release_scratch(void) {
-    scratch_release(NULL);
+    tl_scratch_release();
     #pragma omp parallel
-    scratch_release(NULL);
+    tl_scratch_release();
     return TL_OK;
-}
-
-static void scratch_make_key(void) { pthread_key_create(&scratch_key, scratch_release); }
-
-float *tl_scratch(int slot, size_t count) {
-    if (count <= scratch_cap[slot] && scratch_ptr[slot]) return scratch_ptr[slot];
-    pthread_once(&scratch_once, scratch_make_key);
-    /* Any non-NULL value makes the destructor run at thread exit. */
-    if (pthread_getspecific(scratch_key) == NULL) pthread_setspecific(scratch_key, (void *)1);
-    tl_free(scratch_ptr[slot]);
-    /* A little headroom so that slowly growing shapes do not reallocate on every call. */
-    size_t cap = count + count / 8 + 1024;
-    scratch_ptr[slot] = (float *)tl_alloc(cap * sizeof(float));
-    scratch_cap[slot] = scratch_ptr[slot] ? cap : 0;
-    return scratch_ptr[slot];
 }
 
 /* ---------------------------------------------------------------- shape */
@@ -100,12 +67,6 @@ int tl_conv2d_output_size(tl_size *out_h, tl_size *out_w, tl_conv2d_params p) {
     *out_h = s.OH;
     *out_w = s.OW;
     return TL_OK;
-}
-
-void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
-               const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
-                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
 /* ---------------------------------------------------------------- choice of implementation */
@@ -214,14 +175,14 @@ static int conv_backward_weight(float *dw, float *db, int *db_done, const float 
     float *partials = tl_scratch(TL_SCR_PARTIALS, (size_t)(blocks * wsize));
     if (!partials) return TL_ERR_OUT_OF_MEMORY;
     const size_t col_floats = conv_im2col_col_floats(s);
+    const tl_gemm_kernel *kern = tl_gemm_pick();
     int failed = 0;
     tl_size next_blk = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (blocks > 1)
     for (tl_size blk; (blk = conv_next_task(&next_blk)) < blocks;) {
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
         float *col = tl_scratch(TL_SCR_A, col_floats);
-        if (!col) { failed = 1; continue; }
-        conv_im2col_weight_block(partials + blk * wsize, dy, x, s, n0, n1, col);
+        if (!col || conv_im2col_weight_block(partials + blk * wsize, dy, x, s, n0, n1, col, kern) != TL_OK) failed = 1;
     }
     if (failed) return TL_ERR_OUT_OF_MEMORY;
     conv_sum_partials(dw, partials, blocks, wsize, wsize);

@@ -8,7 +8,7 @@
    Both read and write the NCHW tensors directly (partial vectors masked). The input gradient is the
    forward kernel applied per stride phase to the padded dy (see conv_direct_backward_input).
    Kernels exist for AVX2 (8 floats, 16 registers) and AVX-512 (16 floats, 32 registers); the latter is
-   chosen at run time when tl_kernels_use_avx512 says so (the CPU has it, TL_NO_AVX512 unset). */
+   chosen at run time when tl_kernels_use_avx512 says so (the CPU has it and TL_ISA allows it). */
 #include "tl_conv_internal.h"
 
 #include <immintrin.h>

@@ -2,7 +2,6 @@
    a (Cg*R*S, OH*OW) matrix so that the output is one GEMM with the (Kg, Cg*R*S) filters. 1x1
    convolutions with stride 1 and no padding use the input itself as that matrix. */
 #include "tl_conv_internal.h"
-#include "../include/tl_gemm.h"
 
 #include <omp.h>
 #include <string.h>
@@ -81,9 +80,10 @@ static void add_bias(float *yg, const float *bg, tl_size rows, tl_size P) {
     }
 }
 
-/* One image, all groups; `parallel_gemm` lets a lone image use every thread inside its products. */
-static void forward_image(float *y, const float *x, const float *w, const float *b, const conv_shape *s, tl_size n,
-                          float *col, int parallel_gemm) {
+/* One image, all groups. The GEMM takes every thread when called outside a parallel region (a lone
+   image), one inside. Returns TL_OK or TL_ERR_OUT_OF_MEMORY. */
+static int forward_image(float *y, const float *x, const float *w, const float *b, const conv_shape *s, tl_size n,
+                         float *col, const tl_gemm_kernel *kern) {
     for (tl_size g = 0; g < s->G; g++) {
         const float *xg = x + (n * s->C + g * s->Cg) * s->HW;
         float *yg = y + (n * s->K + g * s->Kg) * s->P;
@@ -93,73 +93,70 @@ static void forward_image(float *y, const float *x, const float *w, const float 
             im2col(col, xg, s);
             B = col;
         }
-        if (parallel_gemm)
-            tl_sgemm(0, 0, s->Kg, s->P, s->CRS, 1.0f, wg, s->CRS, B, s->P, 0.0f, yg, s->P);
-        else
-            conv_gemm(0, 0, s->Kg, s->P, s->CRS, 1.0f, wg, s->CRS, B, s->P, 0.0f, yg, s->P);
+        TL_TRY(tl_gemm_run(kern, 0, 0, s->Kg, s->P, s->CRS, 1.0f, wg, s->CRS, B, s->P, 0.0f, yg, s->P));
         if (b) add_bias(yg, b + g * s->Kg, s->Kg, s->P);
     }
+    return TL_OK;
 }
 
 int conv_im2col_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
     const size_t col_floats = is_pointwise(s) ? 0 : conv_im2col_col_floats(s);
-    if (s->N >= 4) { /* shape-only choice: thread-count independent */
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    if (s->N >= 4) { /* images in parallel, else the threads inside each product: the bits are the same */
         int failed = 0;
         tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
         #pragma omp parallel
         for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
-            if (!col) { failed = 1; continue; }
-            forward_image(y, x, w, b, s, n, col, 0);
+            if (!col || forward_image(y, x, w, b, s, n, col, kern) != TL_OK) failed = 1;
         }
         return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
     }
     float *col = tl_scratch(TL_SCR_A, col_floats);
     if (!col) return TL_ERR_OUT_OF_MEMORY;
-    for (tl_size n = 0; n < s->N; n++) forward_image(y, x, w, b, s, n, col, 1);
+    for (tl_size n = 0; n < s->N; n++) TL_TRY(forward_image(y, x, w, b, s, n, col, kern));
     return TL_OK;
 }
 
-static void backward_input_image(float *dx, const float *dy, const float *w, const conv_shape *s, tl_size n,
-                                 float *col, int parallel_gemm) {
+/* One image's input gradient, all groups (threads as in forward_image). */
+static int backward_input_image(float *dx, const float *dy, const float *w, const conv_shape *s, tl_size n,
+                                float *col, const tl_gemm_kernel *kern) {
     for (tl_size g = 0; g < s->G; g++) {
         float *dxg = dx + (n * s->C + g * s->Cg) * s->HW;
         const float *dyg = dy + (n * s->K + g * s->Kg) * s->P;
         const float *wg = w + g * s->Kg * s->CRS;
         /* dcol (CRS, P) = wg^T (CRS, Kg) dyg (Kg, P); pointwise: dcol is dxg itself. */
         float *dcol = is_pointwise(s) ? dxg : col;
-        if (parallel_gemm)
-            tl_sgemm(1, 0, s->CRS, s->P, s->Kg, 1.0f, wg, s->CRS, dyg, s->P, 0.0f, dcol, s->P);
-        else
-            conv_gemm(1, 0, s->CRS, s->P, s->Kg, 1.0f, wg, s->CRS, dyg, s->P, 0.0f, dcol, s->P);
+        TL_TRY(tl_gemm_run(kern, 1, 0, s->CRS, s->P, s->Kg, 1.0f, wg, s->CRS, dyg, s->P, 0.0f, dcol, s->P));
         if (!is_pointwise(s)) {
             memset(dxg, 0, (size_t)(s->Cg * s->HW) * sizeof(float));
             col2im(dxg, col, s);
         }
     }
+    return TL_OK;
 }
 
 int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
     const size_t col_floats = is_pointwise(s) ? 0 : conv_im2col_col_floats(s);
-    if (s->N >= 4) { /* shape-only choice: thread-count independent */
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    if (s->N >= 4) { /* as in conv_im2col_forward */
         int failed = 0;
         tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
         #pragma omp parallel
         for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
-            if (!col) { failed = 1; continue; }
-            backward_input_image(dx, dy, w, s, n, col, 0);
+            if (!col || backward_input_image(dx, dy, w, s, n, col, kern) != TL_OK) failed = 1;
         }
         return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
     }
     float *col = tl_scratch(TL_SCR_A, col_floats);
     if (!col) return TL_ERR_OUT_OF_MEMORY;
-    for (tl_size n = 0; n < s->N; n++) backward_input_image(dx, dy, w, s, n, col, 1);
+    for (tl_size n = 0; n < s->N; n++) TL_TRY(backward_input_image(dx, dy, w, s, n, col, kern));
     return TL_OK;
 }
 
-void conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
-                              tl_size n1, float *col) {
+int conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                             tl_size n1, float *col, const tl_gemm_kernel *kern) {
     for (tl_size n = n0; n < n1; n++)
         for (tl_size g = 0; g < s->G; g++) {
             const float *dyg = dy + (n * s->K + g * s->Kg) * s->P;
@@ -170,7 +167,8 @@ void conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const
                 B = col;
             }
             /* pdw_g (Kg, CRS) (+)= dyg (Kg, P) col^T (P, CRS) */
-            conv_gemm(0, 1, s->Kg, s->CRS, s->P, 1.0f, dyg, s->P, B, s->P, n == n0 ? 0.0f : 1.0f,
-                      pdw + g * s->Kg * s->CRS, s->CRS);
+            TL_TRY(tl_gemm_run(kern, 0, 1, s->Kg, s->CRS, s->P, 1.0f, dyg, s->P, B, s->P, n == n0 ? 0.0f : 1.0f,
+                               pdw + g * s->Kg * s->CRS, s->CRS));
         }
+    return TL_OK;
 }

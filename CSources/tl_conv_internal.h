@@ -3,7 +3,7 @@
 #ifndef TL_CONV_INTERNAL_H
 #define TL_CONV_INTERNAL_H
 
-#include "tl_internal.h"
+#include "tl_gemm_internal.h"
 #include "../include/tl_conv.h"
 
 #include <limits.h>
@@ -18,13 +18,6 @@ typedef struct conv_shape {
     tl_size HW, P;            /* input plane size, output plane size */
     tl_size CRS;              /* Cg * R * S: length of one filter, the GEMM inner dimension */
 } conv_shape;
-
-/* Thread-local grow-only buffer `slot` of at least `count` floats, 64-byte aligned; NULL when out of
-   memory. The contents are not preserved when it grows. Slots A, B, C, D serve the work of one task
-   (inside parallel regions); PARTIALS, WEIGHTS, TABLE, POSITIONS hold data the calling thread shares with its team. */
-enum { TL_SCR_A, TL_SCR_B, TL_SCR_C, TL_SCR_D, TL_SCR_PARTIALS, TL_SCR_WEIGHTS, TL_SCR_TABLE, TL_SCR_POSITIONS,
-       TL_SCRATCH_SLOTS };
-float *tl_scratch(int slot, size_t count);
 
 /* The restriction set by tl_conv2d_set_mode (TL_CONV2D_NO_* bits). */
 extern int conv_mode;
@@ -46,16 +39,13 @@ static inline tl_size conv_next_task(tl_size *counter) {
     return task;
 }
 
-/* Single-threaded row-major sgemm without checks (sizes known valid). */
-void conv_gemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
-               const float *B, tl_size ldb, float beta, float *C, tl_size ldc);
-
 /* im2col + GEMM: any shape. Return TL_OK or TL_ERR_OUT_OF_MEMORY. */
 int conv_im2col_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);
-/* pdw (K, CRS) = weight gradient of images [n0, n1); col is scratch of conv_im2col_col_floats. */
-void conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
-                              tl_size n1, float *col);
+/* pdw (K, CRS) = weight gradient of images [n0, n1) with GEMM kernel `kern`; col is scratch of
+   conv_im2col_col_floats. Returns TL_OK or TL_ERR_OUT_OF_MEMORY. */
+int conv_im2col_weight_block(float *pdw, const float *dy, const float *x, const conv_shape *s, tl_size n0,
+                             tl_size n1, float *col, const tl_gemm_kernel *kern);
 size_t conv_im2col_col_floats(const conv_shape *s);
 
 /* Direct shifted-GEMM kernels (tl_conv_direct.c). */

@@ -114,23 +114,6 @@ static inline void a4v(__m256 o[6], const __m256 e[4]) {
     o[5] = e[3];
 }
 
-/* c[j] lane l = r[l][j] for j < nc (8x8 transpose, the first nc columns). */
-static inline void transpose8(__m256 *c, const __m256 r[8], int nc) {
-    __m256 t[8], u[8];
-    for (int k = 0; k < 4; k++) {
-        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-    }
-    for (int h = 0; h < 2; h++) { /* rows 4h .. 4h+3 */
-        u[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
-    }
-    for (int j = 0; j < 4 && j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
-    for (int j = 4; j < nc; j++) c[j] = _mm256_permute2f128_ps(u[j - 4], u[j], 0x31);
-}
-
 /* Lanes below n (0..8) all ones. */
 static inline __m256 lanes_below(tl_size n) {
     return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
@@ -275,7 +258,7 @@ static void input_transform(float *V, const float *in, const wino_dims *d, tl_si
             for (int i = 0; i < 6; i++) {
                 __m256 r[8], dv[6], o[6];
                 for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_ps(pk[l] + i * BW);
-                transpose8(dv, r, 6);
+                tl_transpose8(dv, r, 6);
                 bt6v(o, dv);
                 for (int b = 0; b < 6; b++) _mm256_storeu_ps(R + (i * 6 + b) * 8, o[b]);
             }
@@ -342,8 +325,10 @@ static void output_transform(float *out, const float *M, const float *bias, cons
     }
 }
 
-/* out (N, G*Kg, OH, OW) = Winograd convolution of in with transformed filters U (G, 36, Kg, Cg). */
-static int wino_run(float *out, const float *in, const float *U, const float *bias, const wino_dims *d) {
+/* out (N, G*Kg, OH, OW) = Winograd convolution of in with the transformed filters U (G, 36, Kg, Cg), each
+   U[g][xi] packed for GEMM kernel `kern` (tl_gemm_pack_a), `up` floats apart. */
+static int wino_run(float *out, const float *in, const float *Up, tl_size up, const tl_gemm_kernel *kern,
+                    const float *bias, const wino_dims *d) {
     const tl_size blocks = (d->N * d->tiles + TB - 1) / TB;
     /* A task is a run of up to 4 consecutive blocks (at least 8 tasks when there are enough blocks), so
        that the thread running a block runs the next one too and its input prefetch pays. */
@@ -361,40 +346,55 @@ static int wino_run(float *out, const float *in, const float *U, const float *bi
             tile_info tab[TB];
             tile_table(tab, d, t0, nt);
             input_transform(V, in, d, g, tab, nt, tmp, tmp + 36 * TB, blk + 1 < b1);
-            const float *Ug = U + g * 36 * d->Kg * d->Cg;
-            /* V (Cg, 36, TB) and M (Kg, 36, TB) keep the 36 x TB values of one channel together for the transforms. */
+            /* V (Cg, 36, TB) and M (Kg, 36, TB) keep the 36 x TB values of one channel together for the
+               transforms; the products read V where it is (a copy would cost as much as they do). */
             for (int xi = 0; xi < 36; xi++)
-                conv_gemm(0, 0, d->Kg, TB, d->Cg, 1.0f, Ug + xi * d->Kg * d->Cg, d->Cg, V + xi * TB, 36 * TB, 0.0f,
-                          M + xi * TB, 36 * TB);
+                tl_gemm_packed_a_product(kern, d->Kg, TB, d->Cg, 1.0f, Up + (g * 36 + xi) * up, V + xi * TB, 36 * TB, 0.0f,
+                                         M + xi * TB, 36 * TB);
             output_transform(out, M, bias, d, g, tab, nt, tmp, tmp + 36 * TB);
         }
     }
     return failed ? TL_ERR_OUT_OF_MEMORY : TL_OK;
 }
 
-int conv_winograd_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
-    float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
+/* The transformed filters U (G, 36, rows, cols) of the convolution `d` computes (rows = d->Kg output,
+   cols = d->Cg input channels) with U[g][xi] packed for `kern` `*up` floats apart, in *Up (scratch).
+   `transposed`: the input gradient's filters, w's channels swapped and the taps flipped. */
+static int wino_filters(float **Up, tl_size *up, const float *w, const conv_shape *s, const wino_dims *d, int transposed,
+                        const tl_gemm_kernel *kern) {
+    const tl_size Kg = d->Kg, Cg = d->Cg, ufloats = s->G * 36 * Kg * Cg;
+    *up = tl_gemm_packed_a_floats(kern, Kg, Cg);
+    float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(ufloats + s->G * 36 * *up));
     if (!U) return TL_ERR_OUT_OF_MEMORY;
+    *Up = U + ufloats;
     #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
-    for (tl_size gk = 0; gk < s->K; gk++) { /* one filter row (group g, output channel k) per iteration */
-        const tl_size g = gk / s->Kg, k = gk % s->Kg;
-        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Kg, s->Cg, s->Cg, 1, 0, k, k + 1);
+    for (tl_size gk = 0; gk < s->G * Kg; gk++) { /* one filter row (group g, row k) per iteration */
+        const tl_size g = gk / Kg, k = gk % Kg;
+        if (transposed) filter_transform(U + g * 36 * Kg * Cg, w + g * Kg * Cg * 9, Kg, Cg, 1, Kg, 1, k, k + 1);
+        else filter_transform(U + g * 36 * Kg * Cg, w + g * Kg * Cg * 9, Kg, Cg, Cg, 1, 0, k, k + 1);
     }
+    #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
+    for (tl_size gx = 0; gx < s->G * 36; gx++) tl_gemm_pack_a(kern, *Up + gx * *up, 0, Kg, Cg, U + gx * Kg * Cg, Cg);
+    return TL_OK;
+}
+
+int conv_winograd_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s) {
     const wino_dims d = wino_make(s->N, s->G, s->Cg, s->Kg, s->H, s->W, s->OH, s->OW, s->ph, s->pw);
-    return wino_run(y, x, U, b, &d);
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    float *Up;
+    tl_size up;
+    TL_TRY(wino_filters(&Up, &up, w, s, &d, 0, kern));
+    return wino_run(y, x, Up, up, kern, b, &d);
 }
 
 int conv_winograd_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s) {
     /* dx = conv(dy, w flipped with in/out channels swapped, padding 2 - pad): filters (Cg, Kg) per group. */
-    float *U = tl_scratch(TL_SCR_WEIGHTS, (size_t)(s->G * 36 * s->Kg * s->Cg));
-    if (!U) return TL_ERR_OUT_OF_MEMORY;
-    #pragma omp parallel for schedule(static) if (s->K * s->Cg > 4096)
-    for (tl_size gc = 0; gc < s->C; gc++) { /* one row (group g, input channel c) per iteration */
-        const tl_size g = gc / s->Cg, c = gc % s->Cg;
-        filter_transform(U + g * 36 * s->Kg * s->Cg, w + g * s->Kg * s->Cg * 9, s->Cg, s->Kg, 1, s->Cg, 1, c, c + 1);
-    }
     const wino_dims d = wino_make(s->N, s->G, s->Kg, s->Cg, s->OH, s->OW, s->H, s->W, 2 - s->ph, 2 - s->pw);
-    return wino_run(dx, dy, U, NULL, &d);
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    float *Up;
+    tl_size up;
+    TL_TRY(wino_filters(&Up, &up, w, s, &d, 1, kern));
+    return wino_run(dx, dy, Up, up, kern, NULL, &d);
 }
 
 /* Mhat (Kg, 36, TB) = A e A^T for the 4x4 output-gradient tiles e of group g in the block; zero
@@ -472,7 +472,7 @@ static void transpose_v(float *vt, const float *v, tl_size ldv, tl_size Cg) {
             for (tl_size t0 = 0; t0 < TB; t0 += 8) {
                 __m256 r[8], col[8];
                 for (int l = 0; l < 8; l++) r[l] = _mm256_loadu_ps(v + (c0 + l) * ldv + t0);
-                transpose8(col, r, 8);
+                tl_transpose8(col, r, 8);
                 for (int j = 0; j < 8; j++) _mm256_storeu_ps(vt + (t0 + j) * Cg + c0, col[j]);
             }
         return;
@@ -497,19 +497,21 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     const size_t v_floats = (size_t)(36 * d.Cg * TB), m_floats = (size_t)(36 * d.Kg * TB);
     const size_t u_floats = (size_t)(36 * d.Kg * d.Cg);
     const tl_size tasks = parts * d.G;
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    const tl_size a_floats = tl_gemm_packed_a_floats(kern, d.Kg, TB);
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
     for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
         /* V and its transpose VT (36, TB, Cg): the product dU += Mhat VT^T is then the plain A*B form. */
-        float *V = tl_scratch(TL_SCR_A, 2 * v_floats), *M = tl_scratch(TL_SCR_B, m_floats);
+        float *V = tl_scratch(TL_SCR_A, 2 * v_floats + (size_t)a_floats), *M = tl_scratch(TL_SCR_B, m_floats);
         float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);
         if (!V || !M || !tmp || !dU) { failed = 1; continue; }
         const tl_size g = task / parts, part = task % parts;
         const tl_size b0 = part * per_part, b1 = b0 + per_part < blocks ? b0 + per_part : blocks;
-        /* dU accumulated with beta = 1 from zero over the part's blocks. The product is taken as
-           Mhat (Kg, TB) * VT (TB, Cg) with V transposed first: OpenBLAS 0.3.21 runs the A*B^T form of this
-           small product (64 x 64 x 32) at 35-80 GFLOP/s, the A*B form at ~110. */
+        /* dU accumulated with beta = 1 from zero over the part's blocks, one product per xi:
+           Mhat (Kg, TB), packed for the micro-kernel (Ap), times VT (TB, Cg), V transposed so that the
+           micro-kernel reads its rows in place. */
         memset(dU, 0, u_floats * sizeof(float));
         for (tl_size blk = b0; blk < b1; blk++) {
             const tl_size t0 = blk * TB, nt = d.N * d.tiles - t0 < TB ? d.N * d.tiles - t0 : TB;
@@ -517,11 +519,12 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
             tile_table(tab, &d, t0, nt);
             input_transform(V, x, &d, g, tab, nt, tmp, tmp + 36 * TB, blk + 1 < b1);
             grad_transform(M, dy, &d, g, tab, nt, tmp, tmp + 16 * TB, blk + 1 < b1);
-            float *VT = V + v_floats;
+            float *VT = V + v_floats, *Ap = VT + v_floats;
             for (int xi = 0; xi < 36; xi++) {
                 float *vt = VT + xi * d.Cg * TB;
                 transpose_v(vt, V + xi * TB, 36 * TB, d.Cg);
-                conv_gemm(0, 0, d.Kg, d.Cg, TB, 1.0f, M + xi * TB, 36 * TB, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
+                tl_gemm_pack_a(kern, Ap, 0, d.Kg, TB, M + xi * TB, 36 * TB);
+                tl_gemm_packed_a_product(kern, d.Kg, d.Cg, TB, 1.0f, Ap, vt, d.Cg, 1.0f, dU + xi * d.Kg * d.Cg, d.Cg);
             }
         }
         /* dw (Kg, Cg, 3, 3) of this part = G^T dU G, vectorised over c (dU[xi][k][c] is contiguous in c). */

@@ -1,13 +1,286 @@
-/* Matrix products: OpenBLAS does the arithmetic single-threaded, OpenMP splits C between threads. */
-#include "tl_internal.h"
+/* Matrix products: TrainingLab's own single-precision GEMM, with BLIS's loops (Van Zee & van de Geijn,
+   "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015) around register-blocked
+   micro-kernels (tl_gemm_avx512.c, tl_gemm_avx2.c, tl_gemm_portable.c). For each block of C a thread owns:
+
+     for pc over K in blocks of kc                       the same kc for every element: the bits
+       for ic over the block's rows in blocks of mc      pack op(A) (mc x kc) into slivers of MR rows
+         for jc over its columns in blocks of nc         pack op(B) (kc x nc) into tiles of <= NR columns (L2)
+           for each sliver of MR rows                    stays in L1 while ...
+             for each tile of <= NR columns              ... the B tiles stream from L2
+               micro-kernel: C (MR x tile) = alpha * sliver x tile + beta * C
+
+   Packing copies an operand into the order the micro-kernel reads, transposes and leading dimensions
+   resolved, zero-padded at the edges. op(A) is always packed (a small copy next to the product); op(B)
+   is read where it is when it is stored untransposed and its block is compact (skinny and small
+   products: the copy would cost as much as the product). Threads take blocks of C (tl_gemm_run). */
+#include "tl_gemm_internal.h"
 #include "../include/tl_gemm.h"
 
 #include <cblas.h>
 #include <limits.h>
 #include <omp.h>
+#include <pthread.h>
 
-/* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves. */
-#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 20)
+/* ---------------------------------------------------------------- kernel choice */
+
+const tl_gemm_kernel *tl_gemm_pick(void) {
+    switch (tl_kernels_level()) {
+    case TL_KERNELS_AVX512: return &tl_gemm_kernel_avx512;
+    case TL_KERNELS_AVX2: return &tl_gemm_kernel_avx2;
+    default: return &tl_gemm_kernel_portable;
+    }
+}
+
+const char *tl_gemm_kernel_name(void) { return tl_gemm_pick()->name; }
+
+/* ---------------------------------------------------------------- blocking */
+
+/* Block sizes of a kernel family on this machine, from its tile and the cache sizes (computed once:
+   a product too small to notice the divisions would otherwise pay for them on every call). */
+typedef struct gemm_blocking {
+    tl_size kc_max, mc, nc;
+    tl_size b_span; /* bytes of rows of B beyond which a product packs B */
+} gemm_blocking;
+
+static const tl_gemm_kernel *const all_kernels[] = {&tl_gemm_kernel_avx512, &tl_gemm_kernel_avx2, &tl_gemm_kernel_portable};
+enum { KERNELS = sizeof all_kernels / sizeof all_kernels[0] };
+static gemm_blocking blockings[KERNELS];
+static pthread_once_t blockings_once = PTHREAD_ONCE_INIT;
+
+static void blockings_fill(void) {
+    const tl_cpu_info *cpu = tl_cpu();
+    const tl_size l1 = cpu->l1d_bytes > 0 ? cpu->l1d_bytes : 32 * 1024;
+    const tl_size l2 = cpu->l2_bytes > 0 ? cpu->l2_bytes : 256 * 1024;
+    const tl_size l3 = cpu->l3_bytes > 0 ? cpu->l3_bytes : 4 * l2;
+    for (int i = 0; i < KERNELS; i++) {
+        const tl_size mr = all_kernels[i]->mr, nr = all_kernels[i]->nr, f = (tl_size)sizeof(float);
+        gemm_blocking *b = &blockings[i];
+        /* kc: an A sliver (MR x kc) fills a quarter of L1, beside the B and C lines streaming through. */
+        b->kc_max = l1 / 4 / (mr * f) / 8 * 8;
+        if (b->kc_max < 64) b->kc_max = 64;
+        /* nc: a packed B block (kc x nc) fills half of L2, where its tiles stream from. */
+        b->nc = l2 / 2 / (b->kc_max * f) / nr * nr;
+        if (b->nc < nr) b->nc = nr;
+        /* mc: a packed A block (mc x kc) takes at most a quarter of L3. */
+        b->mc = l3 / 4 / (b->kc_max * f) / mr * mr;
+        b->mc = b->mc < mr ? mr : b->mc > 4096 ? 4096 : b->mc;
+        /* B read in place may span half of L2: past that its rows' pages and the lines the prefetcher
+           misses cost more than a copy (measured: 1024^3 runs at half speed unpacked, 512^3 the same). */
+        b->b_span = l2 / 2;
+    }
+}
+
+/* How one product is blocked. kc depends on K, the kernel and the L1 size only (never on the threads),
+   so every element of C is summed in the same order whatever the partition. */
+typedef struct gemm_plan {
+    const tl_gemm_kernel *kern;
+    tl_size kc, mc, nc;
+    int pack_b;
+} gemm_plan;
+
+static gemm_plan plan_make(const tl_gemm_kernel *kern, int trans_b, tl_size K, tl_size ldb) {
+    pthread_once(&blockings_once, blockings_fill);
+    int i = 0;
+    while (i + 1 < KERNELS && all_kernels[i] != kern) i++;
+    const gemm_blocking *b = &blockings[i];
+    const tl_size blocks = (K + b->kc_max - 1) / b->kc_max; /* K in equal blocks of at most kc_max */
+    gemm_plan p = {kern, (K + blocks - 1) / blocks, b->mc, b->nc, 0};
+    p.pack_b = trans_b || p.kc * ldb * (tl_size)sizeof(float) > b->b_span;
+    return p;
+}
+
+/* ---------------------------------------------------------------- packing */
+
+/* A sliver of width W (MR or NR) holds, for each k < kc, W consecutive floats: the sliver's rows of op(A)
+   or columns of op(B) at step k, zero past the matrix's edge. Both operands are packed by the same two
+   helpers: one for slivers whose W values are consecutive in memory at each k (op(A) stored transposed,
+   op(B) as is), one for slivers whose values at each k lie in W different rows (op(A) as is, op(B)
+   transposed). */
+
+/* dst[k*W + c] = src[k*ld + c] for c < cols, 0 for cols <= c < W; k < kc. */
+static void pack_copy(float *restrict dst, int W, const float *restrict src, tl_size ld, int cols, tl_size kc) {
+    for (tl_size k = 0; k < kc; k++) {
+        const float *s = src + k * ld;
+        float *d = dst + k * W;
+        for (int c = 0; c < cols; c++) d[c] = s[c];
+        for (int c = cols; c < W; c++) d[c] = 0.0f;
+    }
+}
+
+/* dst[k*W + r] = src[r*ld + k] for r < rows, 0 for rows <= r < W; k < kc. Blocks of 8 rows x 8 steps
+   go through registers (8 x 8 transposes): element by element, the strided stores cost more than the
+   product of a skinny GEMM. */
+static void pack_transposed(float *restrict dst, int W, const float *restrict src, tl_size ld, int rows, tl_size kc) {
+    int r0 = 0;
+#ifdef __AVX2__
+    for (; r0 + 8 <= rows; r0 += 8) {
+        tl_size k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 in[8], out[8];
+            for (int i = 0; i < 8; i++) in[i] = _mm256_loadu_ps(src + (r0 + i) * ld + k);
+            tl_transpose8(out, in, 8);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (k + j) * W + r0, out[j]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < 8; i++) dst[k * W + r0 + i] = src[(r0 + i) * ld + k];
+    }
+#endif
+    for (int r = r0; r < rows; r++)
+        for (tl_size k = 0; k < kc; k++) dst[k * W + r] = src[r * ld + k];
+    for (tl_size k = 0; k < kc; k++)
+        for (int r = rows; r < W; r++) dst[k * W + r] = 0.0f;
+}
+
+/* Slivers of MR rows of op(A), rows [i0, i0+m), steps [p0, p0+kc): dst[s*kc*MR + k*MR + r]. */
+static void pack_a(float *restrict dst, const float *restrict A, tl_size lda, int trans_a, tl_size i0, tl_size m,
+                   tl_size p0, tl_size kc, int MR) {
+    for (tl_size r0 = 0; r0 < m; r0 += MR, dst += kc * MR) {
+        const int rows = m - r0 < MR ? (int)(m - r0) : MR;
+        if (trans_a) pack_copy(dst, MR, A + p0 * lda + i0 + r0, lda, rows, kc);
+        else pack_transposed(dst, MR, A + (i0 + r0) * lda + p0, lda, rows, kc);
+    }
+}
+
+/* One sliver of W >= n columns of op(B), columns [j0, j0+n), steps [p0, p0+kc): dst[k*W + c]. */
+static void pack_b(float *restrict dst, int W, const float *restrict B, tl_size ldb, int trans_b, tl_size p0, tl_size kc,
+                   tl_size j0, int n) {
+    if (trans_b) pack_transposed(dst, W, B + j0 * ldb + p0, ldb, n, kc);
+    else pack_copy(dst, W, B + p0 * ldb + j0, ldb, n, kc);
+}
+
+/* ---------------------------------------------------------------- column tiles */
+
+/* The micro-kernel's tiles across n columns: as few as NR allows, of whole vectors, as even as possible
+   (64 columns with NR 48 make two tiles of 32, not 48 + 16: a tile of one vector per row runs at the
+   speed of its broadcasts). Tile i spans columns [tile_start(i), tile_start(i + 1)) clipped to n. */
+typedef struct col_tiles {
+    tl_size count, per, extra; /* tiles; vectors per tile (the first `extra` tiles have one more) */
+    int vl;
+} col_tiles;
+
+static col_tiles tiles_make(const tl_gemm_kernel *kern, tl_size n) {
+    const tl_size vectors = (n + kern->vl - 1) / kern->vl, count = (n + kern->nr - 1) / kern->nr;
+    const col_tiles t = {count, vectors / count, vectors % count, kern->vl};
+    return t;
+}
+
+static tl_size tile_start(const col_tiles *t, tl_size i) {
+    return (i * t->per + (i < t->extra ? i : t->extra)) * t->vl;
+}
+
+tl_size tl_gemm_packed_a_floats(const tl_gemm_kernel *kern, tl_size M, tl_size K) {
+    return (M + kern->mr - 1) / kern->mr * kern->mr * K;
+}
+
+void tl_gemm_pack_a(const tl_gemm_kernel *kern, float *dst, int trans_a, tl_size M, tl_size K, const float *A, tl_size lda) {
+    pack_a(dst, A, lda, trans_a, 0, M, 0, K, kern->mr);
+}
+
+void tl_gemm_packed_a_product(const tl_gemm_kernel *kern, tl_size M, tl_size N, tl_size K, float alpha, const float *Ap,
+                              const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    const int MR = kern->mr;
+    const col_tiles t = tiles_make(kern, N);
+    for (tl_size i = 0; i < M; i += MR)
+        for (tl_size q = 0; q < t.count; q++) {
+            const tl_size j = tile_start(&t, q), end = tile_start(&t, q + 1) < N ? tile_start(&t, q + 1) : N;
+            kern->micro(K, Ap + i * K, B + j, ldb, C + i * ldc + j, ldc, M - i < MR ? (int)(M - i) : MR, (int)(end - j), alpha,
+                        beta);
+        }
+}
+
+/* ---------------------------------------------------------------- one block of C */
+
+typedef struct gemm_args {
+    int trans_a, trans_b;
+    tl_size M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    tl_size lda, ldb, ldc;
+} gemm_args;
+
+/* C rows [m0, m1), columns [n0, n1) on the calling thread. */
+static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_size m1, tl_size n0, tl_size n1) {
+    const int MR = p->kern->mr, NR = p->kern->nr;
+    const tl_gemm_micro_fn micro = p->kern->micro;
+    const tl_size arows = m1 - m0 < p->mc ? (m1 - m0 + MR - 1) / MR * MR : p->mc;
+    const tl_size bcols = n1 - n0 < p->nc ? (n1 - n0 + NR - 1) / NR * NR : p->nc;
+    float *abuf = tl_scratch(TL_SCR_GEMM_A, (size_t)(arows * p->kc)), *bbuf = NULL;
+    if (!abuf) return TL_ERR_OUT_OF_MEMORY;
+    if (p->pack_b && !(bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * bcols)))) return TL_ERR_OUT_OF_MEMORY;
+    for (tl_size pc = 0; pc < g->K; pc += p->kc) {
+        const tl_size kc = g->K - pc < p->kc ? g->K - pc : p->kc;
+        const float beta = pc == 0 ? g->beta : 1.0f; /* later blocks add to the first's result */
+        for (tl_size ic = m0; ic < m1; ic += p->mc) {
+            const tl_size mc = m1 - ic < p->mc ? m1 - ic : p->mc;
+            pack_a(abuf, g->A, g->lda, g->trans_a, ic, mc, pc, kc, MR);
+            for (tl_size jc = n0; jc < n1; jc += p->nc) {
+                const tl_size nc = n1 - jc < p->nc ? n1 - jc : p->nc;
+                const col_tiles t = tiles_make(p->kern, nc);
+                /* Tile q's columns of B: a packed sliver (kc x its width) at bbuf + start * kc, or B itself. */
+                if (p->pack_b)
+                    for (tl_size q = 0; q < t.count; q++) {
+                        const tl_size j = tile_start(&t, q), w = tile_start(&t, q + 1) - j;
+                        pack_b(bbuf + j * kc, (int)w, g->B, g->ldb, g->trans_b, pc, kc, jc + j, (int)((j + w < nc ? j + w : nc) - j));
+                    }
+                for (tl_size i = 0; i < mc; i += MR) {
+                    const int mr = mc - i < MR ? (int)(mc - i) : MR;
+                    for (tl_size q = 0; q < t.count; q++) {
+                        const tl_size j = tile_start(&t, q), next = tile_start(&t, q + 1), end = next < nc ? next : nc;
+                        const float *b = p->pack_b ? bbuf + j * kc : g->B + pc * g->ldb + jc + j;
+                        micro(kc, abuf + i * kc, b, p->pack_b ? next - j : g->ldb, g->C + (ic + i) * g->ldc + jc + j, g->ldc, mr,
+                              (int)(end - j), g->alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+    return TL_OK;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+/* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves
+   (measured: 16 x 1024 x 27, 442k, runs 1.4x faster on two threads; 64 x 32 x 64, 131k, breaks even;
+   64 x 64 x 32 runs slower). */
+#define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 18)
+
+static inline tl_size next_task(tl_size *counter) {
+    tl_size task;
+    #pragma omp atomic capture
+    task = (*counter)++;
+    return task;
+}
+
+int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
+                const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
+    const gemm_args g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    const gemm_plan p = plan_make(kern, trans_b, K, ldb);
+    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow */
+    const int threads = fma < (double)TL_GEMM_PARALLEL_MIN_FMA || omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (threads == 1) return gemm_block(&g, &p, 0, M, 0, N);
+    /* Tasks: ranges of whole slivers along the longer side of C (each task packs all of the other
+       operand), two per thread, handed out one by one so that a thread slowed by another process takes
+       fewer. Which thread computes an element does not change its bits. */
+    const int split_n = N >= M && N > kern->nr;
+    const tl_size unit = split_n ? kern->nr : kern->mr, len = split_n ? N : M, slivers = (len + unit - 1) / unit;
+    const tl_size tasks = 2 * (tl_size)threads < slivers ? 2 * (tl_size)threads : slivers;
+    tl_size next = 0;
+    int status = TL_OK;
+    #pragma omp parallel num_threads(threads)
+    for (tl_size t; (t = next_task(&next)) < tasks;) {
+        const tl_size lo = slivers * t / tasks * unit, hi = slivers * (t + 1) / tasks * unit;
+        const tl_size end = hi < len ? hi : len;
+        const int s = split_n ? gemm_block(&g, &p, 0, M, lo, end) : gemm_block(&g, &p, lo, end, 0, N);
+        if (s != TL_OK) {
+            #pragma omp atomic write
+            status = s;
+        }
+    }
+    return status;
+}
+
+/* ---------------------------------------------------------------- API */
 
 static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, const float *A,
                       tl_size lda, const float *B, tl_size ldb, const float *C, tl_size ldc) {
@@ -19,9 +292,6 @@ static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_si
     TL_CHECK_POS(fn, M);
     TL_CHECK_POS(fn, N);
     TL_CHECK_POS(fn, K);
-    /* OpenBLAS takes int sizes. */
-    TL_CHECK(fn, M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
-             "%s: sizes and leading dimensions must fit in an int", fn);
     const tl_size min_lda = trans_a ? M : K, min_ldb = trans_b ? K : N;
     TL_CHECK(fn, lda >= min_lda, "%s: lda must be >= %td, got %td", fn, min_lda, lda);
     TL_CHECK(fn, ldb >= min_ldb, "%s: ldb must be >= %td, got %td", fn, min_ldb, ldb);
@@ -29,55 +299,12 @@ static int gemm_check(const char *fn, int trans_a, int trans_b, tl_size M, tl_si
     return TL_OK;
 }
 
-static void blas(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
-                 const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
-                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-}
-
-/* Part `part` of `parts` of [0, n), boundaries on multiples of 16 so that every part but the last
-   starts and ends on whole OpenBLAS register tiles. */
-static void split_range(tl_size n, int parts, int part, tl_size *begin, tl_size *end) {
-    tl_size chunk = (n + parts - 1) / parts;
-    chunk = (chunk + 15) / 16 * 16;
-    *begin = (tl_size)part * chunk < n ? (tl_size)part * chunk : n;
-    *end = *begin + chunk < n ? *begin + chunk : n;
-}
-
-/* C is cut into two blocks along its larger dimension (rows on ties) when the product is large enough,
-   else left whole. The cut depends only on the shape: OpenBLAS may round an element differently in a
-   product of another size, so a cut that followed the thread count would make the bits depend on it.
-   The blocks go to the available threads (one thread computes both, in order). */
-static void gemm_parallel(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A,
-                          tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    const int split_cols = N > M; /* rows on ties: measured a few % faster for square products */
-    const tl_size dim = split_cols ? N : M;
-    const double fma = (double)M * (double)N * (double)K; /* in double: no overflow for any int sizes */
-    const int parts = fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && dim >= 32 ? 2 : 1;
-    if (parts == 1) {
-        blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    #pragma omp parallel for schedule(static) if (omp_get_max_threads() > 1)
-    for (int part = 0; part < parts; part++) {
-        tl_size begin, end;
-        split_range(dim, parts, part, &begin, &end);
-        if (end <= begin) continue;
-        if (split_cols) {
-            const float *Bp = trans_b ? B + begin * ldb : B + begin;
-            blas(trans_a, trans_b, M, end - begin, K, alpha, A, lda, Bp, ldb, beta, C + begin, ldc);
-        } else {
-            const float *Ap = trans_a ? A + begin : A + begin * lda;
-            blas(trans_a, trans_b, end - begin, N, K, alpha, Ap, lda, B, ldb, beta, C + begin * ldc, ldc);
-        }
-    }
-}
-
 int tl_sgemm(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
              const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
-    TL_TRY(gemm_check("tl_sgemm", trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
-    gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return TL_OK;
+    const char *fn = "tl_sgemm";
+    TL_TRY(gemm_check(fn, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    const int status = tl_gemm_run(tl_gemm_pick(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for packing buffers", fn);
 }
 
 int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
@@ -92,18 +319,23 @@ int tl_sgemm_strided_batched(int trans_a, int trans_b, tl_size M, tl_size N, tl_
     TL_CHECK(fn, batch <= 1 || stride_c >= (M - 1) * ldc + N,
              "%s: stride_c must be >= (M-1)*ldc + N = %td so that outputs do not overlap, got %td", fn,
              (M - 1) * ldc + N, stride_c);
-    if (batch == 0) return TL_OK;
-    /* Shape-only choice again: several products run one per thread, a single product is cut in two. */
-    if (batch >= 2) {
+    const tl_gemm_kernel *kern = tl_gemm_pick();
+    int status = TL_OK;
+    if (batch == 1) {
+        status = tl_gemm_run(kern, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (batch >= 2) {
         const double fma = (double)batch * (double)M * (double)N * (double)K;
-        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA)
-        for (tl_size b = 0; b < batch; b++)
-            blas(trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb, beta,
-                 C + b * stride_c, ldc);
-    } else {
-        gemm_parallel(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        #pragma omp parallel for schedule(static) if (fma >= (double)TL_GEMM_PARALLEL_MIN_FMA && !omp_in_parallel())
+        for (tl_size b = 0; b < batch; b++) {
+            const int s = tl_gemm_run(kern, trans_a, trans_b, M, N, K, alpha, A + b * stride_a, lda, B + b * stride_b, ldb,
+                                      beta, C + b * stride_c, ldc);
+            if (s != TL_OK) {
+                #pragma omp atomic write
+                status = s;
+            }
+        }
     }
-    return TL_OK;
+    return status == TL_OK ? TL_OK : tl_fail(status, "%s: out of memory for packing buffers", fn);
 }
 
 int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha, const float *A, tl_size lda,
@@ -126,9 +358,13 @@ int tl_sgemm_ref(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, floa
 int tl_sgemm_openblas_direct(int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                              const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C,
                              tl_size ldc) {
-    TL_TRY(gemm_check("tl_sgemm_openblas_direct", trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    const char *fn = "tl_sgemm_openblas_direct";
+    TL_TRY(gemm_check(fn, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc));
+    TL_CHECK(fn, M <= INT_MAX && N <= INT_MAX && K <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX,
+             "%s: sizes and leading dimensions must fit in an int (OpenBLAS's interface)", fn);
     openblas_set_num_threads(omp_get_max_threads());
-    blas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
+                (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
     openblas_set_num_threads(1);
     return TL_OK;
 }

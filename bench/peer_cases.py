@@ -17,6 +17,22 @@ CONVS = {
     "conv_64to64_8x8": (64, 64, 8, 1, True),
 }
 
+# name -> (m, n, k, A transposed, B transposed, beta, products per call).
+SKINNY_GEMMS = {
+    "sgemm_smallcnn_fc1_fwd": (128, 128, 3136, False, True, 0.0, 1),
+    "sgemm_smallcnn_fc1_dx": (128, 3136, 128, False, False, 0.0, 1),
+    "sgemm_smallcnn_fc1_dw": (128, 3136, 128, True, False, 0.0, 1),
+    "sgemm_resnet20_im2col_s2_fwd": (64, 64, 288, False, False, 0.0, 1),
+    "sgemm_resnet20_im2col_s2_dx": (288, 64, 64, True, False, 0.0, 1),
+    "sgemm_resnet20_im2col_s2_dw": (64, 288, 64, False, True, 1.0, 1),
+    "sgemm_winograd_64ch_x36": (64, 32, 64, False, False, 0.0, 36),
+    "sgemm_winograd_dw_64ch_x36": (64, 64, 32, False, False, 1.0, 36),
+}
+
+
+def _gemm(m, n, k, ta=False, tb=False, beta=0.0, count=1):
+    return {"m": m, "n": n, "k": k, "ta": ta, "tb": tb, "beta": beta, "count": count}
+
 
 @dataclass(frozen=True)
 class Target:
@@ -60,8 +76,11 @@ def _conv_macs(cin, cout, hw, stride):
 
 
 def _cases():
-    cases = [Case(f"sgemm_{n}", "sgemm", {"n": n}, 2.0 * n ** 3, Target(0.9, "best"), quick=n == 1024)
+    cases = [Case(f"sgemm_{n}", "sgemm", _gemm(n, n, n), 2.0 * n ** 3, Target(0.9, "best"), quick=n == 1024)
              for n in (256, 512, 1024, 2048)]
+    # The skinny products the models make at batch 128 (GemmBench.swift's names and shapes): op(A) (m, k), op(B) (k, n).
+    for name, (m, n, k, ta, tb, beta, count) in SKINNY_GEMMS.items():
+        cases.append(Case(name, "sgemm", _gemm(m, n, k, ta, tb, beta, count), 2.0 * m * n * k * count, Target(0.9, "best")))
     for name, (cin, cout, hw, stride, dx) in CONVS.items():
         spec = {"cin": cin, "cout": cout, "hw": hw, "stride": stride, "input_grad": dx}
         macs = _conv_macs(cin, cout, hw, stride)

@@ -160,10 +160,16 @@ def model_body(case, config):
 # ---------------------------------------------------------------- layers (Sources/tlab/Bench/Suites)
 
 def sgemm_body(case, config):
-    n = case.spec["n"]
+    """`count` products C = op(A) op(B) + beta C, transposed operands as transposed views (MKL reads them in place)."""
+    s = case.spec
+    m, n, k, count = s["m"], s["n"], s["k"], s["count"]
     g = torch.Generator().manual_seed(1)
-    a, b, c = uniform((n, n), -1, 1, g), uniform((n, n), -1, 1, g), torch.empty(n, n)
-    return lambda: torch.mm(a, b, out=c)
+    a = [uniform((k, m), -1, 1, g).t() if s["ta"] else uniform((m, k), -1, 1, g) for _ in range(count)]
+    b = [uniform((n, k), -1, 1, g).t() if s["tb"] else uniform((k, n), -1, 1, g) for _ in range(count)]
+    c = [uniform((m, n), -0.01, 0.01, g) for _ in range(count)]
+    if s["beta"] == 0:
+        return lambda: [torch.mm(x, y, out=z) for x, y, z in zip(a, b, c)]
+    return lambda: [torch.addmm(z, x, y, beta=s["beta"], out=z) for x, y, z in zip(a, b, c)]
 
 
 def conv_tensors(spec, channels_last):

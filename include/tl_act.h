@@ -6,7 +6,7 @@
    operations, so 1 and N threads give bitwise-identical results.
    The exp-bound kernels (sigmoid, tanh, GELU-tanh, softmax, log-softmax) also have AVX-512 variants
    chosen at run time; softmax sums then group differently, so its last bits can differ between CPUs
-   with and without AVX-512. TL_NO_AVX512=1 in the environment forces the AVX2 variants. */
+   with and without AVX-512. TL_ISA=avx2 in the environment forces the AVX2 variants (tl_cpu.h). */
 #ifndef TL_ACT_H
 #define TL_ACT_H
 

@@ -56,7 +56,8 @@ enum { TL_CONV2D_AUTO = 0, TL_CONV2D_NO_WINOGRAD = 1, TL_CONV2D_NO_DIRECT = 2, T
    Not synchronised: set it while no convolution runs. */
 int tl_conv2d_set_mode(int mode);
 
-/* Frees the scratch buffers of the calling thread and of its OpenMP workers now (they come back on demand). */
+/* Frees the scratch buffers (convolutions, GEMM packing) of the calling thread and of its OpenMP workers now
+   (they come back on demand). */
 int tl_conv2d_release_scratch(void);
 
 /* Direct-loop references of the two above (double accumulation, single-threaded): for tests. */

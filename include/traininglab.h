@@ -19,12 +19,13 @@ extern "C" {
 typedef struct tl_run tl_run;
 
 /* Called with each progress event as a one-line JSON object ({"event": "epoch", "epoch": 3, ...}).
-   Return 0 to go on; nonzero asks the run to stop at the end of the epoch under way: it writes its
-   checkpoint (resumable with "resume" in a new run of the same configuration and "out"), and
-   tl_run_execute returns TL_OK with a report saying "complete": false and "epochs_completed". */
+   Return 0 to go on; nonzero asks the run to stop at its next step, as Ctrl-C stops `tlab run`: the
+   epoch in progress is discarded, tl_run_execute returns TL_OK with a report saying "complete": false,
+   "epochs_completed" and "stopped_by": "interrupt", and a new run of the same configuration and "out"
+   with "resume": true continues from the last epoch's checkpoint. */
 typedef int (*tl_progress_fn)(const char *event_json, void *user_data);
 
-/* The TrainingLab version ("0.2.0"); a static string, not to be freed. */
+/* The TrainingLab version (what `tlab --version` prints); a static string, not to be freed. */
 const char *tl_version(void);
 
 /* Folders (colon separated) searched for plugins before TRAININGLAB_PLUGIN_PATH and the default

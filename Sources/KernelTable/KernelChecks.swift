@@ -190,6 +190,8 @@ public struct KernelValidationError: Error, CustomStringConvertible {
     public let shape: KernelShape
     public let failures: [String]
 
+    public init(row: String, shape: KernelShape, failures: [String]) { (self.row, self.shape, self.failures) = (row, shape, failures) }
+
     public var description: String { "\(row) [\(shape)] does not match its reference: " + failures.joined(separator: "; ") }
 }
 

@@ -17,7 +17,7 @@ public enum KernelTable {
         (["tl_sparse_groups_check"], "descriptor validation that every group kernel runs (SparseTests checks its messages)"),
         (["tl_philox4x32_10", "tl_rng_block", "tl_rng_u32", "tl_u32_to_unit"],
          "the inline generator the references themselves use (RNGTests checks published known answers)"),
-        (["tl_cpu_*", "tl_isa_name", "tl_kernel_isa", "tl_blas_*", "tl_io_*", "tl_status_string", "tl_last_error", "tl_fail",
+        (["tl_cpu_*", "tl_isa_name", "tl_kernel_isa", "tl_isa_setting_check", "tl_gemm_kernel_name", "tl_blas_*", "tl_io_*", "tl_status_string", "tl_last_error", "tl_fail",
           "tl_set_last_error", "tl_set_num_threads", "tl_get_num_threads", "tl_alloc", "tl_free", "tl_core_library_path"],
          "platform, memory, errors and threads: not numeric kernels"),
         (["tl_methods_list", "tl_method_describe", "tl_run_*", "tl_model_*", "tl_version", "tl_set_plugin_path", "tl_string_free", "tl_plugin_*"],

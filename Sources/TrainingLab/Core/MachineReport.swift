@@ -1,8 +1,9 @@
 import CTrainingLab
 import Foundation
 
-/// What a run or benchmark ran on, so that its numbers can be understood later: the CPU and its vector
-/// instructions, the ISA our kernels chose, the BLAS library and which of its kernel sets it picked,
+/// What a run or benchmark ran on, so that its numbers can be understood later: the CPU, its vector
+/// instructions and caches, the ISA our kernels chose and our GEMM's micro-kernel, the BLAS library (the
+/// tests' and benchmarks' reference) and which of its kernel sets it picked,
 /// thread counts and the environment variables that change any of these. An OpenBLAS too old for a CPU
 /// silently falls back to narrow kernels (Debian's 0.3.21 runs SSE3 code on some recent Xeons, at a sixth
 /// of the speed); `blasWarning` says so.
@@ -16,6 +17,8 @@ public struct MachineReport: Sendable {
         public let flags: [String]
         /// The widest level among them: "SSE", "AVX", "AVX2", "AVX-512" or "unknown".
         public let isa: String
+        /// Data cache sizes in bytes (L1d and L2 per core, L3 per package); 0 when unknown.
+        public let l1dBytes: Int, l2Bytes: Int, l3Bytes: Int
     }
 
     public struct BLAS: Sendable {
@@ -26,12 +29,14 @@ public struct MachineReport: Sendable {
         public let threads: Int
     }
 
-    /// Variables recorded when set: they force an OpenBLAS core, set thread counts, or disable our AVX-512 kernels.
-    public static let recordedVariables = ["OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "TL_NO_AVX512"]
+    /// Variables recorded when set: they force an OpenBLAS core, set thread counts, or cap our kernels' ISA.
+    public static let recordedVariables = ["OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "TL_ISA"]
 
     public let cpu: CPU
-    /// The ISA our own kernels run with now (honours TL_NO_AVX512).
+    /// The ISA our own vector kernels run with now (honours TL_ISA).
     public let kernelISA: String
+    /// Our GEMM's micro-kernel now, ISA and register tile ("avx512 8x32"; honours TL_ISA).
+    public let gemmKernel: String
     public let blas: BLAS
     public let openMPThreads: Int
     public let onlineCPUs: Int
@@ -53,8 +58,10 @@ public struct MachineReport: Sendable {
                                         ("avx512f", info.avx512f), ("avx512dq", info.avx512dq), ("avx512bw", info.avx512bw),
                                         ("avx512vl", info.avx512vl)]
         cpu = CPU(vendor: cString(info.vendor), modelName: cString(info.brand), family: Int(info.family), model: Int(info.model),
-                  stepping: Int(info.stepping), flags: flags.filter { $0.1 != 0 }.map(\.0), isa: String(cString: tl_isa_name(cpuLevel)))
+                  stepping: Int(info.stepping), flags: flags.filter { $0.1 != 0 }.map(\.0), isa: String(cString: tl_isa_name(cpuLevel)),
+                  l1dBytes: info.l1d_bytes, l2Bytes: info.l2_bytes, l3Bytes: info.l3_bytes)
         kernelISA = String(cString: tl_isa_name(kernelLevel))
+        gemmKernel = String(cString: tl_gemm_kernel_name())
 
         var blasInfo = tl_blas_info()
         try tlCheck(tl_blas_info_get(&blasInfo))
@@ -103,8 +110,11 @@ public struct MachineReport: Sendable {
                 ("vendor", .string(cpu.vendor)), ("model_name", .string(cpu.modelName)), ("family", .number(Double(cpu.family))),
                 ("model", .number(Double(cpu.model))), ("stepping", .number(Double(cpu.stepping))),
                 ("flags", .array(cpu.flags.map { .string($0) })), ("isa", .string(cpu.isa)),
+                ("caches", .object([("l1d_bytes", .number(Double(cpu.l1dBytes))), ("l2_bytes", .number(Double(cpu.l2Bytes))),
+                                    ("l3_bytes", .number(Double(cpu.l3Bytes)))])),
             ])),
             ("kernel_isa", .string(kernelISA)),
+            ("gemm_kernel", .string(gemmKernel)),
             ("blas", .object([
                 ("name", .string(blas.name)), ("version", .string(blas.version)), ("library", .string(blas.library)),
                 ("config", .string(blas.config)), ("core", .string(blas.core)), ("core_isa", .string(blas.coreISA)),
@@ -116,15 +126,25 @@ public struct MachineReport: Sendable {
         ])
     }
 
-    /// Three lines for a human reader: CPU, BLAS, threads and environment.
+    /// Three lines for a human reader: CPU and our kernels, BLAS, threads and environment.
     public var summary: [String] {
         let environmentText = environment.isEmpty ? "" : "; " + environment.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+        let caches = [("L1d", cpu.l1dBytes), ("L2", cpu.l2Bytes), ("L3", cpu.l3Bytes)].map { "\($0.0) \(byteSize($0.1))" }.joined(separator: " ")
         return [
-            "cpu \(cpu.modelName) (\(cpu.vendor) family \(cpu.family) model \(cpu.model) stepping \(cpu.stepping)), \(cpu.isa); our kernels \(kernelISA)",
+            "cpu \(cpu.modelName) (\(cpu.vendor) family \(cpu.family) model \(cpu.model) stepping \(cpu.stepping)), \(cpu.isa), \(caches); "
+                + "our kernels \(kernelISA), GEMM \(gemmKernel)",
             "blas \(blas.name) \(blas.version) (\(blas.parallel), \(blas.threads) thread\(blas.threads == 1 ? "" : "s")), core \(blas.core) (\(blas.coreISA)); \(blas.library)",
             "threads \(openMPThreads) OpenMP, \(onlineCPUs) online CPUs\(environmentText)",
         ]
     }
+}
+
+/// A cache size for people: "48 KiB", "1.25 MiB", "unknown" for 0.
+private func byteSize(_ bytes: Int) -> String {
+    guard bytes > 0 else { return "unknown" }
+    if bytes < 1 << 20 { return "\(bytes >> 10) KiB" }
+    let mib = Double(bytes) / Double(1 << 20)
+    return mib == mib.rounded() ? "\(Int(mib)) MiB" : String(format: "%.2f MiB", mib)
 }
 
 /// A NUL-terminated C char array (imported as a tuple) as a String.

@@ -121,10 +121,7 @@ public struct OptionValues: Sendable, Equatable {
         var values: [String: OptionValue] = [:]
         for spec in specs { values[spec.name] = spec.defaultValue }
         for (name, value) in given {
-            guard let spec = specs.first(where: { $0.name == name }) else {
-                let valid = specs.map(\.name).sorted().joined(separator: ", ")
-                throw ConfigError("\(owner): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
-            }
+            guard let spec = specs.first(where: { $0.name == name }) else { throw OptionValues.unknown(name, specs: specs, owner: owner) }
             values[name] = try spec.validate(value, owner: owner)
         }
         self.values = values
@@ -139,13 +136,19 @@ public struct OptionValues: Sendable, Equatable {
                 throw ConfigError("\(owner): '--set \(assignment)' must have the form name=value")
             }
             let name = String(assignment[..<eq]), text = String(assignment[assignment.index(after: eq)...])
-            guard let spec = specs.first(where: { $0.name == name }) else {
-                let valid = specs.map(\.name).sorted().joined(separator: ", ")
-                throw ConfigError("\(owner): unknown option '\(name)'; valid options: \(valid.isEmpty ? "(none)" : valid)")
-            }
+            guard let spec = specs.first(where: { $0.name == name }) else { throw OptionValues.unknown(name, specs: specs, owner: owner) }
             given[name] = try spec.parse(text, owner: owner)
         }
         try self.init(specs: specs, given: given, owner: owner)
+    }
+
+    /// Every value by name, sorted: how config.json, report.json and checkpoints show them.
+    public var json: JSONValue { .object(values.keys.sorted().map { ($0, JSONValue(values[$0]!)) }) }
+
+    /// An unknown option name, with the nearest valid one and the list of valid ones.
+    static func unknown(_ name: String, specs: [OptionSpec], owner: String) -> ConfigError {
+        let valid = specs.map(\.name).sorted()
+        return ConfigError("\(owner): unknown option '\(name)'\(NameSuggestion.clause(for: name, among: valid)); valid options: \(valid.isEmpty ? "(none)" : valid.joined(separator: ", "))")
     }
 
     /// The value of a declared option of that type; a name the owner did not declare, or another type, is a

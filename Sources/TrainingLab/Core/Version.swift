@@ -1,1 +1,5 @@
-public enum TrainingLabVersion { public static let string = "0.2.0" }
+/// TrainingLab's version, defined once: `tlab --version` prints it and the C API reports it, so a run folder or a
+/// bug report names the same string whichever door was used.
+public enum TrainingLabVersion {
+    public static let string = "0.12.0"
+}

@@ -92,7 +92,12 @@ public final class FederatedDriver {
             nextRound += 1
             if let checkpoint { try saveCheckpoint(to: checkpoint) }
             context.epochsCompleted += 1
-            try context.stopIfAsked(workLeft: nextRound < settings.rounds)
+            if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, nextRound < settings.rounds {
+                throw RunStopped(epochsCompleted: context.epochsCompleted)
+            }
+            if context.stopRequest.isRequested, nextRound < settings.rounds {
+                throw RunStopped(epochsCompleted: context.epochsCompleted, cause: .interrupt)
+            }
         }
         let lastThree = evaluations.suffix(3).map(\.accuracy)
         var report: [(String, JSONValue)] = [

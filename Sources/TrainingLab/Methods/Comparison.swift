@@ -16,6 +16,14 @@ public final class Comparison {
     private let optionAssignments: [String]
     private let referenceAssignments: [String]
     private let outputDirectory: URL
+    /// Continue every arm's run from its checkpoints (finished arms are only evaluated again); see `RunPlan.resume`.
+    public var resume = false
+    /// Write into an output folder that holds files already, each arm replacing its previous run.
+    public var overwrite = false
+    /// Request from another thread (Ctrl-C) to stop the arm that is training at its next step, and the comparison.
+    public let stopRequest = StopRequest()
+    /// The arm run that stopped early, and its folder name, if one did.
+    public private(set) var stopped: (run: String, stop: RunStopped)?
 
     /// `settings` and `optionAssignments` are the user's (run settings; options of the compared method,
     /// applied to every arm that runs it before the arm's own); `referenceAssignments` go to the reference arm last.
@@ -60,20 +68,41 @@ public final class Comparison {
     /// Whether this process writes compare.json (not an MPI rank > 0; known once `run` ran).
     public private(set) var writesOutputs = true
 
-    /// Runs every arm for every seed (seed by seed, arms in declared order) and writes compare.json.
+    /// Runs every arm for every seed (seed by seed, arms in declared order) and writes compare.json; a run that stops
+    /// early (`stopRequest`) ends the comparison there, and compare.json then says `"complete": false` and which run
+    /// stopped (`resume` continues it).
     @discardableResult
     public func run(progress: ProgressSink? = nil) throws -> ComparisonResult {
         var reports = [[JSONValue]](repeating: [], count: arms.count)
-        for seed in seeds {
-            for (a, plan) in try plans(seed: seed).enumerated() {
-                reports[a].append(try plan.execute(progress: progress))
+        let first = try plans(seed: seeds[0])
+        // Only the process that writes (not an MPI rank > 0, which would see rank 0's files) checks the folder.
+        let writes = try first[0].config.backend != "mpi" || MPITransport.joined().rank == 0
+        if writes {
+            let present = try RunOutputs.contents(of: outputDirectory)
+            if !present.isEmpty, !resume, !overwrite { throw RunOutputs.occupied(outputDirectory, holding: present) }
+        }
+        runs: for seed in seeds {
+            for (a, plan) in try (seed == seeds[0] ? first : plans(seed: seed)).enumerated() {
+                plan.resume = resume
+                plan.overwrite = overwrite
+                plan.stopRequest = stopRequest
+                let report = try plan.execute(progress: progress)
                 writesOutputs = plan.writesOutputs
+                if let stop = plan.stopped {
+                    // The table holds finished runs only; the stopped one's report is in its folder.
+                    stopped = ("\(Comparison.folderName(arms[a].label))-seed\(seed)", stop)
+                    break runs
+                }
+                reports[a].append(report)
             }
         }
         let result = ComparisonResult(method: method, arms: arms.map(\.label), referenceArm: referenceArm, seeds: seeds,
                                       metrics: metrics, reports: reports)
         if writesOutputs {
-            try AtomicFile.write(result.json.serialized(pretty: true) + "\n", to: outputDirectory.appendingPathComponent("compare.json"))
+            var json = result.json
+            RunStopped.markCompletion(of: &json, stopped: stopped?.stop)
+            if let stopped { json.set("stopped_in", .string(stopped.run)) }
+            try AtomicFile.write(json.serialized(pretty: true) + "\n", to: outputDirectory.appendingPathComponent("compare.json"))
         }
         return result
     }

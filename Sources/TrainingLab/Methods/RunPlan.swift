@@ -20,9 +20,14 @@ public final class RunPlan {
     public var resume = false
     /// Stop after this many epochs (the checkpoint allows resuming); nil runs to the end.
     public var stopAfterEpochs: Int?
-    /// Stops the run after the epoch under way when requested (same outcome as `stopAfterEpochs`).
-    public let stopRequest = StopRequest()
+    /// Write into an output folder that holds files already, removing the previous run's (without it, and without
+    /// `resume`, such a folder is refused).
+    public var overwrite = false
+    /// Request from another thread (Ctrl-C, a C caller) to stop at the next step; the report then says how far it got.
+    public var stopRequest = StopRequest()
     public private(set) var report: JSONValue?
+    /// Why and where the run stopped early, if it did (`stopAfterEpochs`, `stopRequest`); nil once it completed.
+    public private(set) var stopped: RunStopped?
 
     /// `name` is one method or several joined by "+". `settings` are run options (model, epochs, ...);
     /// `optionAssignments` are "option=value" (or "method.option=value" when methods are combined).
@@ -145,14 +150,16 @@ public final class RunPlan {
             throw ConfigError("--resume of a data-parallel run (backend=mpi) is not supported: its checkpoint holds the one model every rank trained; resume it without mpirun and backend=mpi")
         }
         let directory = writesOutputs ? outputDirectory : nil
-        let data = try dataset.load()
         let outputs = RunOutputs(directory: directory)
-        try outputs.writeConfiguration(method: methodName, config: config, options: optionsJSON)
+        try outputs.claim(resume: resume, overwrite: overwrite, configuration: configuration)
+        let data = try dataset.load()
+        try outputs.writeConfiguration(configuration)
         let context = MethodContext(config: config, options: options[0], data: data, outputDirectory: directory,
                                     progress: writesOutputs ? progress : nil, label: "\(methodName) seed \(config.seed)", models: models)
         context.resume = resume
         context.stopAfterEpochs = stopAfterEpochs
         context.stopRequest = stopRequest
+        context.runConfiguration = configuration
         context.evaluator.metrics = evaluationMetrics
         context.augmentations = augmentations
         if let transport, !usesClients { context.replicas = MPIReplicaGroup(transport: transport) }
@@ -165,11 +172,11 @@ public final class RunPlan {
         let outcome: MethodOutcome?
         do {
             outcome = try dispatch(context)
-            report.set("complete", .bool(true))
+            RunStopped.markCompletion(of: &report, stopped: nil)
         } catch let stop as RunStopped {
             outcome = nil
-            report.set("complete", .bool(false))
-            report.set("epochs_completed", .number(Double(stop.epochsCompleted)))
+            stopped = stop
+            RunStopped.markCompletion(of: &report, stopped: stop)
         }
         report.set("sample_passes", .number(Double(context.cost.samplePasses)))
         if let outcome, writesOutputs {
@@ -203,9 +210,14 @@ public final class RunPlan {
 
     /// The method options of every method in the run, as config.json and report.json show them.
     private var optionsJSON: JSONValue {
-        .object(zip(entries, options).map { entry, opts in
-            (entry.descriptor.name, .object(opts.values.keys.sorted().map { ($0, JSONValue(opts.values[$0]!)) }))
-        })
+        .object(zip(entries, options).map { entry, opts in (entry.descriptor.name, opts.json) })
+    }
+
+    /// The resolved configuration, defaults included: the method, every run option, every method option. config.json
+    /// holds it (with the machine), `tlab run --print-config` prints it, `--config` reads it back
+    /// (`ConfigurationDocument`), and checkpoints carry it for `--resume` to compare (`ResumeCheck`).
+    public var configuration: JSONValue {
+        .object([("method", .string(methodName)), ("config", config.json), ("options", optionsJSON)])
     }
 
     /// Runs a loop-owning method, or the run's main training loop with the in-loop methods as its callbacks.

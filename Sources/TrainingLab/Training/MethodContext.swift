@@ -25,8 +25,12 @@ public final class MethodContext {
     public var stopAfterEpochs: Int?
     /// Epochs the run's recording loops have completed (restored ones included).
     public internal(set) var epochsCompleted = 0
-    /// Set to stop the run after the epoch under way (checked where `stopAfterEpochs` is).
+    /// Set from another thread to stop the run at the next step of a recording loop (`RunStopped`, cause interrupt).
     public var stopRequest = StopRequest()
+    /// The run's resolved configuration (`RunPlan.configuration`): every checkpoint carries it, and a resumed run
+    /// continues only from a checkpoint whose configuration matches (`ResumeCheck`). Defaults to the context's
+    /// run options and method options.
+    public var runConfiguration: JSONValue
     /// How the run evaluates models on its test set: the loops at evaluation epochs, the host on the final
     /// model (normalisation of the run, many/medium/few accuracy on long-tailed data, per-group accuracy where
     /// the test set has subgroups, the registered metrics the run asks for).
@@ -46,6 +50,7 @@ public final class MethodContext {
         self.progress = progress
         self.label = label
         self.models = models
+        runConfiguration = .object([("config", config.json), ("options", .object([(options.owner, options.json)]))])
         metrics = MetricsLog(file: outputDirectory?.appendingPathComponent("metrics.jsonl"), progress: progress)
         evaluator = Evaluator(normalization: config.inputNormalization,
                               trainCounts: data.spec.imbalance != nil ? data.train.classCounts() : nil,
@@ -106,18 +111,6 @@ public final class MethodContext {
                        loader: batches, test: test ?? data.test, outOfDistribution: outOfDistribution,
                        callbacks: callbacks, label: label ?? self.label, stage: stage, objective: objective,
                        replicas: stage == nil ? nil : replicas)
-    }
-
-    /// Called by recording loops after each epoch: throws `RunStopped` when training is left (`workLeft`) and the
-    /// `--stop-after` budget is used up or a stop was requested. Data-parallel replicas agree on a request (only
-    /// replica 0 reports progress, so only it hears one) so that all of them stop after the same epoch.
-    func stopIfAsked(workLeft: Bool) throws {
-        guard workLeft else { return }
-        var requested = stopRequest.isRequested
-        if let replicas { requested = try replicas.sum([requested ? 1 : 0])[0] > 0 }
-        if requested || stopAfterEpochs.map({ epochsCompleted >= $0 }) == true {
-            throw RunStopped(epochsCompleted: epochsCompleted)
-        }
     }
 
     public func log(_ message: String) {

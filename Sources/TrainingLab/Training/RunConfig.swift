@@ -150,7 +150,7 @@ public struct RunConfig: Equatable, Sendable {
     /// Sets one option by name; unknown names list the valid ones.
     public mutating func set(_ name: String, _ value: JSONValue) throws {
         guard let field = RunConfig.fields.first(where: { $0.name == name }) else {
-            throw ConfigError("unknown run option '\(name)'; valid: \(RunConfig.optionNames.joined(separator: ", "))")
+            throw ConfigError("unknown run option '\(name)'\(NameSuggestion.clause(for: name, among: RunConfig.optionNames)); valid: \(RunConfig.optionNames.joined(separator: ", "))")
         }
         try field.set(&self, value)
         if name == "schedule" { _ = try LearningRateSchedule(parsing: schedule) }

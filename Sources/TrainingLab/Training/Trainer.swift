@@ -86,7 +86,9 @@ public final class Trainer {
             if let checkpoint { try saveCheckpoint(to: checkpoint) }
             if loop.stage != nil {
                 context.epochsCompleted += 1
-                try context.stopIfAsked(workLeft: loop.epoch < config.epochs)
+                if let stop = context.stopAfterEpochs, context.epochsCompleted >= stop, loop.epoch < config.epochs {
+                    throw RunStopped(epochsCompleted: context.epochsCompleted)
+                }
             }
         }
         var report: JSONValue = .object([])
@@ -125,6 +127,9 @@ public final class Trainer {
                     correct += Trainer.correctCount(logits: logits, labels: step.labels)
                     scored += batch.count
                 }
+            }
+            if loop.stage != nil, replicas == nil, context.stopRequest.isRequested {
+                throw RunStopped(epochsCompleted: context.epochsCompleted, cause: .interrupt, partialEpoch: (epoch, b + 1, batches))
             }
             if b % 10 == 0 || b == batches - 1 {
                 context.progress?.report(.object([("event", "batch"), ("label", .string(label)), ("epoch", .number(Double(epoch))),

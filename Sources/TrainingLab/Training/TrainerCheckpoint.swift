@@ -11,7 +11,7 @@ public protocol ResumableState: AnyObject {
 
 /// Epoch-boundary checkpoints of a training loop: model state, optimiser state, method states, the
 /// loop's counters, and the run's cost and metrics lines so far, in one safetensors file written
-/// atomically (metadata key "trainer" holds the JSON).
+/// atomically (metadata key "trainer" holds the JSON, "run" the run's configuration that `ResumeCheck` compares).
 extension Trainer {
     /// Writes the state after the epochs run so far.
     public func saveCheckpoint(to url: URL) throws {
@@ -28,11 +28,12 @@ extension Trainer {
             ("epoch", .number(Double(loop.epoch))), ("global_step", .number(Double(loop.globalStep))),
             ("sample_passes", .number(Double(loop.samplePasses))), ("optimizer_steps", .number(Double(loop.optimizer.stepCount))),
             ("nonfinite_steps", .number(Double(loop.nonfiniteSteps))),
-            ("seed", .number(Double(loop.config.seed))), ("history", .array(history)), ("methods", .array(methodJSON)),
+            ("history", .array(history)), ("methods", .array(methodJSON)),
             ("run_cost", context.cost.json), ("run_metrics", .array(context.metrics.lines)),
             ("plateau", plateau?.controller.state ?? .null),
         ])
-        try SafeTensors.write(tensors, metadata: ["trainer": state.serialized()], to: url)
+        try SafeTensors.write(tensors, metadata: ["trainer": state.serialized(), ResumeCheck.metadataKey: context.runConfiguration.serialized()],
+                              to: url)
     }
 
     /// Restores a checkpoint written by `saveCheckpoint` of a trainer with the same model, optimiser and methods;
@@ -40,11 +41,11 @@ extension Trainer {
     public func loadCheckpoint(from url: URL) throws {
         let file = try SafeTensors.read(from: url)
         guard let text = file.metadata["trainer"] else { throw ConfigError("\(url.path): not a trainer checkpoint (no \"trainer\" metadata)") }
+        try ResumeCheck.verify(stored: file.metadata[ResumeCheck.metadataKey], current: context.runConfiguration, checkpoint: url.path)
         let state = try JSONValue.parse(text, source: url.path)
         guard let epoch = state["epoch"]?.doubleValue, let step = state["global_step"]?.doubleValue,
-              let passes = state["sample_passes"]?.doubleValue, let optimizerSteps = state["optimizer_steps"]?.doubleValue,
-              Int(state["seed"]?.doubleValue ?? -1) == loop.config.seed else {
-            throw ConfigError("\(url.path): checkpoint state is incomplete or was written with another seed")
+              let passes = state["sample_passes"]?.doubleValue, let optimizerSteps = state["optimizer_steps"]?.doubleValue else {
+            throw ConfigError("\(url.path): checkpoint state is incomplete")
         }
         try ModelFile.restore(loop.model.namedState(), from: file, path: url.path, prefix: "model.")
         var optimizerState: [String: Tensor] = [:]

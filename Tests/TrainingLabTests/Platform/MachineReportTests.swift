@@ -41,17 +41,56 @@ final class MachineReportTests: XCTestCase {
         #endif
     }
 
-    func testTheKernelsISAFollowsTheCPUAndTL_NO_AVX512() throws {
+    func testTheCacheSizesMatchSysfs() throws {
+        #if os(Linux)
+        let cpu = try MachineReport().cpu
+        // /sys/devices/system/cpu/cpu0/cache/indexN: level, type (Data, Instruction, Unified), size ("48K").
+        var expected: [Int: Int] = [:]
+        for index in 0..<8 {
+            let dir = "/sys/devices/system/cpu/cpu0/cache/index\(index)/"
+            guard let level = try? String(contentsOfFile: dir + "level", encoding: .utf8), let type = try? String(contentsOfFile: dir + "type", encoding: .utf8),
+                  let size = try? String(contentsOfFile: dir + "size", encoding: .utf8) else { continue }
+            let text = size.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard type.hasPrefix("Data") || type.hasPrefix("Unified"), let value = Int(text.dropLast()) else { continue }
+            expected[Int(level.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0] = value << (text.hasSuffix("M") ? 20 : 10)
+        }
+        guard !expected.isEmpty else { throw XCTSkip("no cache description in /sys") }
+        for (level, ours) in [(1, cpu.l1dBytes), (2, cpu.l2Bytes), (3, cpu.l3Bytes)] {
+            if let sysfs = expected[level] { XCTAssertEqual(ours, sysfs, "L\(level)") }
+        }
+        #else
+        throw XCTSkip("the cache sizes are compared with /sys on Linux only")
+        #endif
+    }
+
+    func testTheKernelsISAFollowsTheCPUAndTL_ISA() throws {
         #if arch(x86_64)
         let cpu = try MachineReport().cpu
         let avx512 = ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy(cpu.flags.contains)
-        unsetenv("TL_NO_AVX512")
-        XCTAssertEqual(try MachineReport().kernelISA, avx512 ? "AVX-512" : "AVX2")
-        setenv("TL_NO_AVX512", "1", 1)
-        defer { unsetenv("TL_NO_AVX512") }
-        let forced = try MachineReport()
-        XCTAssertEqual(forced.kernelISA, "AVX2")
-        XCTAssertEqual(forced.environment.first { $0.name == "TL_NO_AVX512" }?.value, "1")
+        let (widest, widestGEMM) = avx512 ? ("AVX-512", "avx512 ") : ("AVX2", "avx2 ")
+        unsetenv("TL_ISA")
+        defer { unsetenv("TL_ISA") }
+        let best = try MachineReport()
+        XCTAssertEqual(best.kernelISA, widest)
+        XCTAssertTrue(best.gemmKernel.hasPrefix(widestGEMM), best.gemmKernel)
+        // "portable" only changes the GEMM: the other kernels have no plain C variant at the x86-64-v3 baseline.
+        for (value, isa, gemm) in [("avx512", widest, widestGEMM), ("avx2", "AVX2", "avx2 "), ("portable", "AVX2", "portable ")] {
+            setenv("TL_ISA", value, 1)
+            let forced = try MachineReport()
+            XCTAssertEqual(forced.kernelISA, isa, value)
+            XCTAssertTrue(forced.gemmKernel.hasPrefix(gemm), "\(value): \(forced.gemmKernel)")
+            XCTAssertEqual(forced.environment.first { $0.name == "TL_ISA" }?.value, value)
+            XCTAssertEqual(tl_isa_setting_check(), 0, value)
+        }
+        // An invalid value is refused by the check, naming the variable, the value and the valid ones; the
+        // kernels ignore it (and say so once on stderr) instead of failing.
+        setenv("TL_ISA", "avx1024", 1)
+        XCTAssertEqual(tl_isa_setting_check(), Int32(TL_ERR_INVALID_ARGUMENT.rawValue))
+        let message = String(cString: tl_last_error())
+        for part in ["TL_ISA", "'avx1024'", "avx512, avx2, portable"] { XCTAssertTrue(message.contains(part), message) }
+        let ignored = try MachineReport()
+        XCTAssertEqual(ignored.kernelISA, widest)
+        XCTAssertEqual(ignored.gemmKernel, best.gemmKernel)
         #else
         throw XCTSkip("the kernels have ISA variants on x86-64 only")
         #endif
@@ -128,8 +167,9 @@ final class MachineReportTests: XCTestCase {
         let config = try JSONValue.parse(String(contentsOfFile: dir.path + "/config.json", encoding: .utf8))
         let machine = try XCTUnwrap(config["machine"])
         let keys: (JSONValue?) -> [String] = { $0?.objectValue?.map(\.0) ?? [] }
-        XCTAssertEqual(keys(machine), ["cpu", "kernel_isa", "blas", "threads", "environment"])
-        XCTAssertEqual(keys(machine["cpu"]), ["vendor", "model_name", "family", "model", "stepping", "flags", "isa"])
+        XCTAssertEqual(keys(machine), ["cpu", "kernel_isa", "gemm_kernel", "blas", "threads", "environment"])
+        XCTAssertEqual(keys(machine["cpu"]), ["vendor", "model_name", "family", "model", "stepping", "flags", "isa", "caches"])
+        XCTAssertEqual(keys(machine["cpu"]?["caches"]), ["l1d_bytes", "l2_bytes", "l3_bytes"])
         XCTAssertEqual(keys(machine["blas"]), ["name", "version", "library", "config", "core", "core_isa", "core_below_cpu", "parallel", "threads"])
         XCTAssertEqual(keys(machine["threads"]), ["openmp_max", "online_cpus"])
         XCTAssertEqual(machine["threads"]?["openmp_max"]?.doubleValue, Double(tl_get_num_threads()))

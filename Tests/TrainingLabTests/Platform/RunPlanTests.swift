@@ -38,35 +38,6 @@ final class RunPlanTests: XCTestCase {
         XCTAssertNotNil(done["test"]?["accuracy"])
     }
 
-    /// A progress sink that requests the run's stop at its first epoch event (as a C callback returning nonzero does).
-    private final class StopAtFirstEpoch: ProgressSink {
-        let stop: StopRequest
-        init(_ stop: StopRequest) { self.stop = stop }
-        func report(_ event: JSONValue) { if event["event"] == "epoch" { stop.request() } }
-    }
-
-    func testARequestedStopEndsAfterTheEpochWithACheckpointAndTheResumedRunCompletes() throws {
-        let registry = try registry()
-        let dir = TemporaryDirectory()
-        let settings: [(String, JSONValue)] = [("dataset", .string(RunPlanTests.data.spec)), ("model", "mlp"), ("epochs", 3),
-                                               ("batch_size", 32), ("crop_padding", 0)]
-        let first = try RunPlan(registry: registry, name: "erm", settings: settings, outputDirectory: URL(fileURLWithPath: dir.path))
-        let stopped = try first.execute(progress: StopAtFirstEpoch(first.stopRequest))
-        XCTAssertEqual(stopped["complete"], .bool(false))
-        XCTAssertEqual(stopped["epochs_completed"]?.doubleValue, 1)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/checkpoint.safetensors"))
-        let second = try RunPlan(registry: registry, name: "erm", settings: settings, outputDirectory: URL(fileURLWithPath: dir.path))
-        second.resume = true
-        let done = try second.execute()
-        XCTAssertEqual(done["complete"], .bool(true))
-        XCTAssertEqual(done["sample_passes"]?.doubleValue, 3 * 128)
-    }
-
-    func testTheVersionOfTheCAPIIsTheLibrarys() {
-        XCTAssertEqual(String(cString: tl_version()), TrainingLabVersion.string)
-        XCTAssertEqual(TrainingLabVersion.string, TL_VERSION, "include/tl_plugin.h and Core/Version.swift state one version")
-    }
-
     func testTheReportsTestMetricsAreTheLastEpochsEvaluation() throws {
         let registry = try registry()
         let dir = TemporaryDirectory()

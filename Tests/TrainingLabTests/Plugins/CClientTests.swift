@@ -33,6 +33,7 @@ final class CClientTests: XCTestCase {
         let partial = try JSONValue.parse(stopped.out, source: "client output")
         XCTAssertEqual(partial["complete"], .bool(false))
         XCTAssertEqual(partial["epochs_completed"]?.doubleValue, 1)
+        XCTAssertEqual(partial["stopped_by"], "interrupt")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/stopped/checkpoint.safetensors"))
         // The same configuration with "resume": true continues it to the end.
         let config = "{\"dataset\": \"\(data.spec)\", \"model\": \"mlp\", \"epochs\": 2, \"batch_size\": 32, \"crop_padding\": 0, "
@@ -51,6 +52,10 @@ final class CClientTests: XCTestCase {
         let unknown = try shell([binary, "nosuchmethod", data.spec])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.err.contains("tl_method_describe failed: not found (unknown method 'nosuchmethod'; available:"), unknown.err)
+    }
+
+    func testTheVersionOfTheCAPIIsTheLibrarys() {
+        XCTAssertEqual(String(cString: tl_version()), TrainingLabVersion.string)
     }
 
     /// `make install-build` of this build into a temporary PREFIX, then the client built with pkg-config against the

@@ -4,11 +4,7 @@ import TrainingLab
 
 /// The tlab executable end to end: discovery, errors, and `compare` writing compare.json.
 final class CommandLineTests: XCTestCase {
-    private func tlab() throws -> String {
-        let path = try buildFolder() + "/tlab"
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("tlab not built at \(path)") }
-        return path
-    }
+    private func tlab() throws -> String { try tlabExecutable() }
 
     func testMethodsListsErmFromItsLibrary() throws {
         let result = try shell([try tlab(), "methods", "--json"])

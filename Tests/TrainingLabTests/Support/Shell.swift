@@ -29,6 +29,13 @@ func buildFolder(file: StaticString = #filePath, line: UInt = #line) throws -> S
     return folder
 }
 
+/// The built tlab executable (beside the plugins), or a skip when it was not built.
+func tlabExecutable() throws -> String {
+    let path = try buildFolder() + "/tlab"
+    guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("tlab not built at \(path)") }
+    return path
+}
+
 /// The repository's top folder (for include/ and the C client's source).
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
