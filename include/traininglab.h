@@ -40,9 +40,11 @@ int tl_method_describe(const char *name, char **json_out);
 
 /* *run_out = a run of method `name` configured by config_json: an object whose keys are run options
    ("model", "dataset", "epochs", "batch_size", "lr", "seed", ... see `tlab run --help`), plus
-   "options" (an object of the method's own options) and "out" (a folder for config.json,
-   metrics.jsonl, report.json and model.safetensors; omitted: nothing written). NULL config = defaults.
-   Unknown methods, keys or invalid values fail here, before anything runs. */
+   "options" (an object of the method's own options), "out" (a folder for config.json,
+   metrics.jsonl, report.json and model.safetensors; omitted: nothing written), "resume": true (continue
+   the stopped run in "out", as --resume) and "overwrite": true (replace the run in a non-empty "out", as
+   --overwrite). NULL config = defaults. Unknown methods, keys or invalid values fail here, before
+   anything runs; a non-empty "out" without resume or overwrite fails in tl_run_execute. */
 int tl_run_create(const char *name, const char *config_json, tl_run **run_out);
 
 /* Runs it to completion, calling progress (may be NULL) with events; a run executes once. */

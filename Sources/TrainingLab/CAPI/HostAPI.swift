@@ -126,7 +126,7 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
         var settings: [(String, JSONValue)] = []
         var assignments: [String] = []
         var outputDirectory: URL?
-        var resume = false
+        var (resume, overwrite) = (false, false)
         if let configJSON {
             let config = try JSONValue.parse(String(cString: configJSON), source: "tl_run_create config")
             guard let pairs = config.objectValue else { throw ConfigError("tl_run_create config: expected a JSON object") }
@@ -138,9 +138,9 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
                 case "out":
                     guard let path = value.stringValue else { throw ConfigError("tl_run_create config: \"out\" must be a string") }
                     outputDirectory = URL(fileURLWithPath: path)
-                case "resume":
-                    guard case .bool(let flag) = value else { throw ConfigError("tl_run_create config: \"resume\" must be true or false") }
-                    resume = flag
+                case "resume", "overwrite":
+                    guard case .bool(let flag) = value else { throw ConfigError("tl_run_create config: \"\(key)\" must be true or false") }
+                    if key == "resume" { resume = flag } else { overwrite = flag }
                 default:
                     settings.append((key, value))
                 }
@@ -149,6 +149,7 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
         let plan = try RunPlan(registry: registry, name: methodName, settings: settings, optionAssignments: assignments,
                                 outputDirectory: outputDirectory)
         plan.resume = resume
+        plan.overwrite = overwrite
         runOut.pointee = OpaquePointer(Unmanaged.passRetained(HostRun(plan)).toOpaque())
     }
 }
@@ -229,7 +230,9 @@ public func tl_model_predict(_ handle: OpaquePointer?, _ inputs: UnsafePointer<F
         let saved = try savedModel(handle, "tl_model_predict")
         guard let inputs, let out else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "tl_model_predict: inputs or out is NULL") }
         let size = saved.card.inputShape.reduce(1, *)
-        guard count > 0, count <= Int64(Int.max / size) else { throw ConfigError("tl_model_predict: count \(count) must be positive") }
+        guard count > 0, count <= Int64(Int.max / size) else {
+            throw ConfigError("tl_model_predict: count \(count) must be positive and count x \(size) values must fit in memory")
+        }
         let n = Int(count), classes = saved.card.classes
         var rows = try saved.logits(values: Array(UnsafeBufferPointer(start: inputs, count: n * size)), count: n)
         if probabilities != 0 {

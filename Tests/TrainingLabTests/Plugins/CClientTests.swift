@@ -49,6 +49,18 @@ final class CClientTests: XCTestCase {
         XCTAssertEqual(resumed["complete"], .bool(true))
         XCTAssertEqual(resumed["sample_passes"]?.doubleValue, 2 * 400, "both epochs of the 400 training images, one before the stop")
 
+        // The finished folder is refused to a fresh run unless it asks to overwrite it.
+        let fresh = config.replacingOccurrences(of: "\"resume\": true", with: "\"overwrite\": false")
+        var refused: OpaquePointer?
+        XCTAssertEqual(tl_run_create("erm", fresh, &refused), 0, String(cString: tl_last_error()))
+        XCTAssertNotEqual(tl_run_execute(refused, nil, nil), 0)
+        XCTAssertTrue(String(cString: tl_last_error()).contains("is not empty"), String(cString: tl_last_error()))
+        tl_run_free(refused)
+        var replaced: OpaquePointer?
+        XCTAssertEqual(tl_run_create("erm", config.replacingOccurrences(of: "\"resume\": true", with: "\"overwrite\": true"), &replaced), 0)
+        XCTAssertEqual(tl_run_execute(replaced, nil, nil), 0, String(cString: tl_last_error()))
+        tl_run_free(replaced)
+
         let unknown = try shell([binary, "nosuchmethod", data.spec])
         XCTAssertEqual(unknown.status, 1)
         XCTAssertTrue(unknown.err.contains("tl_method_describe failed: not found (unknown method 'nosuchmethod'; available:"), unknown.err)
