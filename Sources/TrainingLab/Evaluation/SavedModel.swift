@@ -19,7 +19,7 @@ public final class SavedModel {
         do {
             model = try models.make(spec, input: ModelInput(shape: card.inputShape, classes: card.classes), seed: 0)
         } catch let error as ConfigError {
-            throw ConfigError("\(path): cannot rebuild model '\(spec)': \(error.message)")
+            throw ConfigError("\(path): cannot rebuild model '\(spec)': \(error.message) (a plugin's model needs its plugin on the search path: --plugin-path or TRAININGLAB_PLUGIN_PATH)")
         }
         try ModelFile.load(into: model, from: file, path: path)
         model.eval()
