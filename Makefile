@@ -46,7 +46,7 @@ bench-peer: release
 	python3 bench/side_by_side.py --venv $(PEER_VENV) --out runs/bench-peer.jsonl $(PEER_ARGS)
 
 # `make install PREFIX=DIR` (default /usr/local): headers in PREFIX/include/traininglab, libTrainingLab.so with the
-# SONAME libTrainingLab.so.MAJOR.MINOR of TrainingLabVersion.string (0.x versions change the ABI with every minor
+# SONAME libTrainingLab.so.MAJOR.MINOR of TL_VERSION (include/tl_plugin.h) (0.x versions change the ABI with every minor
 # one), the MPI transport beside it when built, the method plugins in PREFIX/lib/traininglab/plugins (where the
 # installed core looks by default), tlab in PREFIX/bin and PREFIX/lib/pkgconfig/traininglab.pc. SwiftPM builds
 # the libraries without a SONAME, so the installed copies get it, and their references to the core, with
@@ -54,7 +54,7 @@ bench-peer: release
 # `make install-build BUILD=.build/debug` installs an existing build as it is (the tests do).
 PREFIX ?= /usr/local
 BUILD ?= .build/release
-VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/TrainingLab/Core/Version.swift)
+VERSION := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tl_plugin.h)
 SONAME := libTrainingLab.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
 PLUGINS := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
 
