@@ -2,14 +2,14 @@
 # packages they need on a fresh Debian machine first.
 # OpenMPI: `swift build` builds the MPI transport libTrainingLabMPI.so where its headers are installed, and the
 # tests run backend=mpi under mpirun; the core library never links it.
-PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
+PACKAGES := libopenblas-dev libomp-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin patchelf pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 # Package.swift derives the plugin list from the folders under plugins/ and Tests/Plugins/; SwiftPM's shared
 # manifest cache would keep an old list after a folder is added, so the manifest is read afresh every time.
 SWIFTPM := --manifest-cache none
 
-.PHONY: deps build release run test bench bench-peer clean
+.PHONY: deps build release run test bench bench-peer install install-build clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -44,6 +44,50 @@ PEER_ARGS ?=
 bench-peer: release
 	sh bench/peer_venv.sh $(PEER_VENV)
 	python3 bench/side_by_side.py --venv $(PEER_VENV) --out runs/bench-peer.jsonl $(PEER_ARGS)
+
+# `make install PREFIX=DIR` (default /usr/local): headers in PREFIX/include/traininglab, libTrainingLab.so with the
+# SONAME libTrainingLab.so.MAJOR.MINOR of TL_VERSION (include/tl_plugin.h) (0.x versions change the ABI with every minor
+# one), the MPI transport beside it when built, the method plugins in PREFIX/lib/traininglab/plugins (where the
+# installed core looks by default), tlab in PREFIX/bin and PREFIX/lib/pkgconfig/traininglab.pc. SwiftPM builds
+# the libraries without a SONAME, so the installed copies get it, and their references to the core, with
+# patchelf. The Swift runtime stays where the toolchain has it (the libraries' RUNPATH names it).
+# `make install-build BUILD=.build/debug` installs an existing build as it is (the tests do).
+PREFIX ?= /usr/local
+BUILD ?= .build/release
+VERSION := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tl_plugin.h)
+SONAME := libTrainingLab.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
+PLUGINS := $(notdir $(patsubst %/,%,$(wildcard plugins/*/)))
+
+install: release
+	$(MAKE) install-build BUILD=.build/release
+
+install-build:
+	@test -n "$(VERSION)" || { echo "install: no version in Sources/TrainingLab/Core/Version.swift"; exit 1; }
+	@command -v patchelf >/dev/null || { echo "install: patchelf is missing (make deps installs it)"; exit 1; }
+	@test -f $(BUILD)/libTrainingLab.so || { echo "install: $(BUILD)/libTrainingLab.so is missing; build first (make release)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/include/traininglab $(DESTDIR)$(PREFIX)/lib/traininglab/plugins $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/traininglab/
+	install -m 755 $(BUILD)/libTrainingLab.so $(DESTDIR)$(PREFIX)/lib/libTrainingLab.so.$(VERSION)
+	patchelf --set-soname $(SONAME) $(DESTDIR)$(PREFIX)/lib/libTrainingLab.so.$(VERSION)
+	ln -sf libTrainingLab.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libTrainingLab.so
+	@set -e; relink() { \
+		rpath=$$(patchelf --print-rpath "$$1" | sed "s|\$$ORIGIN|$$2|g"); \
+		patchelf --replace-needed libTrainingLab.so $(SONAME) "$$1" && patchelf --set-rpath "$$rpath" "$$1"; }; \
+	for name in $(PLUGINS); do \
+		install -m 755 $(BUILD)/lib$$name.so $(DESTDIR)$(PREFIX)/lib/traininglab/plugins/; \
+		relink $(DESTDIR)$(PREFIX)/lib/traininglab/plugins/lib$$name.so '$$ORIGIN/../..'; \
+	done; \
+	if [ -f $(BUILD)/libTrainingLabMPI.so ]; then \
+		install -m 755 $(BUILD)/libTrainingLabMPI.so $(DESTDIR)$(PREFIX)/lib/; \
+		relink $(DESTDIR)$(PREFIX)/lib/libTrainingLabMPI.so '$$ORIGIN'; \
+	fi; \
+	install -m 755 $(BUILD)/tlab $(DESTDIR)$(PREFIX)/bin/; \
+	relink $(DESTDIR)$(PREFIX)/bin/tlab '$$ORIGIN/../lib'
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include/traininglab' '' \
+		'Name: TrainingLab' 'Description: Published training methods as plugins over a C99 + OpenMP core' 'Version: $(VERSION)' \
+		'Libs: -L$${libdir} -lTrainingLab -Wl,-rpath,$${libdir}' 'Cflags: -I$${includedir}' \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/traininglab.pc
 
 clean:
 	rm -rf .build

@@ -27,6 +27,8 @@
 #define TL_PLUGIN_HANDSHAKE_SYMBOL "tl_plugin_handshake"
 #define TL_PLUGIN_ENTRY_SYMBOL "tl_plugin_entry"
 #define TL_PLUGIN_TEST_FIXTURE_SYMBOL "tl_plugin_test_fixture"
-#define TL_VERSION "0.2.0"
+/* TrainingLab's version, defined once here: the plugin fingerprint, `tlab --version`, tl_version(), model
+   files and the installed library's SONAME (MAJOR.MINOR) all read it. */
+#define TL_VERSION "0.12.0"
 
 #endif

@@ -20,7 +20,7 @@ public enum KernelTable {
         (["tl_cpu_*", "tl_isa_name", "tl_kernel_isa", "tl_isa_setting_check", "tl_gemm_kernel_name", "tl_blas_*", "tl_io_*", "tl_status_string", "tl_last_error", "tl_fail",
           "tl_set_last_error", "tl_set_num_threads", "tl_get_num_threads", "tl_alloc", "tl_free", "tl_core_library_path"],
          "platform, memory, errors and threads: not numeric kernels"),
-        (["tl_methods_list", "tl_method_describe", "tl_run_*", "tl_set_plugin_path", "tl_string_free", "tl_plugin_*"],
+        (["tl_methods_list", "tl_method_describe", "tl_run_*", "tl_model_*", "tl_version", "tl_set_plugin_path", "tl_string_free", "tl_plugin_*"],
          "the host and plugin API (traininglab.h, tl_plugin.h), tested by the C client and the plugin tests"),
         (["tl_mpi_transport_table"], "the MPI transport of the separately loaded backend library (tl_mpi.h), tested over mpirun by MPIRunTests"),
     ]

@@ -27,17 +27,24 @@ private final class HostRun {
     init(_ plan: RunPlan) { self.plan = plan }
 }
 
-/// Forwards progress events to a C callback as one-line JSON.
-private final class CallbackProgress: ProgressSink {
-    let callback: @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
-    let userData: UnsafeMutableRawPointer?
+/// tl_progress_fn: an event as one-line JSON and the caller's pointer; nonzero asks the run to stop.
+public typealias TLProgressCallback = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
 
-    init(_ callback: @escaping @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void, _ userData: UnsafeMutableRawPointer?) {
+/// Forwards progress events to a C callback as one-line JSON; a nonzero answer requests the run's stop.
+private final class CallbackProgress: ProgressSink {
+    let callback: TLProgressCallback
+    let userData: UnsafeMutableRawPointer?
+    let stop: StopRequest
+
+    init(_ callback: @escaping TLProgressCallback, _ userData: UnsafeMutableRawPointer?, stop: StopRequest) {
         self.callback = callback
         self.userData = userData
+        self.stop = stop
     }
 
-    func report(_ event: JSONValue) { event.serialized().withCString { callback($0, userData) } }
+    func report(_ event: JSONValue) {
+        if event.serialized().withCString({ callback($0, userData) }) != 0 { stop.request() }
+    }
 }
 
 /// Runs `body`, turning thrown errors into a status and tl_last_error message.
@@ -119,6 +126,7 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
         var settings: [(String, JSONValue)] = []
         var assignments: [String] = []
         var outputDirectory: URL?
+        var (resume, overwrite) = (false, false)
         if let configJSON {
             let config = try JSONValue.parse(String(cString: configJSON), source: "tl_run_create config")
             guard let pairs = config.objectValue else { throw ConfigError("tl_run_create config: expected a JSON object") }
@@ -130,6 +138,9 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
                 case "out":
                     guard let path = value.stringValue else { throw ConfigError("tl_run_create config: \"out\" must be a string") }
                     outputDirectory = URL(fileURLWithPath: path)
+                case "resume", "overwrite":
+                    guard case .bool(let flag) = value else { throw ConfigError("tl_run_create config: \"\(key)\" must be true or false") }
+                    if key == "resume" { resume = flag } else { overwrite = flag }
                 default:
                     settings.append((key, value))
                 }
@@ -137,6 +148,8 @@ public func tl_run_create(_ name: UnsafePointer<CChar>?, _ configJSON: UnsafePoi
         }
         let plan = try RunPlan(registry: registry, name: methodName, settings: settings, optionAssignments: assignments,
                                 outputDirectory: outputDirectory)
+        plan.resume = resume
+        plan.overwrite = overwrite
         runOut.pointee = OpaquePointer(Unmanaged.passRetained(HostRun(plan)).toOpaque())
     }
 }
@@ -147,13 +160,12 @@ private func hostRun(_ handle: OpaquePointer?, _ function: String) throws -> Hos
 }
 
 @_cdecl("tl_run_execute")
-public func tl_run_execute(_ handle: OpaquePointer?, _ progress: (@convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?,
-                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+public func tl_run_execute(_ handle: OpaquePointer?, _ progress: TLProgressCallback?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guarded {
         let host = try hostRun(handle, "tl_run_execute")
         guard !host.executed else { throw ConfigError("tl_run_execute: this run was already executed; create a new one") }
         host.executed = true
-        try host.plan.execute(progress: progress.map { CallbackProgress($0, userData) })
+        try host.plan.execute(progress: progress.map { CallbackProgress($0, userData, stop: host.plan.stopRequest) })
     }
 }
 
@@ -174,3 +186,64 @@ public func tl_run_free(_ handle: OpaquePointer?) {
 
 @_cdecl("tl_string_free")
 public func tl_string_free(_ s: UnsafeMutablePointer<CChar>?) { free(s) }
+
+/// tl_version's answer, allocated once for the life of the process.
+private let versionCString = UnsafePointer(strdup(TrainingLabVersion.string)!)
+
+@_cdecl("tl_version")
+public func tl_version() -> UnsafePointer<CChar> { versionCString }
+
+private func savedModel(_ handle: OpaquePointer?, _ function: String) throws -> SavedModel {
+    guard let handle else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "\(function): model is NULL") }
+    return Unmanaged<SavedModel>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+@_cdecl("tl_model_load")
+public func tl_model_load(_ path: UnsafePointer<CChar>?, _ modelOut: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        guard let modelOut else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "tl_model_load: model_out is NULL") }
+        modelOut.pointee = nil
+        let url = URL(fileURLWithPath: try string(path, "tl_model_load: path"))
+        let model = try SavedModel(contentsOf: url, models: try HostRegistry.shared().models)
+        modelOut.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+    }
+}
+
+@_cdecl("tl_model_describe")
+public func tl_model_describe(_ handle: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let card = try savedModel(handle, "tl_model_describe").card
+        let floats = { (values: [Float]) in JSONValue.array(values.map { .number(Double($0)) }) }
+        try output(JSONValue.object([
+            ("model", card.model.map(JSONValue.string) ?? .null),
+            ("input_shape", .array(card.inputShape.map { .number(Double($0)) })),
+            ("classes", .number(Double(card.classes))), ("class_names", .array(card.classNames.map(JSONValue.string))),
+            ("mean", floats(card.mean)), ("std", floats(card.std)), ("traininglab_version", .string(card.version)),
+        ]).serialized(), json)
+    }
+}
+
+@_cdecl("tl_model_predict")
+public func tl_model_predict(_ handle: OpaquePointer?, _ inputs: UnsafePointer<Float>?, _ count: Int64, _ probabilities: Int32,
+                             _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guarded {
+        let saved = try savedModel(handle, "tl_model_predict")
+        guard let inputs, let out else { throw CoreError(status: Int32(TL_ERR_NULL_POINTER.rawValue), message: "tl_model_predict: inputs or out is NULL") }
+        let size = saved.card.inputShape.reduce(1, *)
+        guard count > 0, count <= Int64(Int.max / size) else {
+            throw ConfigError("tl_model_predict: count \(count) must be positive and count x \(size) values must fit in memory")
+        }
+        let n = Int(count), classes = saved.card.classes
+        var rows = try saved.logits(values: Array(UnsafeBufferPointer(start: inputs, count: n * size)), count: n)
+        if probabilities != 0 {
+            rows = (0..<n).flatMap { softmaxRow(rows, row: $0, classes: classes).map(Float.init) }
+        }
+        rows.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n * classes) }
+    }
+}
+
+@_cdecl("tl_model_free")
+public func tl_model_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<SavedModel>.fromOpaque(UnsafeRawPointer(handle)).release()
+}

@@ -9,6 +9,10 @@ open class Module {
     /// Builders attach it with `withRecipe(_:)`. Reflection lists only tensors and modules, so it is not state.
     public internal(set) var rebuild: (() throws -> Module)?
 
+    /// What a registered builder made this model from (`ModelCatalog.make` sets it on the root); nil for modules
+    /// built otherwise. Model files record it. Reflection lists only tensors and modules, so it is not state.
+    public internal(set) var architecture: ModelArchitecture?
+
     public init() {}
 
     /// The layer's computation. Subclasses override it; callers use `module(x)`.

@@ -30,6 +30,7 @@ extension Module {
         let modes = Dictionary(namedModules().map { ($0.0, $0.1.isTraining) }, uniquingKeysWith: { first, _ in first })
         for (name, module) in copy.namedModules() { module.isTraining = modes[name] ?? isTraining }
         copy.rebuild = rebuild
+        copy.architecture = architecture
         return copy
     }
 

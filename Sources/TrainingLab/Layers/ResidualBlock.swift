@@ -7,7 +7,7 @@ public final class ResidualBlock: Module {
     let conv2: Conv2d
     let bn2: BatchNorm
     /// Held in a struct so that reflection does not list the fixed kernel as model state.
-    private let shortcut: ZeroPadShortcut?
+    let shortcut: ZeroPadShortcut?
 
     public init(_ inChannels: Int, _ outChannels: Int, stride: Int) {
         conv1 = Conv2d(inChannels, outChannels, kernelSize: 3, stride: stride, padding: 1, bias: false, initialization: .heNormal)

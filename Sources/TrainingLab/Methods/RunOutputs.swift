@@ -59,9 +59,9 @@ struct RunOutputs {
         try AtomicFile.write(json.serialized(pretty: true) + "\n", to: directory.appendingPathComponent("config.json"))
     }
 
-    func writeModel(_ model: Module) throws {
+    func writeModel(_ model: Module, card: ModelCard) throws {
         guard let directory else { return }
-        try ModelFile.save(model, to: directory.appendingPathComponent("model.safetensors"))
+        try ModelFile.save(model, to: directory.appendingPathComponent("model.safetensors"), card: card)
     }
 
     func writeReport(_ report: JSONValue) throws {

@@ -188,7 +188,9 @@ public final class RunPlan {
             for (key, value) in outcome.report { report.set(key, value) }
         }
         report.set("wall_seconds", .number(started.seconds))
-        if let model = outcome?.model { try outputs.writeModel(model) }
+        if let model = outcome?.model {
+            try outputs.writeModel(model, card: ModelCard(model: model, data: data, normalization: config.inputNormalization))
+        }
         try outputs.writeReport(report)
         self.report = report
         return report

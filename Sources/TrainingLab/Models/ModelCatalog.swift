@@ -29,6 +29,8 @@ extension Catalog where Item == ModelBuilder {
         let values = try OptionValues(specs: builder.options, given: specOptions.values.merging(options) { $1 }, owner: specOptions.owner)
         // The same seeded build is the recipe `clone()` rebuilds the architecture with.
         let build = { try ParameterInit.withSeed(seed) { try builder.build(input, values) } }
-        return try build().withRecipe(build)
+        let model = try build().withRecipe(build)
+        model.architecture = ModelArchitecture(name: builder.name, options: values, input: input)
+        return model
     }
 }

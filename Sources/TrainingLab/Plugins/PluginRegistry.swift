@@ -8,7 +8,9 @@ import Foundation
 /// Search order (earlier wins when two folders hold a library of the same file name):
 /// 1. folders or files given explicitly (`--plugin-path`),
 /// 2. `TRAININGLAB_PLUGIN_PATH` (colon separated),
-/// 3. the folder holding libTrainingLab.so (SwiftPM puts plugins beside it for each build configuration),
+/// 3. the folder holding libTrainingLab.so (SwiftPM puts plugins beside it for each build configuration), or
+///    where that folder has `traininglab/plugins` (an installed tree, `make install`: PREFIX/lib holds other
+///    libraries too), that subfolder instead,
 /// 4. the executable's folder.
 /// Files that are not plugins are recorded in `skipped` with the reason; two plugins providing the
 /// same method or model name is an error. Test fixtures (plugins exporting `tl_plugin_test_fixture`)
@@ -39,7 +41,7 @@ public final class PluginRegistry {
     public init(pluginPaths: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         var folders = pluginPaths
         if let env = environment["TRAININGLAB_PLUGIN_PATH"] { folders += env.split(separator: ":").map(String.init) }
-        if let lib = PluginRegistry.coreLibraryFolder { folders.append(lib) }
+        if let lib = PluginRegistry.coreLibraryFolder { folders.append(PluginRegistry.pluginFolder(besideCore: lib)) }
         if let exe = PluginRegistry.executableFolder { folders.append(exe) }
 
         var seenFolders: Set<String> = []
@@ -123,6 +125,13 @@ public final class PluginRegistry {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard tl_core_library_path(&buffer, buffer.count) == 0 else { return nil }
         return (String(cString: buffer) as NSString).deletingLastPathComponent
+    }
+
+    /// The plugins' folder of a core library in `folder`: its traininglab/plugins subfolder when it exists.
+    static func pluginFolder(besideCore folder: String) -> String {
+        let installed = (folder as NSString).appendingPathComponent("traininglab/plugins")
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: installed, isDirectory: &isDirectory) && isDirectory.boolValue ? installed : folder
     }
 
     static var executableFolder: String? {

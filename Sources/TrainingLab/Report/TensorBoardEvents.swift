@@ -1,5 +1,5 @@
 /// TensorBoard scalar event files written without a protobuf library: TFRecord-framed `Event` messages
-/// (tensorflow/core/util/event.proto), of which only these fields are used:
+/// (tensorflow/core/util/event.proto) encoded by `ProtobufMessage`, of which only these fields are used:
 ///   Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
 ///   Summary { repeated Value value = 1; }   Value { string tag = 1; float simple_value = 2; }
 /// The file starts with the version event TensorBoard expects, then one event per metrics line.
@@ -25,34 +25,20 @@ public enum TensorBoardEvents {
 
     /// One serialized Event: the version event when `fileVersion` is given, else a summary of scalars.
     static func event(wallTime: Double, step: Int64, fileVersion: String? = nil, scalars: [(tag: String, value: Float)] = []) -> [UInt8] {
-        var out = key(1, .fixed64) + TFRecord.littleEndian(wallTime.bitPattern)
-        out += key(2, .varint) + varint(UInt64(bitPattern: step))
-        if let fileVersion { out += lengthDelimited(3, Array(fileVersion.utf8)) }
+        var event = ProtobufMessage()
+        event.double(1, wallTime)
+        event.int(2, Int(step))
+        if let fileVersion { event.string(3, fileVersion) }
         if !scalars.isEmpty {
-            let summary = scalars.flatMap { tag, value in
-                lengthDelimited(1, lengthDelimited(1, Array(tag.utf8)) + key(2, .fixed32) + TFRecord.littleEndian(value.bitPattern))
+            var summary = ProtobufMessage()
+            for (tag, value) in scalars {
+                var v = ProtobufMessage()
+                v.string(1, tag)
+                v.float(2, value)
+                summary.message(1, v)
             }
-            out += lengthDelimited(5, summary)
+            event.message(5, summary)
         }
-        return out
-    }
-
-    enum WireType: UInt64 { case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5 }
-
-    static func key(_ field: UInt64, _ type: WireType) -> [UInt8] { varint(field << 3 | type.rawValue) }
-
-    static func lengthDelimited(_ field: UInt64, _ payload: [UInt8]) -> [UInt8] {
-        key(field, .lengthDelimited) + varint(UInt64(payload.count)) + payload
-    }
-
-    /// Base-128 little-endian groups, high bit set on all but the last.
-    static func varint(_ value: UInt64) -> [UInt8] {
-        var v = value, out: [UInt8] = []
-        while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-        return out
+        return event.bytes
     }
 }

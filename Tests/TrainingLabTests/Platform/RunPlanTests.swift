@@ -60,7 +60,7 @@ final class RunPlanTests: XCTestCase {
                                      outputDirectory: URL(fileURLWithPath: dir.path)).execute()
             let saved = try SafeTensors.read(from: URL(fileURLWithPath: dir.path + "/model.safetensors"))
             var running: [String: [Float]] = [:]
-            for (name, tensor) in saved.tensors where name.hasSuffix("runningMean") { running[name] = try tensor.floats() }
+            for (name, tensor) in saved.tensors where name.hasSuffix("running_mean") { running[name] = try tensor.floats() }
             return (report, running)
         }
         let (plain, plainStats) = try run([])

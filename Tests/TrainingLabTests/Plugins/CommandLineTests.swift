@@ -77,4 +77,43 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/erm-seed1/report.json"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.path + "/erm-baseline-seed1/report.json"))
     }
+
+    /// eval, predict and export on the model file of a run: eval reproduces the run's test metrics.
+    func testEvalPredictAndExportReadARunsModelFile() throws {
+        let data = LearnableIDXDataset(train: 128, test: 64)
+        let dir = TemporaryDirectory()
+        let run = try shell([try tlab(), "run", "erm", "--dataset", data.spec, "--model", "smallcnn", "--epochs", "1",
+                             "--set", "crop_padding=0", "--out", dir.path + "/run"])
+        XCTAssertEqual(run.status, 0, run.err)
+        let file = dir.path + "/run/model.safetensors"
+        let report = try JSONValue.parse(String(contentsOfFile: dir.path + "/run/report.json", encoding: .utf8))
+
+        let eval = try shell([try tlab(), "eval", "--model-file", file, "--dataset", data.spec, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.err)
+        XCTAssertEqual(try JSONValue.parse(eval.out)["accuracy"], report["test"]?["accuracy"])
+
+        let predict = try shell([try tlab(), "predict", "--model-file", file, "--input", data.spec, "--range", "2:5", "--top-k", "2", "--json"])
+        XCTAssertEqual(predict.status, 0, predict.err)
+        let rows = try JSONValue.parse(predict.out).arrayValue ?? []
+        XCTAssertEqual(rows.map { $0["index"]?.doubleValue }, [2, 3, 4])
+        for row in rows {
+            let p = (row["top"]?.arrayValue ?? []).compactMap { $0["probability"]?.doubleValue }
+            XCTAssertEqual(p.count, 2)
+            XCTAssertTrue(p[0] >= p[1] && p[0] > 0 && p[0] <= 1, "\(p)")
+            XCTAssertNotNil(row["label"]?["name"]?.stringValue)
+        }
+        let badRange = try shell([try tlab(), "predict", "--model-file", file, "--input", data.spec, "--range", "60:70"])
+        XCTAssertNotEqual(badRange.status, 0)
+        XCTAssertTrue(badRange.err.contains("--range 60:70: expected START:END with 0 <= START < END <= 64"), badRange.err)
+
+        let onnx = dir.path + "/model.onnx"
+        let export = try shell([try tlab(), "export", "--model-file", file, "--onnx", onnx])
+        XCTAssertEqual(export.status, 0, export.err)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: onnx)).prefix(2))
+        XCTAssertEqual(bytes, [0x08, 0x07], "ModelProto.ir_version = 7 comes first")
+
+        let missing = try shell([try tlab(), "eval", "--model-file", dir.path + "/nothing.safetensors", "--dataset", data.spec])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.err.contains(dir.path + "/nothing.safetensors: no such file"), missing.err)
+    }
 }
