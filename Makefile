@@ -28,6 +28,10 @@ release: deps
 run: release
 	.build/release/tlab train --out runs/main --overwrite
 
+# The tests also render a report in a headless browser (ReportScreenshotTests); a target-specific value reaches
+# the deps prerequisite, so `make run` does not install it.
+test: PACKAGES += chromium
+
 # `swift build --build-tests` also builds every plugin library and the MPI transport, which the tests load with
 # dlopen; a bare `swift test` would only build what the test targets link.
 test: deps
