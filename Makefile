@@ -9,7 +9,7 @@ SWIFT ?= swift
 # manifest cache would keep an old list after a folder is added, so the manifest is read afresh every time.
 SWIFTPM := --manifest-cache none
 
-.PHONY: deps build release run test bench bench-peer clean
+.PHONY: deps build release run test sanitize fuzz bench bench-peer clean
 
 deps:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,6 +33,34 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests $(SWIFTPM)
 	$(SWIFT) test --skip-build $(SWIFTPM)
+
+# The C core and the kernel tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a scratch folder of
+# their own so the ordinary .build stays as it is. UBSan stops at the first finding (-fno-sanitize-recover), so
+# any report fails the run. Leak detection is off: at exit LeakSanitizer reports what the Swift runtime, XCTest
+# and libomp's thread pool keep until the process ends, none of it the core's, and would fail every run.
+SANITIZE_BUILD := .build-sanitize
+SANITIZE_TESTS ?= CoreKernelTests
+sanitize: deps
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(SWIFT) test $(SWIFTPM) --scratch-path $(SANITIZE_BUILD) --sanitize=address --sanitize=undefined \
+		-Xcc -fno-sanitize-recover=undefined --filter $(SANITIZE_TESTS)
+
+# libFuzzer over each reader of outside files (Tests/Fuzz), FUZZ_RUNS inputs each, starting from the committed
+# corpus Tests/Fuzz/corpus/<reader> (replayed by `make test`); new inputs go to .build-fuzz/corpus, a crash
+# stops with its input saved as .build-fuzz/crash-<reader>-*: add it to the corpus as crash-<what> once fixed.
+FUZZ_BUILD := $(CURDIR)/.build-fuzz
+FUZZ_RUNS ?= 20000
+FUZZ_READERS := json safetensors idx cifar
+fuzz: deps
+	$(SWIFT) build $(SWIFTPM) --package-path Tests/Fuzz --scratch-path $(FUZZ_BUILD) \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address
+	@for reader in $(FUZZ_READERS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$reader; \
+		echo "fuzz $$reader: $(FUZZ_RUNS) runs"; \
+		ASAN_OPTIONS=detect_leaks=0 TL_FUZZ_READER=$$reader $(FUZZ_BUILD)/debug/tlab-fuzz -runs=$(FUZZ_RUNS) -max_len=8192 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$reader- \
+			$(FUZZ_BUILD)/corpus/$$reader Tests/Fuzz/corpus/$$reader || exit 1; \
+	done
 
 bench: release
 	.build/release/tlab bench --json
