@@ -53,7 +53,7 @@ FUZZ_RUNS ?= 20000
 FUZZ_READERS := json safetensors idx cifar
 fuzz: deps
 	$(SWIFT) build $(SWIFTPM) --package-path Tests/Fuzz --scratch-path $(FUZZ_BUILD) \
-		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address
+		-Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 	@for reader in $(FUZZ_READERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$reader; \
 		echo "fuzz $$reader: $(FUZZ_RUNS) runs"; \
