@@ -35,15 +35,16 @@ test: deps
 	$(SWIFT) test --skip-build $(SWIFTPM)
 
 # The C core and the kernel tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a scratch folder of
-# their own so the ordinary .build stays as it is. UBSan stops at the first finding (-fno-sanitize-recover), so
-# any report fails the run. Leak detection is off: at exit LeakSanitizer reports what the Swift runtime, XCTest
+# their own so the ordinary .build stays as it is. ASan instruments the Swift and the C code; UBSan, which swiftc
+# does not offer on Linux, the C code (-Xcc; its handlers come with the ASan runtime). UBSan stops at the first
+# finding (-fno-sanitize-recover), so any report fails the run. Leak detection is off: at exit LeakSanitizer reports what the Swift runtime, XCTest
 # and libomp's thread pool keep until the process ends, none of it the core's, and would fail every run.
 SANITIZE_BUILD := .build-sanitize
 SANITIZE_TESTS ?= CoreKernelTests
 sanitize: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(SWIFT) test $(SWIFTPM) --scratch-path $(SANITIZE_BUILD) --sanitize=address --sanitize=undefined \
-		-Xcc -fno-sanitize-recover=undefined --filter $(SANITIZE_TESTS)
+		$(SWIFT) test $(SWIFTPM) --scratch-path $(SANITIZE_BUILD) --sanitize=address \
+		-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --filter $(SANITIZE_TESTS)
 
 # libFuzzer over each reader of outside files (Tests/Fuzz), FUZZ_RUNS inputs each, starting from the committed
 # corpus Tests/Fuzz/corpus/<reader> (replayed by `make test`); new inputs go to .build-fuzz/corpus, a crash
@@ -57,7 +58,7 @@ fuzz: deps
 	@for reader in $(FUZZ_READERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$reader; \
 		echo "fuzz $$reader: $(FUZZ_RUNS) runs"; \
-		ASAN_OPTIONS=detect_leaks=0 TL_FUZZ_READER=$$reader $(FUZZ_BUILD)/debug/tlab-fuzz -runs=$(FUZZ_RUNS) -max_len=8192 \
+		SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 TL_FUZZ_READER=$$reader $(FUZZ_BUILD)/debug/tlab-fuzz -runs=$(FUZZ_RUNS) -max_len=8192 \
 			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$reader- \
 			$(FUZZ_BUILD)/corpus/$$reader Tests/Fuzz/corpus/$$reader || exit 1; \
 	done
