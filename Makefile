@@ -37,15 +37,18 @@ test: deps
 # The C core and the kernel tests under AddressSanitizer and UndefinedBehaviorSanitizer, in a scratch folder of
 # their own so the ordinary .build stays as it is. ASan instruments the Swift and the C code; UBSan, which swiftc
 # does not offer on Linux, the C code (-Xcc; its handlers come with the ASan runtime). UBSan stops at the first
-# finding (-fno-sanitize-recover), so any report fails the run. Leak detection is off: at exit LeakSanitizer reports what the Swift runtime, XCTest
-# and libomp's thread pool keep until the process ends, none of it the core's, and would fail every run. Swift's
-# crash backtracer is off: it would hang the failing test process (sanitizers report and exit on their own).
-SANITIZE_BUILD := .build-sanitize
+# finding (-fno-sanitize-recover), so any report fails the run. Leak detection is off: at exit LeakSanitizer
+# reports what the Swift runtime, XCTest and libomp's thread pool keep until the process ends, none of it the
+# core's, and would fail every run. Swift's crash backtracer is off: it hung the failing test process.
+# Only the test bundle is built (a bare `swift test` would build the plugins and tlab too, minutes under ASan).
+SANITIZE_BUILD ?= .build-sanitize
 SANITIZE_TESTS ?= CoreKernelTests
+SANITIZE_SWIFTPM = $(SWIFTPM) --scratch-path $(SANITIZE_BUILD) --sanitize=address \
+	-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
 sanitize: deps
+	$(SWIFT) build $(SANITIZE_SWIFTPM) --product TrainingLabProjectPackageTests
 	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(SWIFT) test $(SWIFTPM) --scratch-path $(SANITIZE_BUILD) --sanitize=address \
-		-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --filter $(SANITIZE_TESTS)
+		$(SWIFT) test $(SANITIZE_SWIFTPM) --skip-build --filter $(SANITIZE_TESTS)
 
 # libFuzzer over each reader of outside files (Tests/Fuzz), FUZZ_RUNS inputs each, starting from the committed
 # corpus Tests/Fuzz/corpus/<reader> (replayed by `make test`); new inputs go to .build-fuzz/corpus, a crash
