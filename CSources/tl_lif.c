@@ -37,7 +37,9 @@ static inline float lif_exp(float x) {
     p = fmaf(p, r, 1.6666665459e-1f);
     p = fmaf(p, r, 5.0000001201e-1f);
     p = fmaf(p, r * r, r) + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
+    /* A NaN x makes p NaN already; the exponent must still be a defined int (converting NaN is undefined, found by
+       `make sanitize`), and 0 keeps the NaN's payload: NaN x 1. */
+    const int32_t bits = ((int32_t)(n == n ? n : 0.0f) + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

@@ -174,8 +174,13 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(Data([1, 0, 0]), .badHeaderLength, mentioning: "shorter than the 8-byte header length")
         try assertRejects(Data(), .badHeaderLength, mentioning: "file is 0 bytes")
         try assertRejects(rawFile(f32x2, data: eightBytes, length: 0), .badHeaderLength, mentioning: "header length is 0")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: 1 << 40), .badHeaderLength, mentioning: "goes beyond the end of the file")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64.max), .badHeaderLength, mentioning: "goes beyond the end of the file")
+        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64(f32x2.utf8.count + 9)), .badHeaderLength,
+                          mentioning: "goes beyond the end of the file")
+        // Beyond 100 MB the length is refused as such, whatever the file size.
+        try assertRejects(rawFile(f32x2, data: eightBytes, length: 100_000_001), .badHeaderLength,
+                          mentioning: "header length 100000001 exceeds the limit of 100000000 bytes")
+        try assertRejects(rawFile(f32x2, data: eightBytes, length: 1 << 40), .badHeaderLength, mentioning: "exceeds the limit")
+        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64.max), .badHeaderLength, mentioning: "exceeds the limit")
     }
 
     func testRejectsBadHeader() throws {
@@ -188,15 +193,19 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile(#"{"__metadata__":{"a":1}}"#, data: []), .badHeader, mentioning: "must be a string")
         try assertRejects(rawFile(#"{"__metadata__":[]}"#, data: []), .badHeader, mentioning: "__metadata__ must be an object")
         let twice = #"{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#
-        try assertRejects(rawFile(twice, data: [1, 2]), .badHeader, mentioning: "'w' appears twice")
+        try assertRejects(rawFile(twice, data: [1, 2]), .badHeader, mentioning: #"duplicate key "w""#)
+        // Strict JSON: a number the grammar refuses, and a header nested 60 000 deep (a stack overflow once).
+        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}}"#, data: eightBytes), .badHeader,
+                          mentioning: "JSON header: invalid JSON at byte 29: a number cannot start with 0")
+        try assertRejects(rawFile(deepHeader(), data: []), .badHeader, mentioning: "nest deeper than 512 levels")
         var notUTF8 = rawFile(f32x2, data: eightBytes)
         notUTF8[10] = 0xFF
         try assertRejects(notUTF8, .badHeader, mentioning: "not valid UTF-8")
     }
 
     func testRejectsUnknownDType() throws {
-        try assertRejects(rawFile(#"{"w":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}}"#, data: eightBytes), .unknownDType,
-                          mentioning: "dtype BF16, expected one of F32, I32, I64, U8")
+        try assertRejects(rawFile(#"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#, data: eightBytes), .unknownDType,
+                          mentioning: "dtype F64, expected one of F32, F16, BF16, I32, I64, U8")
     }
 
     func testRejectsBadShapesAndOffsets() throws {
@@ -206,6 +215,11 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: eightBytes), .badOffsets, mentioning: "0 <= begin <= end")
         try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, data: eightBytes), .badOffsets, mentioning: "[begin, end]")
         try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}}"#, data: eightBytes), .badOffsets, mentioning: "data_offsets")
+        // Element counts and byte sizes that overflow Int are refused, not wrapped.
+        try assertRejects(rawFile(#"{"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, data: eightBytes),
+                          .badShape, mentioning: "product that fits")
+        try assertRejects(rawFile(#"{"w":{"dtype":"I64","shape":[4503599627370496,512],"data_offsets":[0,8]}}"#, data: eightBytes),
+                          .sizeMismatch, mentioning: "expected 2305843009213693952 x 8 = more than 9223372036854775807")
         // Offsets that do not match shape x dtype size.
         try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eightBytes), .sizeMismatch,
                           mentioning: "hold 8 bytes, expected 3 x 4 = 12")
@@ -221,6 +235,35 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: eightBytes), .truncated,
                           mentioning: "go beyond the 8 bytes of data")
         try assertRejects(rawFile(f32x2, data: eightBytes + [0, 0, 0]), .trailingData, mentioning: "3 bytes follow the last tensor")
+    }
+
+    /// A header of 60 000 nested arrays under one key, as in the crafted checkpoint of issue 12.
+    private func deepHeader() -> String {
+        #"{"w":"# + String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000) + "}"
+    }
+
+    func testReadsHalfAndBFloat16AsFloat() throws {
+        // Bit patterns worked out by hand: F16 is 1 sign, 5 exponent (bias 15), 10 fraction bits; BF16 is the top
+        // half of an F32. 0x3555 = 2^-2 x (1 + 0x155/1024) = 0.333251953125; 0x0001 = 2^-24 (smallest subnormal);
+        // 0x03FF = 1023 x 2^-24 (largest subnormal); 0x7BFF = 65504 (largest finite).
+        let half: [UInt16] = [0x3C00, 0xC000, 0x3555, 0x0001, 0x03FF, 0x7BFF, 0x8000, 0x7C00, 0xFC00]
+        let halfValues: [Float] = [1, -2, 0.333251953125, 0x1p-24, 1023 * 0x1p-24, 65504, -0.0, .infinity, -.infinity]
+        // 0x4049 = 2^1 x (1 + 0x49/128) = 3.140625; 0x0001 = 2^-133 (a Float subnormal); 0xC2F7 = -123.5.
+        let bfloat: [UInt16] = [0x3F80, 0x4049, 0x0001, 0xC2F7, 0x7F80, 0x8000]
+        let bfloatValues: [Float] = [1, 3.140625, 0x1p-133, -123.5, .infinity, -0.0]
+        func bytes(_ words: [UInt16]) -> [UInt8] { words.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
+        let header = #"{"h":{"dtype":"F16","shape":[9],"data_offsets":[0,18]},"nan":{"dtype":"F16","shape":[1],"data_offsets":[18,20]},"#
+            + #""b":{"dtype":"BF16","shape":[2,3],"data_offsets":[20,32]},"bnan":{"dtype":"BF16","shape":[],"data_offsets":[32,34]}}"#
+        let file = try SafeTensors.decode(rawFile(header, data: bytes(half) + bytes([0x7E01]) + bytes(bfloat) + bytes([0xFFC1])))
+        XCTAssertEqual(try file["h"]?.floats().map(\.bitPattern), halfValues.map(\.bitPattern))
+        XCTAssertEqual(try file["b"]?.floats().map(\.bitPattern), bfloatValues.map(\.bitPattern))
+        XCTAssertEqual(file["b"]?.shape, [2, 3])
+        // NaNs stay NaN with their payload: 0x7E01 has fraction 0x201, which lands in the top bits of the Float's fraction.
+        XCTAssertEqual(try file["nan"]?.floats().map(\.bitPattern), [0x7F80_0000 | 0x201 << 13])
+        XCTAssertEqual(try file["bnan"]?.floats().map(\.bitPattern), [0xFFC1_0000])
+        XCTAssertThrowsError(try file["h"]!.int32s()) { XCTAssertTrue("\($0)".contains("the tensor is F16"), "\($0)") }
+        try assertRejects(rawFile(#"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), .sizeMismatch,
+                          mentioning: "expected 3 x 2 = 6 for F16")
     }
 
     func testRejectsTruncatedFile() throws {

@@ -61,6 +61,16 @@ final class IDXReaderTests: XCTestCase {
         assertDataError(.badSize, mentioning: [path, "3 unexpected bytes", "18 bytes"]) { try IDXReader.readImages(path: path) }
     }
 
+    /// Found by `make fuzz` (Tests/Fuzz/corpus/idx/crash-image-size-overflow.idx): sizes whose product overflows Int
+    /// trapped on the multiplication.
+    func testImageSizesBeyondAnyFileAreRefused() {
+        let dir = TemporaryDirectory()
+        let path = dir.write("huge-images", bigEndian(0x0000_0803) + bigEndian(0xFFFF_FCFF) + bigEndian(0xFEFD_0304) + bigEndian(0x0506_0708))
+        assertDataError(.badSize, mentioning: [path, "4294966527 images of 4277994244x84281096 pixels", "more bytes than a file can hold"]) {
+            try IDXReader.readImages(path: path)
+        }
+    }
+
     func testLabelOutOfRange() {
         let dir = TemporaryDirectory()
         let path = dir.write("bad-labels", idxLabels([1, 2, 10, 3]))

@@ -1,8 +1,11 @@
 import Foundation
 
 /// Element types a safetensors file may hold here (the format defines more; others are refused by name).
+/// F16 (IEEE half) and BF16 (bfloat16) are read, converted to Float by `SafeTensor.floats()`.
 public enum SafeTensorDType: String, CaseIterable, Sendable {
     case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
     case i32 = "I32"
     case i64 = "I64"
     case u8 = "U8"
@@ -10,6 +13,7 @@ public enum SafeTensorDType: String, CaseIterable, Sendable {
     public var byteSize: Int {
         switch self {
         case .f32, .i32: return 4
+        case .f16, .bf16: return 2
         case .i64: return 8
         case .u8: return 1
         }
@@ -83,7 +87,14 @@ public struct SafeTensor: Equatable, Sendable {
     /// Number of elements (1 for a scalar of shape []).
     public var count: Int { data.count / dtype.byteSize }
 
-    public func floats() throws -> [Float] { try values(.f32, as: UInt32.self).map(Float.init(bitPattern:)) }
+    /// The elements as Floats: F32 as stored, F16 and BF16 widened (exactly: every half and bfloat16 is a Float).
+    public func floats() throws -> [Float] {
+        switch dtype {
+        case .f16: return try values(.f16, as: UInt16.self).map(SafeTensor.float(half:))
+        case .bf16: return try values(.bf16, as: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
+        default: return try values(.f32, as: UInt32.self).map(Float.init(bitPattern:))
+        }
+    }
     public func int32s() throws -> [Int32] { try values(.i32, as: Int32.self) }
     public func int64s() throws -> [Int64] { try values(.i64, as: Int64.self) }
     public func bytes() throws -> [UInt8] { try values(.u8, as: UInt8.self) }
@@ -96,6 +107,21 @@ public struct SafeTensor: Equatable, Sendable {
         // copyBytes, not a typed view: the bytes of a slice of a file need not be aligned.
         _ = out.withUnsafeMutableBytes { data.copyBytes(to: $0) }
         return out.map { T(littleEndian: $0) }
+    }
+
+    /// An IEEE 754 half (sign, 5 exponent bits biased by 15, 10 fraction bits) as a Float.
+    static func float(half bits: UInt16) -> Float {
+        let sign = UInt32(bits & 0x8000) << 16
+        let exponent = UInt32(bits >> 10 & 0x1F), fraction = UInt32(bits & 0x3FF)
+        switch exponent {
+        case 0:  // zero or subnormal: fraction x 2^-24, which a Float holds as a normal number
+            let magnitude = Float(fraction) * 0x1p-24
+            return sign == 0 ? magnitude : -magnitude
+        case 0x1F:  // infinity or NaN, the NaN payload kept
+            return Float(bitPattern: sign | 0x7F80_0000 | fraction << 13)
+        default:  // rebias the exponent from 15 to 127
+            return Float(bitPattern: sign | (exponent + 112) << 23 | fraction << 13)
+        }
     }
 
     /// product(shape), refusing negative dimensions and overflow.
@@ -130,6 +156,10 @@ public struct SafeTensorsFile: Sendable {
 /// then the raw little-endian tensor data, offsets relative to the end of the header. Written with the
 /// tensors in the order given, the header padded with spaces so that the data starts at a multiple of 8.
 public enum SafeTensors {
+    /// The largest JSON header read (100 MB, the limit of the reference reader): a length field beyond it is
+    /// refused before anything is allocated for it.
+    public static let maximumHeaderLength = 100_000_000
+
     /// Writes the file atomically (AtomicFile). Names must be unique and not "__metadata__".
     public static func write(_ tensors: [(String, SafeTensor)], metadata: [String: String] = [:], to url: URL) throws {
         let bytes: Data
@@ -194,6 +224,9 @@ public enum SafeTensors {
         }
         let headerLength = data[start..<(start + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard headerLength > 0 else { throw fail(.badHeaderLength, "header length is 0, expected the length of a JSON header") }
+        guard headerLength <= UInt64(maximumHeaderLength) else {
+            throw fail(.badHeaderLength, "header length \(headerLength) exceeds the limit of \(maximumHeaderLength) bytes for a JSON header")
+        }
         guard headerLength <= UInt64(total - 8) else {
             throw fail(.badHeaderLength, "header length \(headerLength) goes beyond the end of the file (\(total - 8) bytes follow the length field)")
         }
@@ -211,9 +244,7 @@ public enum SafeTensors {
 
         var metadata: [String: String] = [:]
         var infos: [(name: String, dtype: SafeTensorDType, shape: [Int], begin: Int, end: Int)] = []
-        var seen = Set<String>()
-        for (name, value) in entries {
-            guard seen.insert(name).inserted else { throw fail(.badHeader, "'\(name)' appears twice in the header") }
+        for (name, value) in entries {  // unique: the JSON reader refuses duplicate keys
             if name == "__metadata__" {
                 guard case .object(let pairs) = value else { throw fail(.badHeader, "__metadata__ must be an object of strings") }
                 for (key, v) in pairs {
@@ -250,7 +281,7 @@ public enum SafeTensors {
             let (size, overflow) = count.multipliedReportingOverflow(by: info.dtype.byteSize)
             guard !overflow, info.end - info.begin == size else {
                 throw fail(.sizeMismatch, "tensor '\(info.name)' data_offsets [\(info.begin), \(info.end)] hold \(info.end - info.begin) bytes, "
-                           + "expected \(count) x \(info.dtype.byteSize) = \(count &* info.dtype.byteSize) for \(info.dtype.rawValue) shape \(info.shape)")
+                           + "expected \(count) x \(info.dtype.byteSize) = \(overflow ? "more than \(Int.max)" : "\(size)") for \(info.dtype.rawValue) shape \(info.shape)")
             }
             guard info.begin >= expectedBegin else {
                 throw fail(.badOffsets, "tensor '\(info.name)' data_offsets [\(info.begin), \(info.end)] overlap the previous tensor, which ends at \(expectedBegin)")

@@ -13,8 +13,13 @@ public enum IDXReader {
         guard height > 0, width > 0 else {
             throw DataError(.badSize, path: path, "image size \(height)x\(width), expected rows and columns > 0")
         }
-        let payload = try checkedPayload(file, headerBytes: 16, expected: count * height * width,
-                                         what: "\(count) images of \(height)x\(width) pixels")
+        // Three 32-bit sizes can multiply beyond Int (found by `make fuzz`): such a header announces more than any file holds.
+        let (area, areaOverflow) = height.multipliedReportingOverflow(by: width)
+        let (total, totalOverflow) = count.multipliedReportingOverflow(by: area)
+        guard !areaOverflow, !totalOverflow else {
+            throw DataError(.badSize, path: path, "header announces \(count) images of \(height)x\(width) pixels, more bytes than a file can hold")
+        }
+        let payload = try checkedPayload(file, headerBytes: 16, expected: total, what: "\(count) images of \(height)x\(width) pixels")
         return (file.copy(payload), count, height, width)
     }
 

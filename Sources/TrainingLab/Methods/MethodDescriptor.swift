@@ -104,7 +104,9 @@ public struct MethodDescriptor: Sendable {
             ("evaluation_metrics", .array(evaluationMetrics.map(JSONValue.string))),
             ("events", .array(events.map { .string($0.rawValue) })),
             ("claims", .array(claims.map(\.rawValue).sorted().map(JSONValue.string))),
-            ("run_defaults", .object(runDefaults)),
+            // A later default of the same setting overrides an earlier one (RunPlan applies them in order); JSON
+            // keys are unique, so the object holds the value that applies.
+            ("run_defaults", runDefaults.reduce(into: JSONValue.object([])) { $0.set($1.0, $1.1) }),
             ("comparison_seeds", .array(comparisonSeeds.map { .number(Double($0)) })),
             ("supports_resume", .bool(supportsResume)),
             ("uses_clients", .bool(usesClients)),

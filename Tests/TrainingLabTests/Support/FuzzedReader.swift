@@ -1,0 +1,1 @@
+../../Fuzz/Sources/tlab-fuzz/FuzzedReader.swift
