@@ -43,6 +43,8 @@ public final class FedLoGe: FederatedMethod {
 
     /// Client state: the local head (W_l, b_l).
     static let localHead = "local_head"
+    /// What a client reports of its local head after training: the smallest and largest row norm.
+    static let localNormKeys = ["local_row_norm_min", "local_row_norm_max"]
     /// The global heads the evaluations score (one pass publishes all three).
     static let globalHeads: [DecoupledHeadNetwork.Head] = [.frozen, .auxiliary, .realigned]
 
@@ -107,16 +109,18 @@ public final class FedLoGe: FederatedMethod {
         let network = try FedLoGe.network(client.model)
         update.state.vectors[FedLoGe.localHead] = try ParameterVector(from: network.local.namedState())
         for (key, value) in network.statistics.means { update.metrics[key] = value }
+        let norms = try HeadRealignment.rowNorms(network.local.weight)
+        for (key, value) in zip(FedLoGe.localNormKeys, [norms.min()!, norms.max()!]) { update.metrics[key] = value }
     }
 
     /// FedAvg of the backbone and the auxiliary head (the shared state), then what the round log shows of the
-    /// heads: the clients' feature norms and logit ranges (sample-weighted), the auxiliary head's row norms,
-    /// and at evaluation rounds every global head's test accuracy.
+    /// heads: the clients' feature norms, logit ranges and local-head row norms (sample-weighted), the
+    /// auxiliary head's row norms, and at evaluation rounds every global head's test accuracy.
     public func aggregate(_ round: FederatedRound, updates: [ClientUpdate], failures: [ClientFailure],
                           server: FederatedServer) throws -> [(String, JSONValue)] {
         try server.applyModelDelta(server.mean("model", of: updates))
         let samples = Double(updates.reduce(0) { $0 + $1.samples })
-        var keys: [(String, JSONValue)] = HeadStatistics.keys.map { key in
+        var keys: [(String, JSONValue)] = (HeadStatistics.keys + FedLoGe.localNormKeys).map { key in
             (key, .number(updates.reduce(0.0) { $0 + Double($1.samples) * ($1.metrics[key] ?? .nan) } / samples))
         }
         let network = try FedLoGe.network(server.model)

@@ -133,6 +133,41 @@ final class FedLoGeTests: XCTestCase {
         XCTAssertEqual(Set(network.statistics.means.keys), Set(HeadStatistics.keys))
     }
 
+    /// The round log's head figures after two training steps equal a plain recomputation: the mean over
+    /// steps of the batch-mean feature norm ||f|| and of each head's batch-mean logit range max_c z - min_c z.
+    func testHeadStatisticsAreMeansOfFeatureNormsAndLogitRanges() throws {
+        let network = try ParameterInit.withSeed(3) {
+            try DecoupledHeadNetwork(splitting: Sequential(Flatten(), Linear(4, 6), ReLU(), Linear(6, 3))) { c, d in
+                try SparseETF(features: d, classes: c, seed: 2, settings: .init(steps: 10)).weight
+            }
+        }
+        func rows(_ t: Tensor) -> [[Double]] {
+            let (values, width) = (t.scalars.map(Double.init), t.count / t.shape[0])
+            return (0..<t.shape[0]).map { Array(values[$0 * width..<($0 + 1) * width]) }
+        }
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(values.count) }
+        var expected = [String: [Double]]()
+        for (seed, n) in [(11, 5), (12, 3)] {
+            let x = Tensor.uniform([n, 4], low: -2, high: 2, seed: UInt64(seed))
+            // Before the step's own forward: the recorded figures are those of this forward's features.
+            let f = try network.backbone(x)
+            let figures = [("feature_norm", mean(rows(f).map { $0.map { $0 * $0 }.reduce(0, +).squareRoot() })),
+                           ("logit_range_frozen", mean(rows(try network.frozen(f)).map { $0.max()! - $0.min()! })),
+                           ("logit_range_auxiliary", mean(rows(try network.auxiliary(f)).map { $0.max()! - $0.min()! })),
+                           ("logit_range_local", mean(rows(try network.local(f)).map { $0.max()! - $0.min()! }))]
+            for (key, value) in figures { expected[key, default: []].append(value) }
+            let labels = (0..<n).map { Int32($0 % 3) }
+            try network.trainingStep(StepState(epoch: 0, batchIndex: 0, batchCount: 1, globalStep: 0,
+                                               batch: Batch(views: [x], labels: labels, indices: Array(0..<n))))
+        }
+        XCTAssertEqual(network.statistics.steps, 2)
+        for key in HeadStatistics.keys {
+            let value = try XCTUnwrap(network.statistics.means[key], key)
+            XCTAssertEqual(value, mean(expected[key]!), accuracy: 1e-5 * max(1, abs(value)), key)
+            XCTAssertGreaterThan(value, 0, key)
+        }
+    }
+
     func testSharedStateIsTheBackboneAndTheAuxiliaryHead() throws {
         let network = try handNetwork()
         let shared = network.sharedState().map(\.0)
@@ -159,14 +194,16 @@ final class FedLoGeTests: XCTestCase {
         return try PluginRegistry(environment: [:])
     }
 
-    /// A tiny fedloge run (mlp, 3 clients) with a short SSE-C; returns the report and the model file.
-    private func run(_ options: [String] = [], epochs: Int = 2, registry: PluginRegistry) throws -> (report: JSONValue, model: SafeTensorsFile) {
+    /// A tiny fedloge run (mlp, 3 clients) with a short SSE-C; returns the report, the model file and the round log.
+    private func run(_ options: [String] = [], epochs: Int = 2, registry: PluginRegistry)
+        throws -> (report: JSONValue, model: SafeTensorsFile, rounds: [JSONValue]) {
         let out = TemporaryDirectory()
         let tiny: [(String, JSONValue)] = [("model", "mlp"), ("epochs", .number(Double(epochs))), ("batch_size", 32), ("crop_padding", 0)]
         let plan = try RunPlan(registry: registry, name: "fedloge", settings: tiny + FedLoGeTests.suiteSettings,
                                optionAssignments: FedLoGeTests.suiteOptions + options, outputDirectory: URL(fileURLWithPath: out.path))
         let report = try plan.execute()
-        return (report, try SafeTensors.read(from: URL(fileURLWithPath: out.path + "/model.safetensors")))
+        let rounds = try String(contentsOfFile: out.path + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        return (report, try SafeTensors.read(from: URL(fileURLWithPath: out.path + "/model.safetensors")), rounds)
     }
 
     private func tensor(_ name: String, in file: SafeTensorsFile) throws -> [Float] {
@@ -190,6 +227,17 @@ final class FedLoGeTests: XCTestCase {
             var node: JSONValue? = three.report
             for part in key.split(separator: ".") { node = node?[String(part)] }
             XCTAssertNotNil(node?.doubleValue, key)
+        }
+        // Every round logs the heads' scale: feature norm, logit ranges, auxiliary and local row norms.
+        XCTAssertEqual(three.rounds.filter { $0["feature_norm"] != nil }.count, 3)
+        for round in three.rounds where round["feature_norm"] != nil {
+            for key in HeadStatistics.keys + ["auxiliary_row_norm_min", "local_row_norm_min"] {
+                let value = try XCTUnwrap(round[key]?.doubleValue, key)
+                XCTAssertTrue(value.isFinite && value > 0, "\(key) = \(value)")
+            }
+            for head in ["auxiliary", "local"] {
+                XCTAssertLessThanOrEqual(round["\(head)_row_norm_min"]!.doubleValue!, round["\(head)_row_norm_max"]!.doubleValue!, head)
+            }
         }
     }
 
