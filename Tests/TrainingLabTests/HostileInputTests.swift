@@ -25,13 +25,14 @@ final class HostileInputTests: XCTestCase {
     }
 
     /// The crafted checkpoint of issue 12 (a JSON header nested 60 000 deep) crashed `tlab run --resume` with a stack
-    /// overflow; the same nesting inside the "trainer" metadata string reaches the second JSON read of a resume.
+    /// overflow; the same nesting inside the metadata string holding the run's configuration reaches the second JSON
+    /// read of a resume (the configuration is read before anything else of the checkpoint).
     func testResumeFromDeeplyNestedCheckpointEndsInAnErrorNamingTheFile() throws {
         let tlab = try buildFolder() + "/tlab"
         let data = LearnableIDXDataset(train: 64, test: 32)
         let deep = String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000)
-        let trainer = try SafeTensors.encode([], metadata: ["trainer": #"{"epoch": "# + deep + "}"])
-        for (what, file) in [("header", safeTensorsFile(header: #"{"__metadata__":"# + deep + "}")), ("trainer metadata", trainer)] {
+        let configuration = try SafeTensors.encode([], metadata: [ResumeCheck.metadataKey: #"{"config": "# + deep + "}"])
+        for (what, file) in [("header", safeTensorsFile(header: #"{"__metadata__":"# + deep + "}")), ("configuration metadata", configuration)] {
             let out = TemporaryDirectory()
             let checkpoint = out.path + "/checkpoint.safetensors"
             try file.write(to: URL(fileURLWithPath: checkpoint))
