@@ -66,6 +66,30 @@ final class MPIRunTests: XCTestCase {
         XCTAssertEqual(ranks.out.components(separatedBy: "report: ").count, 2, "only rank 0 prints the summary: \(ranks.out)")
     }
 
+    /// fedloge keeps a local head per client (sent back to rank 0 with the client's result) and builds SSE-C on
+    /// every rank from the run seed: the global model, the round log and the personalised accuracies match too.
+    func testFedLoGeOverThreeRanksIsBitIdenticalToInProcess() throws {
+        let dir = TemporaryDirectory()
+        let run = ["run", "fedloge", "--dataset", MPIRunTests.data.spec + ",imbalance=4,clients=4,alpha=1", "--model", "mlp",
+                   "--epochs", "2", "--batch-size", "32", "--set", "clients_per_round=3", "--set", "local_test=20",
+                   "--set", "crop_padding=0", "--set", "etf_steps=20"]
+        let ranks = try mpirun(3, run + ["--set", "backend=mpi", "--out", dir.path + "/mpi"])
+        XCTAssertEqual(ranks.status, 0, ranks.err)
+        let here = try inProcess(run, out: dir.path + "/one")
+        let there = try outputs(dir.path + "/mpi")
+        XCTAssertEqual(there.model, here.model, "global weights")
+        XCTAssertEqual(there.metrics, here.metrics, "round log")
+        // SSE-C's construction time is the one wall-clock figure of the report besides wall_seconds.
+        let untimed = { (report: JSONValue) -> JSONValue in
+            var report = report, sse = report["sse_c"] ?? .null
+            sse.set("seconds", .null)
+            report.set("sse_c", sse)
+            return report
+        }
+        XCTAssertEqual(untimed(there.report), untimed(here.report), "report")
+        XCTAssertNotNil(here.report["local_accuracy"]?.doubleValue, "personalised accuracy from the clients' heads")
+    }
+
     /// Round 1's clients of the federated settings, and which rank trains each under 3 ranks (2 training ranks).
     private func roundOneClients() throws -> [Int] {
         let dir = TemporaryDirectory()
