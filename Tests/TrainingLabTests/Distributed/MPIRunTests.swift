@@ -33,7 +33,8 @@ final class MPIRunTests: XCTestCase {
         return result
     }
 
-    /// A run folder's model bytes, metrics lines without their times, and report without its wall time.
+    /// A run folder's model bytes, metrics lines without their times, and report without its wall-clock figures
+    /// (the run's wall time and, in fedloge's report, SSE-C's construction time).
     private func outputs(_ dir: String) throws -> (model: Data, metrics: [JSONValue], report: JSONValue) {
         let metrics = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
             var line = try JSONValue.parse(String($0))
@@ -42,7 +43,25 @@ final class MPIRunTests: XCTestCase {
         }
         var report = try JSONValue.parse(String(contentsOfFile: dir + "/report.json", encoding: .utf8))
         report.set("wall_seconds", .null)
+        if var sse = report["sse_c"] {
+            sse.set("seconds", .null)
+            report.set("sse_c", sse)
+        }
         return (try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors")), metrics, report)
+    }
+
+    /// Runs `run` under 3 ranks with backend=mpi and in one process, asserts that the model bytes, the round log
+    /// and the report are the same, and returns the in-process outputs and mpirun's output for further checks.
+    private func assertThreeRanksMatchInProcess(_ run: [String]) throws -> (here: (model: Data, metrics: [JSONValue], report: JSONValue), ranksOut: String) {
+        let dir = TemporaryDirectory()
+        let ranks = try mpirun(3, run + ["--set", "backend=mpi", "--out", dir.path + "/mpi"])
+        XCTAssertEqual(ranks.status, 0, ranks.err)
+        let here = try inProcess(run, out: dir.path + "/one")
+        let there = try outputs(dir.path + "/mpi")
+        XCTAssertEqual(there.model, here.model, "global weights")
+        XCTAssertEqual(there.metrics, here.metrics, "round log")
+        XCTAssertEqual(there.report, here.report, "report")
+        return (here, ranks.out)
     }
 
     private func inProcess(_ arguments: [String], out: String) throws -> (model: Data, metrics: [JSONValue], report: JSONValue) {
@@ -52,42 +71,22 @@ final class MPIRunTests: XCTestCase {
     }
 
     func testFederatedRunOverThreeRanksIsBitIdenticalToInProcess() throws {
-        let dir = TemporaryDirectory()
-        let run = ["run", "fedmoswa"] + MPIRunTests.federated + ["--set", "fail_clients=1@1,2@2:nan"]
-        let ranks = try mpirun(3, run + ["--set", "backend=mpi", "--out", dir.path + "/mpi"])
-        XCTAssertEqual(ranks.status, 0, ranks.err)
-        let here = try inProcess(run, out: dir.path + "/one")
-        let there = try outputs(dir.path + "/mpi")
-        XCTAssertEqual(there.model, here.model, "global weights")
-        XCTAssertEqual(there.metrics, here.metrics, "round log")
-        XCTAssertEqual(there.report, here.report, "report")
+        let (here, ranksOut) = try assertThreeRanksMatchInProcess(["run", "fedmoswa"] + MPIRunTests.federated
+                                                                    + ["--set", "fail_clients=1@1,2@2:nan"])
         XCTAssertEqual(here.report["failed_clients"], 2, "the failures were exercised")
         XCTAssertGreaterThan(here.report["sample_passes"]?.doubleValue ?? 0, 0)
-        XCTAssertEqual(ranks.out.components(separatedBy: "report: ").count, 2, "only rank 0 prints the summary: \(ranks.out)")
+        XCTAssertEqual(ranksOut.components(separatedBy: "report: ").count, 2, "only rank 0 prints the summary: \(ranksOut)")
     }
 
     /// fedloge keeps a local head per client (sent back to rank 0 with the client's result) and builds SSE-C on
     /// every rank from the run seed: the global model, the round log and the personalised accuracies match too.
     func testFedLoGeOverThreeRanksIsBitIdenticalToInProcess() throws {
-        let dir = TemporaryDirectory()
-        let run = ["run", "fedloge", "--dataset", MPIRunTests.data.spec + ",imbalance=4,clients=4,alpha=1", "--model", "mlp",
-                   "--epochs", "2", "--batch-size", "32", "--set", "clients_per_round=3", "--set", "local_test=20",
-                   "--set", "crop_padding=0", "--set", "etf_steps=20"]
-        let ranks = try mpirun(3, run + ["--set", "backend=mpi", "--out", dir.path + "/mpi"])
-        XCTAssertEqual(ranks.status, 0, ranks.err)
-        let here = try inProcess(run, out: dir.path + "/one")
-        let there = try outputs(dir.path + "/mpi")
-        XCTAssertEqual(there.model, here.model, "global weights")
-        XCTAssertEqual(there.metrics, here.metrics, "round log")
-        // SSE-C's construction time is the one wall-clock figure of the report besides wall_seconds.
-        let untimed = { (report: JSONValue) -> JSONValue in
-            var report = report, sse = report["sse_c"] ?? .null
-            sse.set("seconds", .null)
-            report.set("sse_c", sse)
-            return report
-        }
-        XCTAssertEqual(untimed(there.report), untimed(here.report), "report")
+        let (here, _) = try assertThreeRanksMatchInProcess([
+            "run", "fedloge", "--dataset", MPIRunTests.data.spec + ",imbalance=4,clients=4,alpha=1", "--model", "mlp",
+            "--epochs", "2", "--batch-size", "32", "--set", "clients_per_round=3", "--set", "local_test=20",
+            "--set", "crop_padding=0", "--set", "etf_steps=20"])
         XCTAssertNotNil(here.report["local_accuracy"]?.doubleValue, "personalised accuracy from the clients' heads")
+        XCTAssertNotNil(here.report["sse_c"]?["unchanged"], "the report's SSE-C entry was compared")
     }
 
     /// Round 1's clients of the federated settings, and which rank trains each under 3 ranks (2 training ranks).
