@@ -12,7 +12,8 @@
    Packing copies an operand into the order the micro-kernel reads, transposes and leading dimensions
    resolved, zero-padded at the edges. op(A) is always packed (a small copy next to the product); op(B)
    is read where it is when it is stored untransposed and its block is compact (skinny and small
-   products: the copy would cost as much as the product). Threads take blocks of C (tl_gemm_run). */
+   products: the copy would cost as much as the product). The threads of a product share its packed
+   blocks, pack a part of each and take slivers from a common counter (gemm_share). */
 #include "tl_gemm_internal.h"
 #include "../include/tl_gemm.h"
 
@@ -188,7 +189,7 @@ void tl_gemm_packed_a_product(const tl_gemm_kernel *kern, tl_size M, tl_size N, 
         }
 }
 
-/* ---------------------------------------------------------------- one block of C */
+/* ---------------------------------------------------------------- the product on a team of threads */
 
 typedef struct gemm_args {
     int trans_a, trans_b;
@@ -199,58 +200,137 @@ typedef struct gemm_args {
     tl_size lda, ldb, ldc;
 } gemm_args;
 
-/* C rows [m0, m1), columns [n0, n1) on the calling thread. */
-static int gemm_block(const gemm_args *g, const gemm_plan *p, tl_size m0, tl_size m1, tl_size n0, tl_size n1) {
-    const int MR = p->kern->mr, NR = p->kern->nr;
+/* What the threads computing one product share: the packed blocks of A and B (each packed once, its
+   slivers shared out among the threads) and the counter they take micro-kernel work from. */
+typedef struct gemm_team {
+    float *abuf, *bbuf;
+    tl_size claims; /* work items handed out so far, over all phases */
+    int threads;
+} gemm_team;
+
+/* The next item of a phase of `count` items whose first claim number is `base`, or `count` when the
+   phase is used up. Items go one by one, so a thread slowed by another process takes fewer. Every
+   thread claims until it gets a number past the phase, exactly once, so the next phase starts at
+   base + count + threads for every thread (the claims of the next phase only begin after a barrier). */
+static tl_size team_claim(gemm_team *team, tl_size base, tl_size count) {
+    tl_size claim;
+    #pragma omp atomic capture
+    claim = team->claims++;
+    return claim - base < count ? claim - base : count;
+}
+
+/* The barrier of the team's parallel region; nothing for a team of one (which may run inside somebody
+   else's parallel region: a barrier there would bind to that region). */
+static void team_wait(const gemm_team *team) {
+    if (team->threads > 1) {
+        #pragma omp barrier
+    }
+}
+
+/* Packs tile q of the block of B at columns [jc, jc+nc), steps [pc, pc+kc) into bbuf + start * kc. */
+static void gemm_pack_tile(const gemm_args *g, float *bbuf, const col_tiles *t, tl_size q, tl_size pc,
+                           tl_size kc, tl_size jc, tl_size nc) {
+    const tl_size j = tile_start(t, q), w = tile_start(t, q + 1) - j;
+    pack_b(bbuf + j * kc, (int)w, g->B, g->ldb, g->trans_b, pc, kc, jc + j, (int)((j + w < nc ? j + w : nc) - j));
+}
+
+/* Thread `tid`'s part of the product: every thread runs the same loops, packs every threads-th sliver
+   of each block and then takes slivers of A (or tiles of B, when a block has fewer slivers than tiles)
+   from the shared counter. Each element of C is still summed by one micro-kernel call per kc block, in
+   the same order, so the bits do not depend on the team's size. */
+static void gemm_share(const gemm_args *g, const gemm_plan *p, gemm_team *team, int tid) {
+    const int MR = p->kern->mr, nth = team->threads;
     const tl_gemm_micro_fn micro = p->kern->micro;
-    const tl_size arows = m1 - m0 < p->mc ? (m1 - m0 + MR - 1) / MR * MR : p->mc;
-    const tl_size bcols = n1 - n0 < p->nc ? (n1 - n0 + NR - 1) / NR * NR : p->nc;
-    float *abuf = tl_scratch(TL_SCR_GEMM_A, (size_t)(arows * p->kc)), *bbuf = NULL;
-    if (!abuf) return TL_ERR_OUT_OF_MEMORY;
-    if (p->pack_b && !(bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * bcols)))) return TL_ERR_OUT_OF_MEMORY;
+    tl_size base = 0;
     for (tl_size pc = 0; pc < g->K; pc += p->kc) {
         const tl_size kc = g->K - pc < p->kc ? g->K - pc : p->kc;
         const float beta = pc == 0 ? g->beta : 1.0f; /* later blocks add to the first's result */
-        for (tl_size ic = m0; ic < m1; ic += p->mc) {
-            const tl_size mc = m1 - ic < p->mc ? m1 - ic : p->mc;
-            pack_a(abuf, g->A, g->lda, g->trans_a, ic, mc, pc, kc, MR);
-            for (tl_size jc = n0; jc < n1; jc += p->nc) {
-                const tl_size nc = n1 - jc < p->nc ? n1 - jc : p->nc;
+        for (tl_size ic = 0; ic < g->M; ic += p->mc) {
+            const tl_size mc = g->M - ic < p->mc ? g->M - ic : p->mc, slivers = (mc + MR - 1) / MR;
+            for (tl_size s = (tl_size)tid; s < slivers; s += nth)
+                pack_a(team->abuf + s * kc * MR, g->A, g->lda, g->trans_a, ic + s * MR, mc - s * MR < (tl_size)MR ? mc - s * MR : MR,
+                       pc, kc, MR);
+            for (tl_size jc = 0; jc < g->N; jc += p->nc) {
+                const tl_size nc = g->N - jc < p->nc ? g->N - jc : p->nc;
                 const col_tiles t = tiles_make(p->kern, nc);
-                /* Tile q's columns of B: a packed sliver (kc x its width) at bbuf + start * kc, or B itself. */
-                if (p->pack_b)
-                    for (tl_size q = 0; q < t.count; q++) {
-                        const tl_size j = tile_start(&t, q), w = tile_start(&t, q + 1) - j;
-                        pack_b(bbuf + j * kc, (int)w, g->B, g->ldb, g->trans_b, pc, kc, jc + j, (int)((j + w < nc ? j + w : nc) - j));
-                    }
-                for (tl_size i = 0; i < mc; i += MR) {
-                    const int mr = mc - i < MR ? (int)(mc - i) : MR;
-                    for (tl_size q = 0; q < t.count; q++) {
-                        const tl_size j = tile_start(&t, q), next = tile_start(&t, q + 1), end = next < nc ? next : nc;
-                        const float *b = p->pack_b ? bbuf + j * kc : g->B + pc * g->ldb + jc + j;
-                        micro(kc, abuf + i * kc, b, p->pack_b ? next - j : g->ldb, g->C + (ic + i) * g->ldc + jc + j, g->ldc, mr,
-                              (int)(end - j), g->alpha, beta);
+                /* Work items: slivers of A (each against every tile of B) or, when the block has fewer
+                   slivers than tiles, tiles of B (each against every sliver). The operand the items share
+                   is packed by all threads before the barrier; a tile that is an item is packed by the
+                   thread that takes it, where it is used (another core's cache is far). Tile q's columns
+                   of B: a packed sliver (kc x its width) at bbuf + start * kc, or B itself. */
+                const int by_slivers = slivers >= t.count;
+                const tl_size items = by_slivers ? slivers : t.count;
+                if (p->pack_b && by_slivers)
+                    for (tl_size q = (tl_size)tid; q < t.count; q += nth) gemm_pack_tile(g, team->bbuf, &t, q, pc, kc, jc, nc);
+                team_wait(team); /* the shared blocks packed */
+                for (tl_size item; (item = team_claim(team, base, items)) < items;) {
+                    const tl_size i_lo = by_slivers ? item : 0, i_hi = by_slivers ? item + 1 : slivers;
+                    const tl_size q_lo = by_slivers ? 0 : item, q_hi = by_slivers ? t.count : item + 1;
+                    if (p->pack_b && !by_slivers) gemm_pack_tile(g, team->bbuf, &t, item, pc, kc, jc, nc);
+                    for (tl_size s = i_lo; s < i_hi; s++) {
+                        const tl_size i = s * MR;
+                        const int mr = mc - i < (tl_size)MR ? (int)(mc - i) : MR;
+                        for (tl_size q = q_lo; q < q_hi; q++) {
+                            const tl_size j = tile_start(&t, q), next = tile_start(&t, q + 1), end = next < nc ? next : nc;
+                            const float *b = p->pack_b ? team->bbuf + j * kc : g->B + pc * g->ldb + jc + j;
+                            micro(kc, team->abuf + i * kc, b, p->pack_b ? next - j : g->ldb, g->C + (ic + i) * g->ldc + jc + j,
+                                  g->ldc, mr, (int)(end - j), g->alpha, beta);
+                        }
                     }
                 }
+                base += items + nth;
+                team_wait(team); /* every tile computed: the blocks may be packed again */
             }
         }
     }
+}
+
+/* A team for the product on `threads` threads, its blocks in the calling thread's scratch (the team only
+   reads and writes them). Returns TL_ERR_OUT_OF_MEMORY when they cannot be had. */
+static int team_make(gemm_team *team, const gemm_args *g, const gemm_plan *p, int threads) {
+    const tl_size arows = g->M < p->mc ? (g->M + p->kern->mr - 1) / p->kern->mr * p->kern->mr : p->mc;
+    const tl_size bcols = g->N < p->nc ? (g->N + p->kern->nr - 1) / p->kern->nr * p->kern->nr : p->nc;
+    const gemm_team made = {tl_scratch(TL_SCR_GEMM_A, (size_t)(arows * p->kc)), NULL, 0, threads};
+    *team = made;
+    if (!team->abuf) return TL_ERR_OUT_OF_MEMORY;
+    if (p->pack_b && !(team->bbuf = tl_scratch(TL_SCR_GEMM_B, (size_t)(p->kc * bcols)))) return TL_ERR_OUT_OF_MEMORY;
     return TL_OK;
 }
 
-/* ---------------------------------------------------------------- threads */
+/* The product on the calling thread alone. */
+static int gemm_alone(const gemm_args *g, const gemm_plan *p) {
+    gemm_team team;
+    TL_TRY(team_make(&team, g, p, 1));
+    gemm_share(g, p, &team, 0);
+    return TL_OK;
+}
+
+/* Rows [lo, hi) of C (by_columns 0) or its columns [lo, hi) (1): the same product on part of the operands. */
+static gemm_args gemm_part(const gemm_args *g, int by_columns, tl_size lo, tl_size hi) {
+    gemm_args part = *g;
+    if (by_columns) {
+        part.N = hi - lo;
+        part.B += g->trans_b ? lo * g->ldb : lo;
+        part.C += lo;
+    } else {
+        part.M = hi - lo;
+        part.A += g->trans_a ? lo : lo * g->lda;
+        part.C += lo * g->ldc;
+    }
+    return part;
+}
 
 /* Below this many multiply-adds a second thread costs more (wake-up, duplicate packing) than it saves
    (measured: 16 x 1024 x 27, 442k, runs 1.4x faster on two threads; 64 x 32 x 64, 131k, breaks even;
    64 x 64 x 32 runs slower). */
 #define TL_GEMM_PARALLEL_MIN_FMA ((tl_size)1 << 18)
 
-static inline tl_size next_task(tl_size *counter) {
-    tl_size task;
-    #pragma omp atomic capture
-    task = (*counter)++;
-    return task;
-}
+/* From this many rows and columns a team shares the packed blocks (gemm_share); below it each thread
+   takes whole parts of C and packs what they need. Measured on the Ice Lake Xeon, 2 threads, pairs
+   run back to back: sharing made 512^2 to 2048^2 10-30 % faster (the parts each packed all of the other
+   operand, megabytes from L3), and the skinny products of the models 15-30 % slower (a barrier per
+   block of K costs more than the small operand each part packs again). */
+#define TL_GEMM_SHARED_MIN_SIDE 256
 
 int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M, tl_size N, tl_size K, float alpha,
                 const float *A, tl_size lda, const float *B, tl_size ldb, float beta, float *C, tl_size ldc) {
@@ -258,20 +338,32 @@ int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M,
     const gemm_plan p = plan_make(kern, trans_b, K, ldb);
     const double fma = (double)M * (double)N * (double)K; /* in double: no overflow */
     const int threads = fma < (double)TL_GEMM_PARALLEL_MIN_FMA || omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (threads == 1) return gemm_block(&g, &p, 0, M, 0, N);
-    /* Tasks: ranges of whole slivers along the longer side of C (each task packs all of the other
-       operand), two per thread, handed out one by one so that a thread slowed by another process takes
-       fewer. Which thread computes an element does not change its bits. */
-    const int split_n = N >= M && N > kern->nr;
-    const tl_size unit = split_n ? kern->nr : kern->mr, len = split_n ? N : M, slivers = (len + unit - 1) / unit;
-    const tl_size tasks = 2 * (tl_size)threads < slivers ? 2 * (tl_size)threads : slivers;
-    tl_size next = 0;
+    if (threads == 1) return gemm_alone(&g, &p);
     int status = TL_OK;
+    if (M >= TL_GEMM_SHARED_MIN_SIDE && N >= TL_GEMM_SHARED_MIN_SIDE) {
+        gemm_team team;
+        TL_TRY(team_make(&team, &g, &p, threads));
+        #pragma omp parallel num_threads(threads)
+        {
+            /* The runtime may give fewer threads than asked: the team is whoever came. */
+            #pragma omp single
+            team.threads = omp_get_num_threads();
+            gemm_share(&g, &p, &team, omp_get_thread_num());
+        }
+        return TL_OK;
+    }
+    /* Parts: ranges of whole slivers along the longer side of C, two per thread, handed out one by one
+       so that a thread slowed by another process takes fewer. Which thread computes an element does not
+       change its bits. */
+    const int by_columns = N >= M && N > kern->nr;
+    const tl_size unit = by_columns ? kern->nr : kern->mr, len = by_columns ? N : M, slivers = (len + unit - 1) / unit;
+    const tl_size parts = 2 * (tl_size)threads < slivers ? 2 * (tl_size)threads : slivers;
+    gemm_team counter = {NULL, NULL, 0, threads};
     #pragma omp parallel num_threads(threads)
-    for (tl_size t; (t = next_task(&next)) < tasks;) {
-        const tl_size lo = slivers * t / tasks * unit, hi = slivers * (t + 1) / tasks * unit;
-        const tl_size end = hi < len ? hi : len;
-        const int s = split_n ? gemm_block(&g, &p, 0, M, lo, end) : gemm_block(&g, &p, lo, end, 0, N);
+    for (tl_size t; (t = team_claim(&counter, 0, parts)) < parts;) {
+        const tl_size lo = slivers * t / parts * unit, hi = slivers * (t + 1) / parts * unit;
+        const gemm_args part = gemm_part(&g, by_columns, lo, hi < len ? hi : len);
+        const int s = gemm_alone(&part, &p);
         if (s != TL_OK) {
             #pragma omp atomic write
             status = s;

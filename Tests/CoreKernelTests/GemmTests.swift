@@ -124,11 +124,13 @@ final class GemmTests: XCTestCase {
     }
 
     /// Products large enough to run on two threads and to span several K, M and N blocks (KC, MC, NC),
-    /// split along rows or along columns, including the skinny shapes of convolutions and linear layers.
+    /// split along rows or along columns, including the skinny shapes of convolutions and linear layers,
+    /// and (the last three) with at least 256 rows and columns, where the threads share packed blocks.
     private func blockEdgesAndThreads(_ isa: String) {
         let shapes: [(Int, Int, Int, Bool, Bool)] = [
             (301, 129, 257, false, false), (97, 515, 300, true, true), (1000, 40, 700, true, false), (128, 9, 1152, false, false),
             (16, 3000, 64, false, false), (64, 1100, 1000, false, true), (6000, 20, 30, true, false), (33, 1031, 77, true, true),
+            (300, 700, 900, false, true), (520, 260, 400, true, false), (4100, 256, 24, true, true),
         ]
         for (i, (m, n, k, transA, transB)) in shapes.enumerated() {
             var g = GemmCase(transA: transA, transB: transB, m: m, n: n, k: k, pad: i % 2)
