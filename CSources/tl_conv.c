@@ -179,7 +179,7 @@ static int conv_backward_weight(float *dw, float *db, int *db_done, const float 
     int failed = 0;
     tl_size next_blk = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (blocks > 1)
-    for (tl_size blk; (blk = conv_next_task(&next_blk)) < blocks;) {
+    for (tl_size blk; (blk = tl_next_task(&next_blk)) < blocks;) {
         const tl_size n0 = blk * nb, n1 = n0 + nb < s->N ? n0 + nb : s->N;
         float *col = tl_scratch(TL_SCR_A, col_floats);
         if (!col || conv_im2col_weight_block(partials + blk * wsize, dy, x, s, n0, n1, col, kern) != TL_OK) failed = 1;

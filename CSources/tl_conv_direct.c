@@ -369,7 +369,7 @@ int conv_direct_forward(float *y, const float *x, const float *w, const float *b
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel
-    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
+    for (tl_size task; (task = tl_next_task(&next_task)) < tasks;) {
         float *xp = tl_scratch(TL_SCR_A, (size_t)(ipt * p.xp_floats));
         if (!xp) { failed = 1; continue; }
         const tl_size ig = task / parts, part = task % parts, g = ig % s->G, n0 = ig / s->G * ipt;
@@ -533,7 +533,7 @@ int conv_direct_backward_input(float *dx, const float *dy, const float *w, const
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel
-    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
+    for (tl_size task; (task = tl_next_task(&next_task)) < tasks;) {
         float *dyp = tl_scratch(TL_SCR_A, (size_t)(ipt * b.dyp_floats));
         float *ybuf = single ? NULL : tl_scratch(TL_SCR_B, (size_t)(ipt * ybuf_floats));
         if (!dyp || (!single && !ybuf)) { failed = 1; continue; }
@@ -624,7 +624,7 @@ int conv_direct_backward_weight(float *dw, float *db, int *db_done, const float 
     int failed = 0;
     tl_size next_blk = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (blocks > 1)
-    for (tl_size blk; (blk = conv_next_task(&next_blk)) < blocks;) {
+    for (tl_size blk; (blk = tl_next_task(&next_blk)) < blocks;) {
         float *xp = tl_scratch(TL_SCR_A, (size_t)(ipw * xpw_floats));
         float *vacc = tl_scratch(TL_SCR_C, (size_t)(s->G * per_group));
         if (!xp || !vacc) { failed = 1; continue; }

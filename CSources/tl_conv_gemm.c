@@ -106,7 +106,7 @@ int conv_im2col_forward(float *y, const float *x, const float *w, const float *b
         int failed = 0;
         tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
         #pragma omp parallel
-        for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
+        for (tl_size n; (n = tl_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col || forward_image(y, x, w, b, s, n, col, kern) != TL_OK) failed = 1;
         }
@@ -143,7 +143,7 @@ int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const
         int failed = 0;
         tl_size next_n = 0; /* tasks handed out one by one: a slowed thread takes fewer */
         #pragma omp parallel
-        for (tl_size n; (n = conv_next_task(&next_n)) < s->N;) {
+        for (tl_size n; (n = tl_next_task(&next_n)) < s->N;) {
             float *col = tl_scratch(TL_SCR_A, col_floats);
             if (!col || backward_input_image(dx, dy, w, s, n, col, kern) != TL_OK) failed = 1;
         }

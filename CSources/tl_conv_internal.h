@@ -28,17 +28,6 @@ tl_size conv_weight_block_images(const conv_shape *s);
 /* out[e] = sum over blocks b (in order) of partials[b*stride + e], e < n; OpenMP-parallel over e. */
 void conv_sum_partials(float *out, const float *partials, tl_size blocks, tl_size n, tl_size stride);
 
-/* The next task number of a parallel loop: tasks go to the threads one by one as they finish (a thread
-   slowed down by another process then takes fewer), and each task's result does not depend on which
-   thread runs it. The runtime's schedule(dynamic) would do this, but the entry point clang 21 emits for
-   it is missing from Debian's libomp 14. */
-static inline tl_size conv_next_task(tl_size *counter) {
-    tl_size task;
-    #pragma omp atomic capture
-    task = (*counter)++;
-    return task;
-}
-
 /* im2col + GEMM: any shape. Return TL_OK or TL_ERR_OUT_OF_MEMORY. */
 int conv_im2col_forward(float *y, const float *x, const float *w, const float *b, const conv_shape *s);
 int conv_im2col_backward_input(float *dx, const float *dy, const float *w, const conv_shape *s);

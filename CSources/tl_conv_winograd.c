@@ -337,7 +337,7 @@ static int wino_run(float *out, const float *in, const float *Up, tl_size up, co
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
-    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
+    for (tl_size task; (task = tl_next_task(&next_task)) < tasks;) {
         float *V = tl_scratch(TL_SCR_A, v_floats), *M = tl_scratch(TL_SCR_B, m_floats), *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + wino_pad_floats(d)));
         if (!V || !M || !tmp) { failed = 1; continue; }
         const tl_size g = task / runs, b0 = (task - g * runs) * run, b1 = b0 + run < blocks ? b0 + run : blocks;
@@ -502,7 +502,7 @@ int conv_winograd_backward_weight(float *dw, const float *dy, const float *x, co
     int failed = 0;
     tl_size next_task = 0; /* tasks handed out one by one: a slowed thread takes fewer */
     #pragma omp parallel if (tasks > 1)
-    for (tl_size task; (task = conv_next_task(&next_task)) < tasks;) {
+    for (tl_size task; (task = tl_next_task(&next_task)) < tasks;) {
         /* V and its transpose VT (36, TB, Cg): the product dU += Mhat VT^T is then the plain A*B form. */
         float *V = tl_scratch(TL_SCR_A, 2 * v_floats + (size_t)a_floats), *M = tl_scratch(TL_SCR_B, m_floats);
         float *tmp = tl_scratch(TL_SCR_C, (size_t)(3 * 36 * TB + 27 * d.Cg + wino_pad_floats(&d))), *dU = tl_scratch(TL_SCR_D, u_floats);

@@ -213,9 +213,7 @@ typedef struct gemm_team {
    thread claims until it gets a number past the phase, exactly once, so the next phase starts at
    base + count + threads for every thread (the claims of the next phase only begin after a barrier). */
 static tl_size team_claim(gemm_team *team, tl_size base, tl_size count) {
-    tl_size claim;
-    #pragma omp atomic capture
-    claim = team->claims++;
+    const tl_size claim = tl_next_task(&team->claims);
     return claim - base < count ? claim - base : count;
 }
 

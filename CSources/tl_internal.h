@@ -73,4 +73,15 @@ static inline void tl_transpose8(__m256 *c, const __m256 r[8], int nc) {
 #define TL_TRY(expr) \
     do { int tl_status_ = (expr); if (tl_status_ != TL_OK) return tl_status_; } while (0)
 
+/* The next task number of a parallel loop: tasks go to the threads one by one as they finish (a thread
+   slowed down by another process then takes fewer), and each task's result does not depend on which
+   thread runs it. The runtime's schedule(dynamic) would do this, but the entry point clang 21 emits for
+   it is missing from Debian's libomp 14. */
+static inline tl_size tl_next_task(tl_size *counter) {
+    tl_size task;
+    #pragma omp atomic capture
+    task = (*counter)++;
+    return task;
+}
+
 #endif
