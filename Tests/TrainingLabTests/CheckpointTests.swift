@@ -110,10 +110,7 @@ final class SafeTensorsTests: XCTestCase {
         // As huggingface/safetensors may write them: no metadata, keys not in data order, no padding
         // beyond what the length says, and unknown keys inside a tensor entry are ignored.
         let header = #"{"second":{"dtype":"I32","shape":[1],"data_offsets":[4,8]},"first":{"shape":[1],"dtype":"F32","data_offsets":[0,4],"extra":1}}"#
-        var file = Data()
-        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(contentsOf: Array(header.utf8))
-        file.append(contentsOf: [0x00, 0x00, 0x40, 0x40, 0x05, 0x00, 0x00, 0x00])
+        let file = rawSafeTensors(header, data: [0x00, 0x00, 0x40, 0x40, 0x05, 0x00, 0x00, 0x00])
         let read = try SafeTensors.decode(file, path: "hf.safetensors")
         XCTAssertEqual(read.tensors.map(\.name), ["first", "second"], "in data order")
         XCTAssertEqual(try read["first"]?.floats(), [3])
@@ -139,15 +136,6 @@ final class SafeTensorsTests: XCTestCase {
 
     // MARK: corrupt files, written by the test itself
 
-    /// A file from a header string and data bytes; `length` overrides the header length field.
-    private func rawFile(_ header: String, data: [UInt8], length: UInt64? = nil) -> Data {
-        var out = Data()
-        withUnsafeBytes(of: (length ?? UInt64(header.utf8.count)).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: Array(header.utf8))
-        out.append(contentsOf: data)
-        return out
-    }
-
     /// Writes `bytes` to a file, reads it, and checks the error names the file, the kind and the expectation.
     private func assertRejects(_ bytes: Data, _ kind: SafeTensorsError.Kind, mentioning fragment: String,
                                file: StaticString = #filePath, line: UInt = #line) throws {
@@ -167,79 +155,74 @@ final class SafeTensorsTests: XCTestCase {
 
     func testValidBaselineForCorruptions() throws {
         // The corruptions below each break this file in one place.
-        XCTAssertEqual(try SafeTensors.decode(rawFile(f32x2, data: eightBytes))["w"]?.floats(), [1, 2])
+        XCTAssertEqual(try SafeTensors.decode(rawSafeTensors(f32x2, data: eightBytes))["w"]?.floats(), [1, 2])
     }
 
     func testRejectsBadHeaderLength() throws {
         try assertRejects(Data([1, 0, 0]), .badHeaderLength, mentioning: "shorter than the 8-byte header length")
         try assertRejects(Data(), .badHeaderLength, mentioning: "file is 0 bytes")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: 0), .badHeaderLength, mentioning: "header length is 0")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64(f32x2.utf8.count + 9)), .badHeaderLength,
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: 0), .badHeaderLength, mentioning: "header length is 0")
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: UInt64(f32x2.utf8.count + 9)), .badHeaderLength,
                           mentioning: "goes beyond the end of the file")
         // Beyond 100 MB the length is refused as such, whatever the file size.
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: 100_000_001), .badHeaderLength,
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: 100_000_001), .badHeaderLength,
                           mentioning: "header length 100000001 exceeds the limit of 100000000 bytes")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: 1 << 40), .badHeaderLength, mentioning: "exceeds the limit")
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64.max), .badHeaderLength, mentioning: "exceeds the limit")
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: 1 << 40), .badHeaderLength, mentioning: "exceeds the limit")
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: UInt64.max), .badHeaderLength, mentioning: "exceeds the limit")
     }
 
     func testRejectsBadHeader() throws {
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","#, data: eightBytes), .badHeader, mentioning: "invalid JSON")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","#, data: eightBytes), .badHeader, mentioning: "invalid JSON")
         // A header length one byte too short cuts the JSON.
-        try assertRejects(rawFile(f32x2, data: eightBytes, length: UInt64(f32x2.utf8.count - 1)), .badHeader, mentioning: "invalid JSON")
-        try assertRejects(rawFile("[1, 2]", data: []), .badHeader, mentioning: "must be a JSON object")
-        try assertRejects(rawFile("{\"w\": 3}", data: []), .badHeader, mentioning: "tensor 'w' must be an object")
-        try assertRejects(rawFile(#"{"w":{"shape":[2],"data_offsets":[0,8]}}"#, data: eightBytes), .badHeader, mentioning: "no dtype")
-        try assertRejects(rawFile(#"{"__metadata__":{"a":1}}"#, data: []), .badHeader, mentioning: "must be a string")
-        try assertRejects(rawFile(#"{"__metadata__":[]}"#, data: []), .badHeader, mentioning: "__metadata__ must be an object")
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes, length: UInt64(f32x2.utf8.count - 1)), .badHeader, mentioning: "invalid JSON")
+        try assertRejects(rawSafeTensors("[1, 2]", data: []), .badHeader, mentioning: "must be a JSON object")
+        try assertRejects(rawSafeTensors("{\"w\": 3}", data: []), .badHeader, mentioning: "tensor 'w' must be an object")
+        try assertRejects(rawSafeTensors(#"{"w":{"shape":[2],"data_offsets":[0,8]}}"#, data: eightBytes), .badHeader, mentioning: "no dtype")
+        try assertRejects(rawSafeTensors(#"{"__metadata__":{"a":1}}"#, data: []), .badHeader, mentioning: "must be a string")
+        try assertRejects(rawSafeTensors(#"{"__metadata__":[]}"#, data: []), .badHeader, mentioning: "__metadata__ must be an object")
         let twice = #"{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#
-        try assertRejects(rawFile(twice, data: [1, 2]), .badHeader, mentioning: #"duplicate key "w""#)
+        try assertRejects(rawSafeTensors(twice, data: [1, 2]), .badHeader, mentioning: #"duplicate key "w""#)
         // Strict JSON: a number the grammar refuses, and a header nested 60 000 deep (a stack overflow once).
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}}"#, data: eightBytes), .badHeader,
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}}"#, data: eightBytes), .badHeader,
                           mentioning: "JSON header: invalid JSON at byte 29: a number cannot start with 0")
-        try assertRejects(rawFile(deepHeader(), data: []), .badHeader, mentioning: "nest deeper than 512 levels")
-        var notUTF8 = rawFile(f32x2, data: eightBytes)
+        try assertRejects(rawSafeTensors(#"{"w":"# + deeplyNestedJSONArray + "}"), .badHeader, mentioning: "nest deeper than 512 levels")
+        var notUTF8 = rawSafeTensors(f32x2, data: eightBytes)
         notUTF8[10] = 0xFF
         try assertRejects(notUTF8, .badHeader, mentioning: "not valid UTF-8")
     }
 
     func testRejectsUnknownDType() throws {
-        try assertRejects(rawFile(#"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#, data: eightBytes), .unknownDType,
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#, data: eightBytes), .unknownDType,
                           mentioning: "dtype F64, expected one of F32, F16, BF16, I32, I64, U8")
     }
 
     func testRejectsBadShapesAndOffsets() throws {
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "non-negative integers")
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "tensor 'w' shape")
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":"2","data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "shape")
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: eightBytes), .badOffsets, mentioning: "0 <= begin <= end")
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, data: eightBytes), .badOffsets, mentioning: "[begin, end]")
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}}"#, data: eightBytes), .badOffsets, mentioning: "data_offsets")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "non-negative integers")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "tensor 'w' shape")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":"2","data_offsets":[0,8]}}"#, data: eightBytes), .badShape, mentioning: "shape")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: eightBytes), .badOffsets, mentioning: "0 <= begin <= end")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#, data: eightBytes), .badOffsets, mentioning: "[begin, end]")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,-8]}}"#, data: eightBytes), .badOffsets, mentioning: "data_offsets")
         // Element counts and byte sizes that overflow Int are refused, not wrapped.
-        try assertRejects(rawFile(#"{"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, data: eightBytes),
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, data: eightBytes),
                           .badShape, mentioning: "product that fits")
-        try assertRejects(rawFile(#"{"w":{"dtype":"I64","shape":[4503599627370496,512],"data_offsets":[0,8]}}"#, data: eightBytes),
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"I64","shape":[4503599627370496,512],"data_offsets":[0,8]}}"#, data: eightBytes),
                           .sizeMismatch, mentioning: "expected 2305843009213693952 x 8 = more than 9223372036854775807")
         // Offsets that do not match shape x dtype size.
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eightBytes), .sizeMismatch,
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eightBytes), .sizeMismatch,
                           mentioning: "hold 8 bytes, expected 3 x 4 = 12")
-        try assertRejects(rawFile(#"{"w":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}}"#, data: eightBytes), .sizeMismatch, mentioning: "I64")
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}}"#, data: eightBytes), .sizeMismatch, mentioning: "I64")
         // Overlap and gap between two tensors.
         let overlap = #"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}"#
-        try assertRejects(rawFile(overlap, data: [UInt8](repeating: 1, count: 6)), .badOffsets, mentioning: "overlap the previous tensor, which ends at 4")
+        try assertRejects(rawSafeTensors(overlap, data: [UInt8](repeating: 1, count: 6)), .badOffsets, mentioning: "overlap the previous tensor, which ends at 4")
         let gap = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}"#
-        try assertRejects(rawFile(gap, data: [UInt8](repeating: 1, count: 6)), .badOffsets, mentioning: "starts at 4, expected 2")
+        try assertRejects(rawSafeTensors(gap, data: [UInt8](repeating: 1, count: 6)), .badOffsets, mentioning: "starts at 4, expected 2")
         let late = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}"#
-        try assertRejects(rawFile(late, data: [1, 2, 3, 4]), .badOffsets, mentioning: "starts at 2, expected 0")
+        try assertRejects(rawSafeTensors(late, data: [1, 2, 3, 4]), .badOffsets, mentioning: "starts at 2, expected 0")
         // Offsets beyond the data, and data beyond the last tensor.
-        try assertRejects(rawFile(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: eightBytes), .truncated,
+        try assertRejects(rawSafeTensors(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: eightBytes), .truncated,
                           mentioning: "go beyond the 8 bytes of data")
-        try assertRejects(rawFile(f32x2, data: eightBytes + [0, 0, 0]), .trailingData, mentioning: "3 bytes follow the last tensor")
-    }
-
-    /// A header of 60 000 nested arrays under one key, as in the crafted checkpoint of issue 12.
-    private func deepHeader() -> String {
-        #"{"w":"# + String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000) + "}"
+        try assertRejects(rawSafeTensors(f32x2, data: eightBytes + [0, 0, 0]), .trailingData, mentioning: "3 bytes follow the last tensor")
     }
 
     func testReadsHalfAndBFloat16AsFloat() throws {
@@ -254,7 +237,7 @@ final class SafeTensorsTests: XCTestCase {
         func bytes(_ words: [UInt16]) -> [UInt8] { words.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } }
         let header = #"{"h":{"dtype":"F16","shape":[9],"data_offsets":[0,18]},"nan":{"dtype":"F16","shape":[1],"data_offsets":[18,20]},"#
             + #""b":{"dtype":"BF16","shape":[2,3],"data_offsets":[20,32]},"bnan":{"dtype":"BF16","shape":[],"data_offsets":[32,34]}}"#
-        let file = try SafeTensors.decode(rawFile(header, data: bytes(half) + bytes([0x7E01]) + bytes(bfloat) + bytes([0xFFC1])))
+        let file = try SafeTensors.decode(rawSafeTensors(header, data: bytes(half) + bytes([0x7E01]) + bytes(bfloat) + bytes([0xFFC1])))
         XCTAssertEqual(try file["h"]?.floats().map(\.bitPattern), halfValues.map(\.bitPattern))
         XCTAssertEqual(try file["b"]?.floats().map(\.bitPattern), bfloatValues.map(\.bitPattern))
         XCTAssertEqual(file["b"]?.shape, [2, 3])
@@ -262,7 +245,7 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try file["nan"]?.floats().map(\.bitPattern), [0x7F80_0000 | 0x201 << 13])
         XCTAssertEqual(try file["bnan"]?.floats().map(\.bitPattern), [0xFFC1_0000])
         XCTAssertThrowsError(try file["h"]!.int32s()) { XCTAssertTrue("\($0)".contains("the tensor is F16"), "\($0)") }
-        try assertRejects(rawFile(#"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), .sizeMismatch,
+        try assertRejects(rawSafeTensors(#"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), .sizeMismatch,
                           mentioning: "expected 3 x 2 = 6 for F16")
     }
 

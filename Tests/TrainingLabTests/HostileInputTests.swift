@@ -30,9 +30,8 @@ final class HostileInputTests: XCTestCase {
     func testResumeFromDeeplyNestedCheckpointEndsInAnErrorNamingTheFile() throws {
         let tlab = try buildFolder() + "/tlab"
         let data = LearnableIDXDataset(train: 64, test: 32)
-        let deep = String(repeating: "[", count: 60_000) + String(repeating: "]", count: 60_000)
-        let configuration = try SafeTensors.encode([], metadata: [ResumeCheck.metadataKey: #"{"config": "# + deep + "}"])
-        for (what, file) in [("header", safeTensorsFile(header: #"{"__metadata__":"# + deep + "}")), ("configuration metadata", configuration)] {
+        let configuration = try SafeTensors.encode([], metadata: [ResumeCheck.metadataKey: #"{"config": "# + deeplyNestedJSONArray + "}"])
+        for (what, file) in [("header", rawSafeTensors(#"{"__metadata__":"# + deeplyNestedJSONArray + "}")), ("configuration metadata", configuration)] {
             let out = TemporaryDirectory()
             let checkpoint = out.path + "/checkpoint.safetensors"
             try file.write(to: URL(fileURLWithPath: checkpoint))
@@ -42,13 +41,5 @@ final class HostileInputTests: XCTestCase {
             XCTAssertTrue(result.err.contains(checkpoint), "\(what): \(result.err)")
             XCTAssertTrue(result.err.contains("nest deeper than 512 levels"), "\(what): \(result.err)")
         }
-    }
-
-    /// A safetensors file of the given header text and no tensor data.
-    private func safeTensorsFile(header: String) -> Data {
-        var bytes = Data()
-        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: Array(header.utf8))
-        return bytes
     }
 }
