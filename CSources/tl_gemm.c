@@ -356,9 +356,9 @@ int tl_gemm_run(const tl_gemm_kernel *kern, int trans_a, int trans_b, tl_size M,
     const int by_columns = N >= M && N > kern->nr;
     const tl_size unit = by_columns ? kern->nr : kern->mr, len = by_columns ? N : M, slivers = (len + unit - 1) / unit;
     const tl_size parts = 2 * (tl_size)threads < slivers ? 2 * (tl_size)threads : slivers;
-    gemm_team counter = {NULL, NULL, 0, threads};
+    tl_size next = 0;
     #pragma omp parallel num_threads(threads)
-    for (tl_size t; (t = team_claim(&counter, 0, parts)) < parts;) {
+    for (tl_size t; (t = tl_next_task(&next)) < parts;) {
         const tl_size lo = slivers * t / parts * unit, hi = slivers * (t + 1) / parts * unit;
         const gemm_args part = gemm_part(&g, by_columns, lo, hi < len ? hi : len);
         const int s = gemm_alone(&part, &p);
